@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# rprobes: user-facing targets. Kbuild reads ./Kbuild for the module itself.
+#
+#   make            build rprobes.ko against the cached guest kernel
+#   make check      host cargo test + the QEMU guest test suite (what CI runs)
+#   make run        boot the guest, probe hot kernel functions, print hit counts
+#   make shell      interactive guest shell with rprobes loaded
+#   make lint       rustfmt check + clippy (CLIPPY=1) + W=e
+#   make rust-analyzer   write rust-project.json
+#
+# Everything is installed and built on first use by scripts/setup (cache:
+# $RPROBES_CACHE, default ~/.cache/rprobes).
+
+export RPROBES_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rprobes
+LLVM_VER := 19
+KMAKE = $(MAKE) -C "$$kdir" M=$(CURDIR) ARCH=x86_64 LLVM=-$(LLVM_VER) \
+	RUSTC=/usr/bin/rustc BINDGEN=$(RPROBES_CACHE)/tools/bin/bindgen
+export LIBCLANG_PATH := /usr/lib/llvm-$(LLVM_VER)/lib
+KDIR_SH = kdir=$$(scripts/setup --kdir) || exit 1
+QEMU_TIMEOUT ?= 900
+
+.PHONY: all modules setup check host-test guest-test run shell lint rust-analyzer clean
+
+all: modules
+
+setup:
+	scripts/setup
+
+modules:
+	@$(KDIR_SH); $(KMAKE) W=1 modules
+
+host-test:
+	scripts/host-test
+
+guest-test: modules
+	@$(KDIR_SH); scripts/run-qemu --kdir "$$kdir" --timeout $(QEMU_TIMEOUT) check
+
+check: host-test guest-test
+
+run: modules
+	@$(KDIR_SH); scripts/run-qemu --kdir "$$kdir" --timeout 300 run
+
+shell: modules
+	@$(KDIR_SH); scripts/run-qemu --kdir "$$kdir" shell
+
+lint:
+	@$(KDIR_SH); $(KMAKE) rustfmtcheck; \
+	rm -f src/rprobes_main.o; $(KMAKE) CLIPPY=1 W=e modules
+
+rust-analyzer:
+	@$(KDIR_SH); $(KMAKE) rust-analyzer
+
+clean:
+	@if [ -d "$(RPROBES_CACHE)/kernel/main" ]; then \
+		$(MAKE) -C "$(RPROBES_CACHE)/kernel/main" M=$(CURDIR) clean; fi
+	rm -rf build target src/kbind_generated.rs

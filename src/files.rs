@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The files under `/sys/kernel/debug/rprobes/`.
+//!
+//! | file        | read                                   | write                      |
+//! |-------------|----------------------------------------|----------------------------|
+//! | `probes`    | probes in `kprobe_events` syntax       | add (`p ...`), remove (`-:`); `>` clears |
+//! | `profile`   | name, hits, misses, nmissed            | -                          |
+//! | `enabled`   | `0` or `1`                             | `0`/`1`: all probes off/on |
+//! | `armed`     | `GRP/EVENT 0|1` per probe              | `[GRP/]EVENT 0|1`          |
+//! | `list`      | resolved address per probe             | -                          |
+//! | `error_log` | the last 8 rejected commands           | `>` clears                 |
+
+use crate::control::{Control, Dir, Text};
+use crate::State;
+use kernel::prelude::*;
+
+/// `probes`.
+pub(crate) struct Probes;
+
+impl Control for Probes {
+    type Data = State;
+    const WRITABLE: bool = true;
+
+    fn show(s: &State, out: &mut Text) -> core::fmt::Result {
+        s.registry.lock().show_probes(out)
+    }
+
+    fn truncate(s: &State) -> Result {
+        s.registry.lock().clear();
+        Ok(())
+    }
+
+    fn write_line(s: &State, line: &[u8]) -> Result {
+        s.run_line(line)
+    }
+
+    fn line_too_long(s: &State) -> Error {
+        s.log_overlong()
+    }
+}
+
+/// `profile`.
+pub(crate) struct Profile;
+
+impl Control for Profile {
+    type Data = State;
+    const WRITABLE: bool = false;
+
+    fn show(s: &State, out: &mut Text) -> core::fmt::Result {
+        s.registry.lock().show_profile(out)
+    }
+}
+
+/// `list`.
+pub(crate) struct List;
+
+impl Control for List {
+    type Data = State;
+    const WRITABLE: bool = false;
+
+    fn show(s: &State, out: &mut Text) -> core::fmt::Result {
+        s.registry.lock().show_list(out)
+    }
+}
+
+/// Parses `0`/`1` (surrounding white space allowed).
+fn parse_bool(b: &[u8]) -> Result<Option<bool>> {
+    match core::str::from_utf8(b).map_err(|_| EINVAL)?.trim() {
+        "" => Ok(None),
+        "0" => Ok(Some(false)),
+        "1" => Ok(Some(true)),
+        _ => Err(EINVAL),
+    }
+}
+
+/// `enabled`.
+pub(crate) struct Enabled;
+
+impl Control for Enabled {
+    type Data = State;
+    const WRITABLE: bool = true;
+
+    fn show(s: &State, out: &mut Text) -> core::fmt::Result {
+        use core::fmt::Write;
+        writeln!(out, "{}", s.registry.lock().enabled() as u8)
+    }
+
+    fn write_line(s: &State, line: &[u8]) -> Result {
+        match parse_bool(line)? {
+            Some(on) => s.registry.lock().set_enabled(on),
+            None => Ok(()),
+        }
+    }
+}
+
+/// `armed`.
+pub(crate) struct Armed;
+
+impl Control for Armed {
+    type Data = State;
+    const WRITABLE: bool = true;
+
+    fn show(s: &State, out: &mut Text) -> core::fmt::Result {
+        s.registry.lock().show_armed(out)
+    }
+
+    fn write_line(s: &State, line: &[u8]) -> Result {
+        let line = core::str::from_utf8(line).map_err(|_| EINVAL)?;
+        let mut words = line.split_whitespace();
+        let (Some(name), Some(val), None) = (words.next(), words.next(), words.next()) else {
+            return if line.trim().is_empty() {
+                Ok(())
+            } else {
+                Err(EINVAL)
+            };
+        };
+        let on = parse_bool(val.as_bytes())?.ok_or(EINVAL)?;
+        s.registry.lock().set_armed(name, on)
+    }
+}
+
+/// `error_log`.
+pub(crate) struct ErrorLogFile;
+
+impl Control for ErrorLogFile {
+    type Data = State;
+    const WRITABLE: bool = true;
+
+    fn show(s: &State, out: &mut Text) -> core::fmt::Result {
+        s.errors.lock().show(out)
+    }
+
+    fn truncate(s: &State) -> Result {
+        s.errors.lock().clear();
+        Ok(())
+    }
+
+    fn write_line(_s: &State, line: &[u8]) -> Result {
+        // Like tracefs: only clearing (`echo > error_log`) is meaningful.
+        if line.iter().all(u8::is_ascii_whitespace) {
+            Ok(())
+        } else {
+            Err(EINVAL)
+        }
+    }
+}
+
+/// Creates every file in `dir`, backed by `state`.
+pub(crate) fn create_all(dir: &Dir, state: &State) -> Result {
+    dir.file::<Probes>(c"probes", state)?;
+    dir.file::<Profile>(c"profile", state)?;
+    dir.file::<Enabled>(c"enabled", state)?;
+    dir.file::<Armed>(c"armed", state)?;
+    dir.file::<List>(c"list", state)?;
+    dir.file::<ErrorLogFile>(c"error_log", state)?;
+    Ok(())
+}

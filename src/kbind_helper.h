@@ -1,0 +1,9 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Headers for rprobes' own bindgen step (scripts/gen-bindings): what the
+ * kernel's `bindings` crate does not cover. The generated file is
+ * src/kbind_generated.rs, wrapped by src/kbind.rs.
+ */
+#include <linux/kprobes.h>
+#include <linux/ptrace.h>
+#include "rprobes_shim.h"

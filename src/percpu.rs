@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Per-CPU data: a thin owner of `__alloc_percpu()` memory.
+//!
+//! The accessors are C macros, reached through the shim in `rprobes_shim.c`.
+
+use crate::kbind;
+use core::marker::PhantomData;
+use kernel::prelude::*;
+
+/// Marker for types that may live in per-CPU memory.
+///
+/// # Safety
+///
+/// An all-zero bit pattern must be a valid value of the type (per-CPU
+/// memory comes zeroed from `__alloc_percpu()`), and the type must be
+/// usable through a shared reference from any CPU (`Sync`), with no
+/// destructor to run.
+pub(crate) unsafe trait Zeroable: Sync {}
+
+/// One `T` per possible CPU.
+///
+/// # Invariants
+///
+/// `ptr` came from `rprobes_alloc_percpu(size_of::<T>(), align_of::<T>())`,
+/// is non-null and owned by this object until it is dropped.
+pub(crate) struct PerCpu<T: Zeroable> {
+    ptr: *mut kernel::ffi::c_void,
+    _t: PhantomData<T>,
+}
+
+// SAFETY: `PerCpu` only hands out shared references to `T: Sync`; the
+// allocation itself may be freed from any CPU.
+unsafe impl<T: Zeroable> Send for PerCpu<T> {}
+// SAFETY: As above: all access is through `&T` with `T: Sync`.
+unsafe impl<T: Zeroable> Sync for PerCpu<T> {}
+
+impl<T: Zeroable> PerCpu<T> {
+    /// Allocates zeroed per-CPU memory.
+    pub(crate) fn new() -> Result<Self> {
+        // SAFETY: Plain allocation call; size and alignment describe `T`.
+        let ptr = unsafe {
+            kbind::rprobes_alloc_percpu(core::mem::size_of::<T>(), core::mem::align_of::<T>())
+        };
+        if ptr.is_null() {
+            return Err(ENOMEM);
+        }
+        // INVARIANT: `ptr` is a fresh, non-null per-CPU allocation for `T`.
+        Ok(Self {
+            ptr,
+            _t: PhantomData,
+        })
+    }
+
+    /// This CPU's instance.
+    ///
+    /// The caller is expected to have preemption disabled (a kprobe handler
+    /// does); if it has not, the reference may be to another CPU's instance,
+    /// which is still a valid `&T` since `T: Sync`.
+    #[inline]
+    pub(crate) fn this_cpu(&self) -> &T {
+        // SAFETY: By the type invariant `ptr` is a live per-CPU allocation,
+        // so `this_cpu_ptr()` yields a valid, aligned, initialised (zeroed,
+        // which `Zeroable` allows) `T` that lives as long as `self`.
+        unsafe { &*kbind::rprobes_this_cpu_ptr(self.ptr).cast::<T>() }
+    }
+
+    /// Calls `f` on every possible CPU's instance.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&T)) {
+        let mut cpu: i32 = -1;
+        loop {
+            // SAFETY: Reads `cpu_possible_mask`; any `prev >= -1` is allowed.
+            let next = unsafe { kbind::rprobes_next_possible_cpu(cpu) };
+            if next < 0 {
+                break;
+            }
+            // SAFETY: `next` is a possible CPU and `ptr` a live per-CPU
+            // allocation (type invariant), so the pointer is valid for `T`.
+            f(unsafe { &*kbind::rprobes_per_cpu_ptr(self.ptr, next as u32).cast::<T>() });
+            cpu = next;
+        }
+    }
+}
+
+impl<T: Zeroable> Drop for PerCpu<T> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant we own `ptr`, and no reference
+        // handed out by `this_cpu`/`for_each` outlives `&self`.
+        unsafe { kbind::rprobes_free_percpu(self.ptr) };
+    }
+}

@@ -1,0 +1,67 @@
+# SPDX-License-Identifier: GPL-2.0
+# Every bad line: the tracefs errno, an error_log entry with the reason and
+# the caret under the failing column (ftracetest's check: the caret line is
+# 13 + pos bytes with its newline), and no change to the probe list.
+. /tests/lib.sh
+load
+echo 'p:keep vfs_read' >>$D/probes || fail add
+before=$(cat $D/probes)
+# spec  errno  message; ^ marks the expected caret position.
+while IFS='|' read -r spec errno msg; do
+	[ -n "$spec" ] || continue
+	line=$(echo "$spec" | sed 's/\^//')
+	pos=$(echo "$spec" | awk '{ print index($0, "^") - 1 }')
+	: >$D/error_log
+	expect_err $D/probes "$errno" "$line"
+	grep -q "rprobes: error: $msg" $D/error_log || { cat $D/error_log; fail "message for '$line'"; }
+	grep -qF "  Command: $line" $D/error_log || { cat $D/error_log; fail "command for '$line'"; }
+	len=$(tail -n 1 $D/error_log | wc -c)
+	[ "$len" -eq $((13 + pos)) ] || { cat $D/error_log; fail "caret for '$line': $len != 13 + $pos"; }
+	[ "$(cat $D/probes)" = "$before" ] || fail "'$line' changed the probe list"
+done <<'LIST'
+p^100 vfs_read|EINVAL|Maxactive is not for kprobe
+r^1a111 vfs_read|EINVAL|Invalid maxactive number
+r^100000 vfs_read|EINVAL|Maxactive is too big
+p ^non_exist_func|ENOENT|Invalid probed address or symbol
+p ^hoge-fuga|ENOENT|Invalid probed address or symbol
+p ^hoge+1000-1000|ENOENT|Invalid probed address or symbol
+r ^vfs_read+10|EINVAL|Retprobe address must be an function entry
+p ^vfs_read+10%return|EINVAL|Retprobe address must be an function entry
+p vfs_read^%hoge|EINVAL|Invalid probed address suffix
+p:^/bar vfs_read|EINVAL|Group name is not specified
+p:^12345678901234567890123456789012345678901234567890123456789012345/bar vfs_read|EINVAL|Group name is too long
+p:^foo.1/bar vfs_read|EINVAL|Group name must follow the same rules as C identifiers
+p:foo/^ vfs_read|EINVAL|Event name is not specified
+p:foo/^12345678901234567890123456789012345678901234567890123456789012345 vfs_read|EINVAL|Event name is too long
+p:foo/^bar.1 vfs_read|EINVAL|Event name must follow the same rules as C identifiers
+^a:myprobeaccept inet_csk_accept|EINVAL|Unknown command
+^p:keep vfs_write|EEXIST|Given group/event name is already used by another event
+^p:keep vfs_read|EEXIST|There is already the exact same probe event
+p vfs_read ^$retval|EOPNOTSUPP|Fetch arguments are not supported yet
+^r vfs_read|EOPNOTSUPP|Return probes are not supported yet
+-:^nosuch|ENOENT|No such probe event
+LIST
+# The kernel's own refusals pass through: a blacklisted symbol.
+: >$D/error_log
+bl=$(awk '$2 ~ /^[a-z_]+$/ { print $2; exit }' /sys/kernel/debug/kprobes/blacklist)
+[ -n "$bl" ] || fail "no blacklisted symbol found"
+got=$(ctl $D/probes "p:bl $bl")
+echo "# blacklisted $bl: $got"
+[ "$got" = OK ] && fail "blacklisted function accepted"
+grep -q 'Failed to register probe event\|Invalid probed address' $D/error_log || fail "no reason for refused registration"
+# Not an instruction boundary: find an offset inside vfs_read that fails with EILSEQ.
+found=
+for off in 1 2 3 5 6 7; do
+	got=$(ctl $D/probes "p:ib$off vfs_read+$off")
+	if [ "$got" = EILSEQ ]; then found=$off; break; fi
+	echo "-:ib$off" >>$D/probes 2>/dev/null
+done
+[ -n "$found" ] || fail "no offset gave EILSEQ"
+check "boundary reason" grep -q 'Probe point is not an instruction boundary' $D/error_log
+check "probe list unchanged" [ "$(cat $D/probes)" = "$before" ]
+# error_log keeps the last 8, and '>' clears it.
+for i in 1 2 3 4 5 6 7 8 9 10; do ctl $D/probes "p:${i}bad vfs_read" >/dev/null; done
+check "error_log keeps 8" [ "$(grep -c 'rprobes: error:' $D/error_log)" -eq 8 ]
+: >$D/error_log
+check "error_log cleared" [ ! -s $D/error_log ]
+finish

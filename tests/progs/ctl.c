@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ctl: write to a control file and report the errno, for the guest tests.
+ *
+ *   ctl [-t] [-s] FILE TEXT...
+ *
+ * Opens FILE O_WRONLY|O_APPEND (>>), or O_WRONLY|O_TRUNC (>) with -t.
+ * Without -s, writes all TEXTs as one write(2), each followed by a newline.
+ * With -s, each TEXT is its own write(2) and no newline is added. "\n" in a
+ * TEXT stands for a newline, "\0" for a NUL byte. Prints OK or the errno
+ * name of the first failure (a failed close(2) included) and exits 0.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *ename(int e)
+{
+	static char buf[16];
+
+	switch (e) {
+	case ENOENT: return "ENOENT";
+	case EINVAL: return "EINVAL";
+	case EEXIST: return "EEXIST";
+	case E2BIG: return "E2BIG";
+	case EILSEQ: return "EILSEQ";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	case ENOMEM: return "ENOMEM";
+	case EBUSY: return "EBUSY";
+	case EACCES: return "EACCES";
+	case EPERM: return "EPERM";
+	}
+	snprintf(buf, sizeof(buf), "E%d", e);
+	return buf;
+}
+
+static size_t unescape(const char *in, char *out)
+{
+	size_t n = 0;
+
+	for (; *in; in++) {
+		if (in[0] == '\\' && in[1] == 'n') {
+			out[n++] = '\n';
+			in++;
+		} else if (in[0] == '\\' && in[1] == '0') {
+			out[n++] = '\0';
+			in++;
+		} else {
+			out[n++] = *in;
+		}
+	}
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	int flags = O_WRONLY | O_APPEND, split = 0, opt, fd, i;
+	static char buf[1 << 20];
+	size_t n = 0;
+
+	while ((opt = getopt(argc, argv, "+ts")) != -1) {
+		if (opt == 't')
+			flags = O_WRONLY | O_TRUNC;
+		else if (opt == 's')
+			split = 1;
+		else
+			return 2;
+	}
+	if (optind + 1 > argc)
+		return 2;
+	fd = open(argv[optind], flags);
+	if (fd < 0) {
+		printf("%s\n", ename(errno));
+		return 0;
+	}
+	for (i = optind + 1; i < argc; i++) {
+		size_t len = strlen(argv[i]);
+
+		if (n + len + 2 > sizeof(buf))
+			return 2;
+		n += unescape(argv[i], buf + n);
+		if (!split)
+			buf[n++] = '\n';
+		if (split || i == argc - 1) {
+			if (n && write(fd, buf, n) < 0) {
+				printf("%s\n", ename(errno));
+				return 0;
+			}
+			n = 0;
+		}
+	}
+	if (close(fd) < 0) {
+		printf("%s\n", ename(errno));
+		return 0;
+	}
+	printf("OK\n");
+	return 0;
+}

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * trigger: workloads for the guest tests.
+ *
+ *   trigger N        call sched_get_priority_min() N times: the kernel
+ *                    function __x64_sys_sched_get_priority_min runs exactly
+ *                    N times (nothing else in the guest makes that call)
+ *   trigger -r SECS  read(2) from /dev/zero in a loop for SECS seconds
+ */
+#include <fcntl.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "-r")) {
+		time_t end = time(NULL) + atoi(argv[2]);
+		int fd = open("/dev/zero", O_RDONLY);
+		char b[64];
+
+		if (fd < 0)
+			return 1;
+		while (time(NULL) < end)
+			for (int i = 0; i < 1000; i++)
+				if (read(fd, b, sizeof(b)) < 0)
+					return 1;
+		return 0;
+	}
+	if (argc != 2)
+		return 2;
+	for (long i = atol(argv[1]); i > 0; i--)
+		sched_get_priority_min(SCHED_OTHER);
+	return 0;
+}
