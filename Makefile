@@ -45,8 +45,11 @@ shell: modules
 	@$(KDIR_SH); scripts/run-qemu --kdir "$$kdir" shell
 
 lint:
-	@$(KDIR_SH); $(KMAKE) rustfmtcheck; \
-	rm -f src/rprobes_main.o; $(KMAKE) CLIPPY=1 W=e modules
+	@$(KDIR_SH); \
+	rustfmt --check --edition 2021 --config-path "$$kdir/source/.rustfmt.toml" \
+		src/rprobes_main.rs src/core_lib.rs tests/*.rs || exit 1; \
+	rm -f src/rprobes_main.o; \
+	$(KMAKE) CLIPPY=1 CLIPPY_DRIVER=/usr/bin/clippy-driver W=e modules
 
 rust-analyzer:
 	@$(KDIR_SH); $(KMAKE) rust-analyzer

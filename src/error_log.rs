@@ -34,7 +34,8 @@ impl ErrorLog {
         let mut t = Text::default();
         let secs = now_ns / 1_000_000_000;
         let usecs = (now_ns % 1_000_000_000) / 1000;
-        if write!(t, "[{secs:5}.{usecs:06}] ").is_err() || write_error_entry(&mut t, line, err).is_err()
+        if write!(t, "[{secs:5}.{usecs:06}] ").is_err()
+            || write_error_entry(&mut t, line, err).is_err()
         {
             return;
         }

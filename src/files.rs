@@ -83,7 +83,7 @@ impl Control for Enabled {
 
     fn show(s: &State, out: &mut Text) -> core::fmt::Result {
         use core::fmt::Write;
-        writeln!(out, "{}", s.registry.lock().enabled() as u8)
+        writeln!(out, "{}", u8::from(s.registry.lock().enabled()))
     }
 
     fn write_line(s: &State, line: &[u8]) -> Result {

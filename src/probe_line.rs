@@ -316,7 +316,7 @@ pub fn parse_u64(s: &str) -> Option<u64> {
     let mut v: u64 = 0;
     for c in digits.chars() {
         let d = c.to_digit(radix)?;
-        v = v.checked_mul(radix as u64)?.checked_add(d as u64)?;
+        v = v.checked_mul(u64::from(radix))?.checked_add(u64::from(d))?;
     }
     Some(v)
 }
@@ -374,7 +374,7 @@ fn parse_target(s: &str, pos: usize) -> Result<(Target<'_>, bool), ParseError> {
                 return Err(ParseError::new(BadProbeAddr, pos));
             }
             match parse_u64(off) {
-                Some(o) if o <= u32::MAX as u64 => (&body[..i], o),
+                Some(o) if o <= u64::from(u32::MAX) => (&body[..i], o),
                 _ => return Err(ParseError::new(BadProbeAddr, pos)),
             }
         }
@@ -395,8 +395,7 @@ fn is_symbol(s: &str) -> bool {
     let ok = |t: &str| {
         !t.is_empty()
             && t.len() < 128
-            && t
-                .bytes()
+            && t.bytes()
                 .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'$')
     };
     module.is_none_or(ok) && ok(sym)
@@ -447,7 +446,7 @@ pub fn parse(line: &str) -> Result<Command<'_>, ParseError> {
         }
         maxactive = match parse_u64(head) {
             Some(0) | None => return Err(ParseError::new(BadMaxact, 1)),
-            Some(n) if n > MAX_MAXACTIVE as u64 => return Err(ParseError::new(MaxactTooBig, 1)),
+            Some(n) if n > u64::from(MAX_MAXACTIVE) => return Err(ParseError::new(MaxactTooBig, 1)),
             Some(n) => n as u32,
         };
     }
@@ -465,7 +464,10 @@ pub fn parse(line: &str) -> Result<Command<'_>, ParseError> {
     if suffix_return {
         if is_return {
             // `r ... SYM%return` is not a thing.
-            return Err(ParseError::new(BadAddrSuffix, tpos + tword.find('%').unwrap_or(0)));
+            return Err(ParseError::new(
+                BadAddrSuffix,
+                tpos + tword.find('%').unwrap_or(0),
+            ));
         }
         is_return = true;
     }

@@ -320,7 +320,7 @@ impl Registry {
     pub(crate) fn show_armed(&self, w: &mut impl Write) -> core::fmt::Result {
         for p in self.probes.iter() {
             p.write_name(w)?;
-            writeln!(w, " {}", p.armed.load(Relaxed) as u8)?;
+            writeln!(w, " {}", u8::from(p.armed.load(Relaxed)))?;
         }
         Ok(())
     }

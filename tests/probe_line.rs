@@ -30,18 +30,42 @@ fn accepts_known_good_lines() {
     assert_eq!(d.kind, Kind::Entry);
     assert_eq!(d.group, None);
     assert_eq!(d.event, Some("myevent"));
-    assert_eq!(d.target, Target::Symbol { name: "kernel_clone", offset: 0 });
+    assert_eq!(
+        d.target,
+        Target::Symbol {
+            name: "kernel_clone",
+            offset: 0
+        }
+    );
 
     let d = add("p:kprobes2/event2 vfs_read");
     assert_eq!((d.group, d.event), (Some("kprobes2"), Some("event2")));
 
     let d = add("p vfs_read+16");
-    assert_eq!(d.target, Target::Symbol { name: "vfs_read", offset: 16 });
+    assert_eq!(
+        d.target,
+        Target::Symbol {
+            name: "vfs_read",
+            offset: 16
+        }
+    );
     let d = add("p vfs_read+0x10");
-    assert_eq!(d.target, Target::Symbol { name: "vfs_read", offset: 16 });
+    assert_eq!(
+        d.target,
+        Target::Symbol {
+            name: "vfs_read",
+            offset: 16
+        }
+    );
 
     let d = add("p:event1 trace_printk:trace_printk_irq_work");
-    assert_eq!(d.target, Target::Symbol { name: "trace_printk:trace_printk_irq_work", offset: 0 });
+    assert_eq!(
+        d.target,
+        Target::Symbol {
+            name: "trace_printk:trace_printk_irq_work",
+            offset: 0
+        }
+    );
 
     let d = add("p 0xffffffff81000000");
     assert_eq!(d.target, Target::Addr(0xffff_ffff_8100_0000));
@@ -50,7 +74,13 @@ fn accepts_known_good_lines() {
     assert_eq!(d.kind, Kind::Return { maxactive: 10 });
     let d = add("p:myprobeaccept vfs_read%return");
     assert_eq!(d.kind, Kind::Return { maxactive: 0 });
-    assert_eq!(d.target, Target::Symbol { name: "vfs_read", offset: 0 });
+    assert_eq!(
+        d.target,
+        Target::Symbol {
+            name: "vfs_read",
+            offset: 0
+        }
+    );
     assert_eq!(add("r vfs_read+0").kind, Kind::Return { maxactive: 0 });
     assert_eq!(add("r10 vfs_read").kind, Kind::Return { maxactive: 10 });
 
@@ -59,7 +89,13 @@ fn accepts_known_good_lines() {
     assert_eq!((d.group, d.event), (Some("foo"), Some("bar")));
     // Dotted (.isra/.constprop) symbols.
     let d = add("p foo.isra.0+4");
-    assert_eq!(d.target, Target::Symbol { name: "foo.isra.0", offset: 4 });
+    assert_eq!(
+        d.target,
+        Target::Symbol {
+            name: "foo.isra.0",
+            offset: 4
+        }
+    );
     // Words separated by any white space, comments stripped.
     let d = add("  p:e \t vfs_read   # a comment");
     assert_eq!(d.target_pos, 4);
@@ -82,7 +118,10 @@ fn remove_lines() {
     }
     match parse("-:kprobes/testevent _do_fork") {
         Ok(Command::Remove(r)) => {
-            assert_eq!((r.group, r.event, r.target), (Some("kprobes"), "testevent", Some("_do_fork")))
+            assert_eq!(
+                (r.group, r.event, r.target),
+                (Some("kprobes"), "testevent", Some("_do_fork"))
+            )
         }
         other => panic!("{other:?}"),
     }
@@ -127,7 +166,10 @@ fn tracefs_syntax_errors() {
 fn r10fuzz_is_a_bad_maxactive() {
     // `r10fuzz:` in kretprobe_maxactive.tc; tracefs reports it at column 1.
     check_error("r^10fuzz:x vfs_read", ErrorKind::BadMaxact);
-    assert_eq!(parse("r1000000:x vfs_read").unwrap_err().kind, ErrorKind::MaxactTooBig);
+    assert_eq!(
+        parse("r1000000:x vfs_read").unwrap_err().kind,
+        ErrorKind::MaxactTooBig
+    );
 }
 
 #[test]
@@ -140,12 +182,27 @@ fn errnos() {
 
 #[test]
 fn default_names_like_tracefs() {
-    assert_eq!(default_event_name(&add("p vfs_read")).as_str(), "p_vfs_read_0");
-    assert_eq!(default_event_name(&add("p vfs_read+16")).as_str(), "p_vfs_read_16");
-    assert_eq!(default_event_name(&add("r vfs_read")).as_str(), "r_vfs_read_0");
-    assert_eq!(default_event_name(&add("p foo.isra.0")).as_str(), "p_foo_isra_0_0");
+    assert_eq!(
+        default_event_name(&add("p vfs_read")).as_str(),
+        "p_vfs_read_0"
+    );
+    assert_eq!(
+        default_event_name(&add("p vfs_read+16")).as_str(),
+        "p_vfs_read_16"
+    );
+    assert_eq!(
+        default_event_name(&add("r vfs_read")).as_str(),
+        "r_vfs_read_0"
+    );
+    assert_eq!(
+        default_event_name(&add("p foo.isra.0")).as_str(),
+        "p_foo_isra_0_0"
+    );
     assert_eq!(default_event_name(&add("p m:sym")).as_str(), "p_m_sym_0");
-    assert_eq!(default_event_name(&add("p 0xffffffff81000000")).as_str(), "p_0xffffffff81000000");
+    assert_eq!(
+        default_event_name(&add("p 0xffffffff81000000")).as_str(),
+        "p_0xffffffff81000000"
+    );
     let long = "s".repeat(100);
     let line = format!("p {long}");
     assert_eq!(default_event_name(&add(&line)).as_str().len(), 63);
@@ -155,8 +212,13 @@ fn default_names_like_tracefs() {
 fn error_entry_format() {
     // The caller reports kernel-side failures at the probe point's position.
     let line = "p   non_exist_func";
-    let Ok(Command::Add(d)) = parse(line) else { panic!() };
-    let err = ParseError { kind: ErrorKind::BadProbeAddr, pos: d.target_pos };
+    let Ok(Command::Add(d)) = parse(line) else {
+        panic!()
+    };
+    let err = ParseError {
+        kind: ErrorKind::BadProbeAddr,
+        pos: d.target_pos,
+    };
     assert_eq!(err.pos, 2);
     let mut s = String::new();
     write_error_entry(&mut s, line, &err).unwrap();
