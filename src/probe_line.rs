@@ -446,7 +446,9 @@ pub fn parse(line: &str) -> Result<Command<'_>, ParseError> {
         }
         maxactive = match parse_u64(head) {
             Some(0) | None => return Err(ParseError::new(BadMaxact, 1)),
-            Some(n) if n > u64::from(MAX_MAXACTIVE) => return Err(ParseError::new(MaxactTooBig, 1)),
+            Some(n) if n > u64::from(MAX_MAXACTIVE) => {
+                return Err(ParseError::new(MaxactTooBig, 1))
+            }
             Some(n) => n as u32,
         };
     }
