@@ -8,4 +8,5 @@
 
 #![no_std]
 
+pub mod kallsyms;
 pub mod probe_line;

@@ -12,6 +12,7 @@ use crate::probe_line::{
     self, default_event_name, write_target, Command, ErrorKind, FixedBuf, Kind, ParseError,
     ProbeDef, RemoveDef, Target, DEFAULT_GROUP, MAX_EVENT_NAME_LEN,
 };
+use crate::symtab::SymTab;
 use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
 use kernel::prelude::*;
@@ -130,6 +131,7 @@ impl Probe {
 pub(crate) struct Registry {
     probes: KVec<Pin<KBox<Probe>>>,
     enabled: bool,
+    symbols: SymTab,
 }
 
 impl Registry {
@@ -138,6 +140,7 @@ impl Registry {
         Self {
             probes: KVec::new(),
             enabled: true,
+            symbols: SymTab::new(),
         }
     }
 
@@ -179,6 +182,13 @@ impl Registry {
             return Err(CmdError::at(ErrorKind::RetprobeUnsupported, 0));
         }
         let oom = || CmdError::at(ErrorKind::NoMemory, 0);
+        if let Target::Symbol { name, .. } = def.target {
+            // A failed scan is not fatal: the probe then goes on the first
+            // match, as `register_kprobe` would place it.
+            if let Ok(false) = self.symbols.is_unique(name) {
+                return Err(CmdError::at(ErrorKind::NonUniqSymbol, def.target_pos));
+            }
+        }
         let place = match def.target {
             Target::Symbol { name, offset } => Place::Symbol(name, offset as u32),
             Target::Addr(a) => Place::Addr(a as usize),

@@ -23,11 +23,13 @@ use kernel::{new_mutex, prelude::*, sync::Mutex};
 mod control;
 mod error_log;
 mod files;
+pub mod kallsyms;
 mod kbind;
 mod kprobe;
 mod percpu;
 pub mod probe_line;
 mod registry;
+mod symtab;
 
 use error_log::ErrorLog;
 use probe_line::{ErrorKind, ParseError};
@@ -140,6 +142,7 @@ struct RProbes {
     /// Dropped first: no control file can run once the state goes.
     _dir: control::Dir,
     state: Pin<KBox<State>>,
+    _modules: symtab::ModuleWatch,
 }
 
 impl kernel::Module for RProbes {
@@ -151,6 +154,7 @@ impl kernel::Module for RProbes {
             }),
             GFP_KERNEL,
         )?;
+        let modules = symtab::ModuleWatch::new()?;
         state.add_param_probes()?;
         let dir = control::Dir::new(c"rprobes")?;
         files::create_all(&dir, &state)?;
@@ -158,7 +162,11 @@ impl kernel::Module for RProbes {
             "loaded, {} probe(s) from parameters\n",
             state.registry.lock().len()
         );
-        Ok(Self { _dir: dir, state })
+        Ok(Self {
+            _dir: dir,
+            state,
+            _modules: modules,
+        })
     }
 }
 

@@ -7,6 +7,9 @@
 #include <linux/moduleparam.h>
 #include <linux/percpu.h>
 #include <linux/cpumask.h>
+#include <linux/fs.h>
+#include <linux/seq_file.h>
+#include <linux/uio.h>
 
 #include "rprobes_shim.h"
 
@@ -45,4 +48,21 @@ int rprobes_next_possible_cpu(int prev)
 	unsigned int next = cpumask_next(prev, cpu_possible_mask);
 
 	return next < nr_cpu_ids ? next : -1;
+}
+
+long rprobes_seq_kernel_read(void *filp, void *buf, size_t count, long long *pos)
+{
+	struct file *file = filp;
+	struct kvec iov = { .iov_base = buf, .iov_len = count };
+	struct iov_iter iter;
+	struct kiocb kiocb;
+	ssize_t ret;
+
+	init_sync_kiocb(&kiocb, file);
+	kiocb.ki_pos = *pos;
+	iov_iter_kvec(&iter, ITER_DEST, &iov, 1, count);
+	ret = seq_read_iter(&kiocb, &iter);
+	if (ret > 0)
+		*pos = kiocb.ki_pos;
+	return ret;
 }

@@ -30,4 +30,12 @@ void *rprobes_per_cpu_ptr(void *ptr, unsigned int cpu);
 /* Next possible CPU after @prev (-1 to start), or -1 after the last one. */
 int rprobes_next_possible_cpu(int prev);
 
+/*
+ * Reads from a seq_file-backed file opened with filp_open() (such as
+ * /proc/kallsyms, whose proc_ops have no read_iter, so kernel_read()
+ * refuses it) into a kernel buffer, through the exported seq_read_iter().
+ * @file is a struct file *; returns bytes read, 0 at the end, or -errno.
+ */
+long rprobes_seq_kernel_read(void *file, void *buf, size_t count, long long *pos);
+
 #endif /* RPROBES_SHIM_H */

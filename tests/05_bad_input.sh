@@ -41,6 +41,17 @@ p vfs_read ^$retval|EOPNOTSUPP|Fetch arguments are not supported yet
 ^r vfs_read|EOPNOTSUPP|Return probes are not supported yet
 -:^nosuch|ENOENT|No such probe event
 LIST
+# A name that kallsyms holds more than once (like tracefs' name_show test).
+dup=$(awk '$2 ~ /^[tT]$/ && NF == 3 { print $3 }' /proc/kallsyms | sort | uniq -d | head -n 1)
+[ -n "$dup" ] || fail "no duplicated text symbol in this kernel"
+: >$D/error_log
+expect_err $D/probes EINVAL "p $dup"
+check "non-unique reason" grep -q 'rprobes: error: The symbol is not unique' $D/error_log
+check "non-unique caret at 2" [ "$(tail -n 1 $D/error_log | wc -c)" -eq 15 ]
+check "list unchanged after non-unique" [ "$(cat $D/probes)" = "$before" ]
+# ... and a module notifier keeps the table fresh: still refused after a reload.
+: >$D/error_log
+expect_err $D/probes EINVAL "p:again $dup"
 # The kernel's own refusals pass through: a blacklisted symbol.
 : >$D/error_log
 bl=$(awk '$2 ~ /^[a-z_]+$/ { print $2; exit }' /sys/kernel/debug/kprobes/blacklist)
