@@ -6,6 +6,7 @@
 #   make check      host cargo test + the QEMU guest test suite (what CI runs)
 #   make run        boot the guest, probe hot kernel functions, print hit counts
 #   make shell      interactive guest shell with rprobes loaded
+#   make bench      probe costs vs the kernel's own mechanisms (BENCH=REPS,ITERS,NPROBES)
 #   make lint       rustfmt check + clippy (CLIPPY=1) + W=e
 #   make rust-analyzer   write rust-project.json
 #
@@ -19,16 +20,21 @@ KMAKE = $(MAKE) -C "$$kdir" M=$(CURDIR) ARCH=x86_64 LLVM=-$(LLVM_VER) \
 export LIBCLANG_PATH := /usr/lib/llvm-$(LLVM_VER)/lib
 KDIR_SH = kdir=$$(scripts/setup --kdir) || exit 1
 QEMU_TIMEOUT ?= 900
+BENCH ?= 5,200000,1000
 
-.PHONY: all modules setup check host-test guest-test run shell lint rust-analyzer clean
+.PHONY: all modules setup check host-test guest-test run shell bench lint rust-analyzer clean
 
 all: modules
 
 setup:
 	scripts/setup
 
+# objtool only warns; for rprobes any objtool report fails the build.
 modules:
-	@$(KDIR_SH); $(KMAKE) W=1 modules
+	@mkdir -p build; $(KDIR_SH); \
+	{ $(KMAKE) W=1 modules 2>&1; echo $$? >build/.modules.rc; } | tee build/modules.log; \
+	[ "$$(cat build/.modules.rc)" = 0 ] || exit 1; \
+	if grep -q 'objtool:' build/modules.log; then echo "objtool reported problems" >&2; exit 1; fi
 
 host-test:
 	scripts/host-test
@@ -40,6 +46,9 @@ check: host-test guest-test
 
 run: modules
 	@$(KDIR_SH); scripts/run-qemu --kdir "$$kdir" --timeout 300 run
+
+bench: modules
+	@$(KDIR_SH); scripts/run-qemu --kdir "$$kdir" --timeout 1800 --bench $(BENCH) bench
 
 shell: modules
 	@$(KDIR_SH); scripts/run-qemu --kdir "$$kdir" shell

@@ -72,3 +72,35 @@ pub fn find_duplicates(
         i = j;
     }
 }
+
+/// In-place heapsort (O(n log n), no allocation).
+///
+/// Used instead of `<[T]>::sort_unstable`, whose ord-violation panic path
+/// objtool does not know as `noreturn` in module objects ("falls through to
+/// next function").
+pub fn heapsort<T: Ord + Copy>(v: &mut [T]) {
+    fn sift_down<T: Ord + Copy>(v: &mut [T], mut root: usize, end: usize) {
+        loop {
+            let mut child = 2 * root + 1;
+            if child >= end {
+                return;
+            }
+            if child + 1 < end && v[child] < v[child + 1] {
+                child += 1;
+            }
+            if v[root] >= v[child] {
+                return;
+            }
+            v.swap(root, child);
+            root = child;
+        }
+    }
+    let n = v.len();
+    for i in (0..n / 2).rev() {
+        sift_down(v, i, n);
+    }
+    for end in (1..n).rev() {
+        v.swap(0, end);
+        sift_down(v, 0, end);
+    }
+}

@@ -11,7 +11,7 @@
 //! symbol probe and rebuilt after any module load or unload (a module
 //! notifier marks it stale), so adding many probes costs one scan.
 
-use crate::kallsyms::{find_duplicates, hash, parse_line, probe_key};
+use crate::kallsyms::{find_duplicates, hash, heapsort, parse_line, probe_key};
 use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use kernel::{bindings, ffi::c_void, prelude::*, types::Opaque};
 
@@ -114,7 +114,7 @@ impl SymTab {
             }
             Ok(())
         })?;
-        all.sort_unstable();
+        heapsort(&mut all);
         let (mut names, mut in_module) = (KVec::new(), KVec::new());
         let (mut ok_names, mut ok_in_module) = (true, true);
         find_duplicates(
@@ -125,7 +125,7 @@ impl SymTab {
         if !(ok_names && ok_in_module) {
             return Err(ENOMEM);
         }
-        in_module.sort_unstable();
+        heapsort(&mut in_module);
         self.names = names;
         self.in_module = in_module;
         Ok(())

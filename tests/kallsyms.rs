@@ -49,3 +49,21 @@ fn finds_duplicates() {
     assert_eq!(probe_key("m:twice"), (hash(b"twice"), hash(b"m")));
     assert_eq!(probe_key("vfs_read"), (hash(b"vfs_read"), 0));
 }
+
+#[test]
+fn heapsort_sorts() {
+    use rprobes_core::kallsyms::heapsort;
+    let mut seed = 0x1234_5678u64;
+    for n in [0usize, 1, 2, 3, 10, 100, 1000] {
+        let mut v: Vec<(u64, u64)> = (0..n)
+            .map(|_| {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+                (seed >> 60, seed >> 33)
+            })
+            .collect();
+        let mut want = v.clone();
+        want.sort();
+        heapsort(&mut v);
+        assert_eq!(v, want, "n={n}");
+    }
+}

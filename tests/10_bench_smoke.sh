@@ -1,0 +1,13 @@
+# SPDX-License-Identifier: GPL-2.0
+# One short repetition of every `make bench` case, so the benchmark cannot
+# rot: each case must produce a number (not a benchmark: no timing check).
+. /tests/lib.sh
+/tests/bench.sh 1 2000 20 >/tmp/bench.out 2>&1
+cat /tmp/bench.out
+check "bench finished" grep -q '^BENCHDONE' /tmp/bench.out
+for c in syscall_base ufunc_base kprobe_tracefs kprobe_rprobes kprobe_rprobes_disarmed \
+	kprobe_rprobes_1000 reg_rprobes del_rprobes mem_rprobes reg_tracefs del_tracefs mem_tracefs; do
+	check "case $c measured" grep -Eq "^BENCH $c 1 -?[0-9.]+\$" /tmp/bench.out
+done
+check "module unloaded by the bench" [ ! -d /sys/module/rprobes ]
+finish

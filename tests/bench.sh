@@ -1,0 +1,95 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Guest side of `make bench`: bench.sh REPS ITERS NPROBES
+# Prints `BENCH <case> <rep> <value>` lines (ns per iteration, ns per
+# operation, or bytes) and `BENCHINFO <key> <value>`; the host
+# (scripts/bench-report) turns them into the table and JSON.
+REPS=${1:-5}
+ITERS=${2:-200000}
+NPROBES=${3:-1000}
+D=/sys/kernel/debug/rprobes
+T=/sys/kernel/tracing
+FN=__x64_sys_getpid
+die() { echo "BENCHERROR $*"; exit 1; }
+
+echo "BENCHINFO cpu $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
+echo "BENCHINFO accel tcg"
+echo "BENCHINFO vcpus $(grep -c ^processor /proc/cpuinfo)"
+echo "BENCHINFO kernel $(uname -r)"
+echo "BENCHINFO kprobes_on_ftrace $(grep -c FTRACE /sys/kernel/debug/kprobes/list 2>/dev/null)"
+insmod /rprobes.ko || die insmod
+echo 0 >/sys/kernel/debug/kprobes/enabled 2>/dev/null && echo 1 >/sys/kernel/debug/kprobes/enabled
+
+# Probe points both rprobes and tracefs accept, for the many-probe cases.
+awk '{ print $1 }' $T/available_filter_functions | grep -v "$FN\|__ftrace_invalid" | sort | uniq -u >/tmp/cands
+: >/tmp/many
+n=0
+while read -r f && [ $n -lt "$NPROBES" ]; do
+	if [ "$(ctl $D/probes "p:m$n $f")" = OK ]; then
+		echo "p:m$n $f" >>/tmp/many
+		n=$((n + 1))
+	fi
+done </tmp/cands
+: >$D/probes
+[ $n -eq "$NPROBES" ] || die "only $n probe points usable"
+sed 's/^p:m\([0-9]*\) .*/m\1 0/' /tmp/many >/tmp/many-off
+sed 's/^p:m/p:kprobes\/m/' /tmp/many >/tmp/many-tracefs
+
+meminfo() { awk '/^(Slab|Percpu):/ { s += $2 } END { print s }' /proc/meminfo; }
+
+setup() {
+	case $1 in
+	syscall_base | ufunc_base) ;;
+	kprobe_tracefs) echo "p:bench $FN" >$T/kprobe_events && echo 1 >$T/events/kprobes/bench/enable ;;
+	kprobe_rprobes) echo "p:bench $FN" >$D/probes ;;
+	kprobe_rprobes_disarmed) echo "p:bench $FN" >$D/probes && echo 'bench 0' >$D/armed ;;
+	kprobe_rprobes_1000)
+		bench write $D/probes /tmp/many >/dev/null && bench write $D/armed /tmp/many-off >/dev/null &&
+			echo "p:bench $FN" >>$D/probes
+		;;
+	esac
+}
+teardown() {
+	case $1 in
+	kprobe_tracefs) echo 0 >$T/events/kprobes/bench/enable && echo >$T/kprobe_events ;;
+	kprobe_rprobes*) : >$D/probes ;;
+	esac
+}
+measure() {
+	case $1 in
+	ufunc_base) bench ufunc $((ITERS * 20)) ;;
+	*) bench getpid "$ITERS" ;;
+	esac
+}
+
+cases="syscall_base kprobe_tracefs kprobe_rprobes kprobe_rprobes_disarmed kprobe_rprobes_1000 ufunc_base"
+rep=1
+while [ $rep -le "$REPS" ]; do
+	# Rotate the order every repetition (A B C, B C A, ...) against drift.
+	order=$(echo $cases | awk -v r=$rep '{ for (i = 0; i < NF; i++) printf "%s ", $(((i + r - 1) % NF) + 1) }')
+	for c in $order; do
+		setup $c || die "setup $c"
+		v=$(measure $c) || die "measure $c"
+		teardown $c || die "teardown $c"
+		echo "BENCH $c $rep $v"
+	done
+	# Control plane and memory: register and remove NPROBES probes.
+	m0=$(meminfo)
+	v=$(bench write $D/probes /tmp/many) || die "rprobes register"
+	m1=$(meminfo)
+	echo "BENCH reg_rprobes $rep $((v / NPROBES))"
+	echo "BENCH mem_rprobes $rep $(((m1 - m0) * 1024 / NPROBES))"
+	v=$(bench trunc $D/probes) || die "rprobes clear"
+	echo "BENCH del_rprobes $rep $((v / NPROBES))"
+	m0=$(meminfo)
+	if v=$(bench write $T/kprobe_events /tmp/many-tracefs); then
+		m1=$(meminfo)
+		echo "BENCH reg_tracefs $rep $((v / NPROBES))"
+		echo "BENCH mem_tracefs $rep $(((m1 - m0) * 1024 / NPROBES))"
+		v=$(bench trunc $T/kprobe_events) || die "tracefs clear"
+		echo "BENCH del_tracefs $rep $((v / NPROBES))"
+	fi
+	rep=$((rep + 1))
+done
+rmmod rprobes
+echo "BENCHDONE"
