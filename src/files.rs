@@ -9,6 +9,7 @@
 //! | `enabled`   | `0` or `1`                             | `0`/`1`: all probes off/on |
 //! | `armed`     | `GRP/EVENT 0|1` per probe              | `[GRP/]EVENT 0|1`          |
 //! | `list`      | resolved address per probe             | -                          |
+//! | `memory`    | bytes the probes hold (own accounting) | -                          |
 //! | `error_log` | the last 8 rejected commands           | `>` clears                 |
 
 use crate::control::{Control, Dir, Text};
@@ -61,6 +62,18 @@ impl Control for List {
 
     fn show(s: &State, out: &mut Text) -> core::fmt::Result {
         s.registry.lock().show_list(out)
+    }
+}
+
+/// `memory`.
+pub(crate) struct Memory;
+
+impl Control for Memory {
+    type Data = State;
+    const WRITABLE: bool = false;
+
+    fn show(s: &State, out: &mut Text) -> core::fmt::Result {
+        s.registry.lock().show_memory(out)
     }
 }
 
@@ -153,6 +166,7 @@ pub(crate) fn create_all(dir: &Dir, state: &State) -> Result {
     dir.file::<Enabled>(c"enabled", state)?;
     dir.file::<Armed>(c"armed", state)?;
     dir.file::<List>(c"list", state)?;
+    dir.file::<Memory>(c"memory", state)?;
     dir.file::<ErrorLogFile>(c"error_log", state)?;
     Ok(())
 }

@@ -150,6 +150,13 @@ impl KProbe {
         }
     }
 
+    /// Heap bytes held besides the object itself (the symbol name).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.symbol
+            .as_ref()
+            .map_or(0, |s| s.to_bytes_with_nul().len())
+    }
+
     /// The kernel's count of hits it could not deliver (`kp->nmissed`).
     pub(crate) fn nmissed(&self) -> u64 {
         // SAFETY: `kp` is valid for reads; the kernel updates `nmissed`

@@ -65,6 +65,13 @@ impl<T: Zeroable> PerCpu<T> {
         unsafe { &*kbind::rprobes_this_cpu_ptr(self.ptr).cast::<T>() }
     }
 
+    /// Bytes of per-CPU memory this object holds (all possible CPUs).
+    pub(crate) fn footprint(&self) -> usize {
+        let mut n = 0;
+        self.for_each(|_| n += 1);
+        n * core::mem::size_of::<T>()
+    }
+
     /// Calls `f` on every possible CPU's instance.
     pub(crate) fn for_each(&self, mut f: impl FnMut(&T)) {
         let mut cpu: i32 = -1;

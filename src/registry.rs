@@ -122,6 +122,15 @@ impl Probe {
         self.event.as_str() == event && group.is_none_or(|g| g == self.group.as_str())
     }
 
+    /// Bytes this probe costs: the object, its per-CPU statistics, its
+    /// symbol name and its slot in the registry.
+    fn footprint(&self) -> usize {
+        core::mem::size_of::<Self>()
+            + self.stats.footprint()
+            + self.kprobe.heap_bytes()
+            + core::mem::size_of::<Pin<KBox<Probe>>>()
+    }
+
     fn write_name(&self, w: &mut impl Write) -> core::fmt::Result {
         write!(w, "{}/{}", self.group.as_str(), self.event.as_str())
     }
@@ -333,6 +342,15 @@ impl Registry {
             writeln!(w, " {}", u8::from(p.armed.load(Relaxed)))?;
         }
         Ok(())
+    }
+
+    /// `memory`: the module's own accounting of what probes cost.
+    pub(crate) fn show_memory(&self, w: &mut impl Write) -> core::fmt::Result {
+        let bytes: usize = self.probes.iter().map(|p| p.footprint()).sum();
+        let n = self.probes.len();
+        writeln!(w, "probes {n}")?;
+        writeln!(w, "probe_bytes {bytes}")?;
+        writeln!(w, "bytes_per_probe {}", bytes.checked_div(n).unwrap_or(0))
     }
 
     /// `list`: resolved address per probe (like debugfs `kprobes/list`).

@@ -14,6 +14,9 @@ check "default name" grep -qx 'p:rprobes/p_vfs_write_0 vfs_write' $D/probes
 check "GRP.EVENT form" grep -qx 'p:foo/bar vfs_open' $D/probes
 check "4 in profile" [ "$(wc -l <$D/profile)" -eq 4 ]
 check "4 in kprobes/list" [ "$(wc -l </sys/kernel/debug/kprobes/list)" -eq 4 ]
+cat $D/memory
+check "memory accounts 4 probes" grep -qx 'probes 4' $D/memory
+check "memory per probe > 0" [ "$(awk '$1 == "bytes_per_probe" { print $2 }' $D/memory)" -gt 0 ]
 echo '-:myprobe' >>$D/probes || fail "remove myprobe"
 check "myprobe gone" not grep -q myprobe $D/probes
 echo '-:grp2/ev2 vfs_read' >>$D/probes || fail "remove with matching probe point"

@@ -79,6 +79,7 @@ while [ $rep -le "$REPS" ]; do
 	m1=$(meminfo)
 	echo "BENCH reg_rprobes $rep $((v / NPROBES))"
 	echo "BENCH mem_rprobes $rep $(((m1 - m0) * 1024 / NPROBES))"
+	echo "BENCH memacct_rprobes $rep $(awk '$1 == "bytes_per_probe" { print $2 }' $D/memory)"
 	v=$(bench trunc $D/probes) || die "rprobes clear"
 	echo "BENCH del_rprobes $rep $((v / NPROBES))"
 	m0=$(meminfo)
