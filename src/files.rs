@@ -41,40 +41,30 @@ impl Control for Probes {
     }
 }
 
-/// `profile`.
-pub(crate) struct Profile;
+/// Read-only files that render one [`crate::registry::Registry`] view.
+macro_rules! registry_view {
+    ($($(#[$doc:meta])* $name:ident => $show:ident;)*) => {$(
+        $(#[$doc])*
+        pub(crate) struct $name;
 
-impl Control for Profile {
-    type Data = State;
-    const WRITABLE: bool = false;
+        impl Control for $name {
+            type Data = State;
+            const WRITABLE: bool = false;
 
-    fn show(s: &State, out: &mut Text) -> core::fmt::Result {
-        s.registry.lock().show_profile(out)
-    }
+            fn show(s: &State, out: &mut Text) -> core::fmt::Result {
+                s.registry.lock().$show(out)
+            }
+        }
+    )*};
 }
 
-/// `list`.
-pub(crate) struct List;
-
-impl Control for List {
-    type Data = State;
-    const WRITABLE: bool = false;
-
-    fn show(s: &State, out: &mut Text) -> core::fmt::Result {
-        s.registry.lock().show_list(out)
-    }
-}
-
-/// `memory`.
-pub(crate) struct Memory;
-
-impl Control for Memory {
-    type Data = State;
-    const WRITABLE: bool = false;
-
-    fn show(s: &State, out: &mut Text) -> core::fmt::Result {
-        s.registry.lock().show_memory(out)
-    }
+registry_view! {
+    /// `profile`.
+    Profile => show_profile;
+    /// `list`.
+    List => show_list;
+    /// `memory`.
+    Memory => show_memory;
 }
 
 /// Parses `0`/`1` (surrounding white space allowed).
