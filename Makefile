@@ -66,4 +66,4 @@ rust-analyzer:
 clean:
 	@if [ -d "$(RPROBES_CACHE)/kernel/main" ]; then \
 		$(MAKE) -C "$(RPROBES_CACHE)/kernel/main" M=$(CURDIR) clean; fi
-	rm -rf build target src/kbind_generated.rs
+	rm -rf build target generated

@@ -30,4 +30,4 @@ use pin_init::{MaybeZeroable, Zeroable};
 // (as in the kernel's own `bindings` crate).
 unsafe impl<Storage> Zeroable for __BindgenBitfieldUnit<Storage> where Storage: Zeroable {}
 
-include!("kbind_generated.rs");
+include!("../generated/kbind_generated.rs");

@@ -2,7 +2,7 @@
 /*
  * Headers for rprobes' own bindgen step (scripts/gen-bindings): what the
  * kernel's `bindings` crate does not cover. The generated file is
- * src/kbind_generated.rs, wrapped by src/kbind.rs.
+ * generated/kbind_generated.rs, wrapped by src/kbind.rs.
  */
 #include <linux/kprobes.h>
 #include <linux/ptrace.h>
