@@ -173,12 +173,13 @@ impl KProbe {
 
     /// Unregisters many probes with a single RCU grace period
     /// (`unregister_kprobes`), the way tracefs clears its list.
-    pub(crate) fn unregister_all(probes: &[&KProbe]) -> Result {
-        let mut ptrs = KVec::with_capacity(probes.len(), GFP_KERNEL)?;
-        for p in probes {
-            if p.registered.load(Relaxed) {
-                ptrs.push(p.kp.get(), GFP_KERNEL)?;
-            }
+    ///
+    /// On allocation failure nothing is unregistered; each probe is then
+    /// unregistered on its own when it drops.
+    pub(crate) fn unregister_all<'a>(probes: impl Iterator<Item = &'a KProbe> + Clone) -> Result {
+        let mut ptrs = KVec::new();
+        for p in probes.clone().filter(|p| p.registered.load(Relaxed)) {
+            ptrs.push(p.kp.get(), GFP_KERNEL)?;
         }
         if !ptrs.is_empty() {
             // SAFETY: Every pointer is a registered kprobe (checked above),
@@ -199,6 +200,5 @@ impl Drop for KProbe {
             // running handlers, so nothing uses `kp` after it returns.
             unsafe { kbind::unregister_kprobe(self.kp.get()) };
         }
-        let _ = &self.symbol;
     }
 }

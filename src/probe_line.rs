@@ -212,8 +212,9 @@ pub struct RemoveDef<'a> {
     pub group: Option<&'a str>,
     /// Event name.
     pub event: &'a str,
-    /// Optional probe point that must match the probe being removed.
-    pub target: Option<&'a str>,
+    /// Optional probe point that must match the probe being removed, with
+    /// its position in the normalised command.
+    pub target: Option<(usize, &'a str)>,
 }
 
 /// One control line.
@@ -418,7 +419,7 @@ pub fn parse(line: &str) -> Result<Command<'_>, ParseError> {
                 return Err(ParseError::new(UnknownCommand, 0));
             };
             let (group, event) = parse_event_name(name, 2)?;
-            let target = words.next().map(|(_, w)| w);
+            let target = words.next();
             if let Some((p, _)) = words.next() {
                 return Err(ParseError::new(ArgsUnsupported, p));
             }

@@ -239,9 +239,9 @@ impl Registry {
         let Some(i) = self.probes.iter().position(|p| p.is(def.group, def.event)) else {
             return Err(CmdError::at(ErrorKind::NoSuchEvent, 2));
         };
-        if let Some(t) = def.target {
+        if let Some((pos, t)) = def.target {
             if t != self.probes[i].target.as_str() {
-                return Err(CmdError::at(ErrorKind::NoSuchEvent, 3 + def.event.len()));
+                return Err(CmdError::at(ErrorKind::NoSuchEvent, pos));
             }
         }
         // Dropping the probe unregisters it (and waits for its handlers).
@@ -251,17 +251,8 @@ impl Registry {
 
     /// Removes every probe, with one RCU grace period for all of them.
     pub(crate) fn clear(&mut self) {
-        let mut refs = KVec::new();
-        let all_listed = self
-            .probes
-            .iter()
-            .all(|p| refs.push(&p.kprobe, GFP_KERNEL).is_ok());
-        if all_listed {
-            let _ = KProbe::unregister_all(&refs);
-        }
-        drop(refs);
-        // Whatever is still registered (allocation failed above) is
-        // unregistered one by one as it drops.
+        // If this fails (no memory), each probe unregisters as it drops.
+        let _ = KProbe::unregister_all(self.probes.iter().map(|p| &p.kprobe));
         self.probes.clear();
     }
 

@@ -22,7 +22,8 @@ check "myprobe gone" not grep -q myprobe $D/probes
 echo '-:grp2/ev2 vfs_read' >>$D/probes || fail "remove with matching probe point"
 check "ev2 gone" not grep -q ev2 $D/probes
 expect_err $D/probes ENOENT '-:nonexistent'
-expect_err $D/probes ENOENT '-:p_vfs_write_0 vfs_read'
+expect_err $D/probes ENOENT '-:rprobes/p_vfs_write_0 vfs_read'
+check "caret under the mismatching probe point" [ "$(tail -n 1 $D/error_log | wc -c)" -eq $((13 + 24)) ]
 check "2 left before clear" [ "$(wc -l <$D/probes)" -eq 2 ]
 echo 'p:a vfs_read' >$D/probes || fail "truncating write"
 check "> cleared then added one" [ "$(cat $D/probes)" = 'p:rprobes/a vfs_read' ]

@@ -120,7 +120,7 @@ fn remove_lines() {
         Ok(Command::Remove(r)) => {
             assert_eq!(
                 (r.group, r.event, r.target),
-                (Some("kprobes"), "testevent", Some("_do_fork"))
+                (Some("kprobes"), "testevent", Some((20, "_do_fork")))
             )
         }
         other => panic!("{other:?}"),
@@ -182,30 +182,19 @@ fn errnos() {
 
 #[test]
 fn default_names_like_tracefs() {
-    assert_eq!(
-        default_event_name(&add("p vfs_read")).as_str(),
-        "p_vfs_read_0"
-    );
-    assert_eq!(
-        default_event_name(&add("p vfs_read+16")).as_str(),
-        "p_vfs_read_16"
-    );
-    assert_eq!(
-        default_event_name(&add("r vfs_read")).as_str(),
-        "r_vfs_read_0"
-    );
-    assert_eq!(
-        default_event_name(&add("p foo.isra.0")).as_str(),
-        "p_foo_isra_0_0"
-    );
-    assert_eq!(default_event_name(&add("p m:sym")).as_str(), "p_m_sym_0");
-    assert_eq!(
-        default_event_name(&add("p 0xffffffff81000000")).as_str(),
-        "p_0xffffffff81000000"
-    );
-    let long = "s".repeat(100);
-    let line = format!("p {long}");
-    assert_eq!(default_event_name(&add(&line)).as_str().len(), 63);
+    let long = format!("p {}", "s".repeat(100));
+    let cases = [
+        ("p vfs_read", "p_vfs_read_0"),
+        ("p vfs_read+16", "p_vfs_read_16"),
+        ("r vfs_read", "r_vfs_read_0"),
+        ("p foo.isra.0", "p_foo_isra_0_0"),
+        ("p m:sym", "p_m_sym_0"),
+        ("p 0xffffffff81000000", "p_0xffffffff81000000"),
+    ];
+    for (line, want) in cases {
+        assert_eq!(default_event_name(&add(line)).as_str(), want, "{line}");
+    }
+    assert_eq!(default_event_name(&add(&long)).as_str().len(), 63);
 }
 
 #[test]
