@@ -8,5 +8,7 @@
 
 #![no_std]
 
+pub mod hist;
 pub mod kallsyms;
 pub mod probe_line;
+pub mod retlayout;

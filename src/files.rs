@@ -11,6 +11,11 @@
 //! | `list`      | resolved address per probe             | -                          |
 //! | `memory`    | bytes the probes hold (own accounting) | -                          |
 //! | `error_log` | the last 8 rejected commands           | `>` clears                 |
+//! | `latency`   | return probes: entry-to-return ns, log2 histogram | -               |
+//! | `returns`   | return probes: recent returns (`ret=%ax`)  | -                      |
+//! | `stacktrace`| last stack at a return, per recording probe | `[GRP/]EVENT` on, `!EVENT` off |
+//! | `instances` | return instances in flight, reclaimed, reserved | -                 |
+//! | `selftest`  | -                                      | `recurse N`, `nest X`: call test targets |
 
 use crate::control::{Control, Dir, Text};
 use crate::State;
@@ -65,6 +70,51 @@ registry_view! {
     List => show_list;
     /// `memory`.
     Memory => show_memory;
+    /// `latency`.
+    Latency => show_latency;
+    /// `returns`.
+    Returns => show_returns;
+    /// `instances`.
+    Instances => show_instances;
+}
+
+/// `stacktrace`.
+pub(crate) struct StackTrace;
+
+impl Control for StackTrace {
+    type Data = State;
+    const WRITABLE: bool = true;
+
+    fn show(s: &State, out: &mut Text) -> core::fmt::Result {
+        s.registry.lock().show_stacks(out)
+    }
+
+    fn write_line(s: &State, line: &[u8]) -> Result {
+        let line = core::str::from_utf8(line).map_err(|_| EINVAL)?.trim();
+        if line.is_empty() {
+            return Ok(());
+        }
+        match line.strip_prefix('!') {
+            Some(name) => s.registry.lock().set_stack(name.trim(), false),
+            None => s.registry.lock().set_stack(line, true),
+        }
+    }
+}
+
+/// `selftest`.
+pub(crate) struct SelfTest;
+
+impl Control for SelfTest {
+    type Data = State;
+    const WRITABLE: bool = true;
+
+    fn show(_s: &State, _out: &mut Text) -> core::fmt::Result {
+        Ok(())
+    }
+
+    fn write_line(_s: &State, line: &[u8]) -> Result {
+        crate::selftest::run(line)
+    }
 }
 
 /// Parses `0`/`1` (surrounding white space allowed).
@@ -158,5 +208,10 @@ pub(crate) fn create_all(dir: &Dir, state: &State) -> Result {
     dir.file::<List>(c"list", state)?;
     dir.file::<Memory>(c"memory", state)?;
     dir.file::<ErrorLogFile>(c"error_log", state)?;
+    dir.file::<Latency>(c"latency", state)?;
+    dir.file::<Returns>(c"returns", state)?;
+    dir.file::<StackTrace>(c"stacktrace", state)?;
+    dir.file::<Instances>(c"instances", state)?;
+    dir.file::<SelfTest>(c"selftest", state)?;
     Ok(())
 }

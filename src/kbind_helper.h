@@ -7,3 +7,7 @@
 #include <linux/kprobes.h>
 #include <linux/ptrace.h>
 #include "rprobes_shim.h"
+#include <linux/stacktrace.h>
+#include <linux/timekeeping.h>
+#include <linux/rcupdate.h>
+#include <linux/delay.h>

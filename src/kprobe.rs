@@ -150,6 +150,17 @@ impl KProbe {
         }
     }
 
+    /// Unregisters the probe (a no-op if it is not registered); running
+    /// handlers have finished when this returns.
+    pub(crate) fn unregister(&self) {
+        if self.registered.swap(false, Relaxed) {
+            // SAFETY: It was registered (and only this call saw it so: the
+            // flag is cleared atomically); `unregister_kprobe` waits for
+            // running handlers.
+            unsafe { kbind::unregister_kprobe(self.kp.get()) };
+        }
+    }
+
     /// Heap bytes held besides the object itself (the symbol name).
     pub(crate) fn heap_bytes(&self) -> usize {
         self.symbol

@@ -73,8 +73,6 @@ pub enum ErrorKind {
     FailRegProbe,
     /// Fetch arguments are not implemented yet.
     ArgsUnsupported,
-    /// Return probes are not implemented yet.
-    RetprobeUnsupported,
     /// The line is longer than [`MAX_LINE_LEN`].
     LineTooLong,
     /// The line is not valid UTF-8 / contains a NUL.
@@ -99,6 +97,8 @@ pub mod errno {
     pub const EILSEQ: i32 = 84;
     /// Operation not supported.
     pub const EOPNOTSUPP: i32 = 95;
+    /// No space left (out of return instances).
+    pub const ENOSPC: i32 = 28;
 }
 
 impl ErrorKind {
@@ -127,7 +127,6 @@ impl ErrorKind {
             BadInsnBndry => "Probe point is not an instruction boundary",
             FailRegProbe => "Failed to register probe event",
             ArgsUnsupported => "Fetch arguments are not supported yet",
-            RetprobeUnsupported => "Return probes are not supported yet",
             LineTooLong => "Command is too long",
             BadEncoding => "Command is not printable text",
             NoMemory => "Out of memory",
@@ -141,7 +140,7 @@ impl ErrorKind {
             BadProbeAddr | NoSuchEvent => errno::ENOENT,
             EventExist | SameProbe => errno::EEXIST,
             BadInsnBndry => errno::EILSEQ,
-            ArgsUnsupported | RetprobeUnsupported => errno::EOPNOTSUPP,
+            ArgsUnsupported => errno::EOPNOTSUPP,
             LineTooLong => errno::E2BIG,
             NoMemory => errno::ENOMEM,
             _ => errno::EINVAL,

@@ -3,7 +3,8 @@
 //! The set of kernel probes, and the commands that change it.
 //!
 //! Lock order: `State::registry` (this [`Registry`]) is taken before
-//! `State::errors`; the hit path takes no lock at all (per-CPU counters).
+//! `State::errors`; the hit paths take no lock at all (per-CPU counters,
+//! the lock-free instance bitmap of [`crate::retprobe`]).
 
 use crate::kbind;
 use crate::kprobe::{KProbe, KProbeOwner, Place};
@@ -12,6 +13,7 @@ use crate::probe_line::{
     self, default_event_name, write_target, Command, ErrorKind, FixedBuf, Kind, ParseError,
     ProbeDef, RemoveDef, Target, DEFAULT_GROUP, MAX_EVENT_NAME_LEN,
 };
+use crate::retprobe::{self, RetCore, NSTUBS};
 use crate::symtab::SymTab;
 use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
@@ -79,6 +81,8 @@ pub(crate) struct Probe {
     /// Must stay the first field: see [`KProbeOwner`].
     kprobe: KProbe,
     stats: PerCpu<Stats>,
+    /// Return probes only: instances and return-side statistics.
+    ret: Option<KBox<RetCore>>,
     group: Name,
     event: Name,
     kind: Kind,
@@ -92,7 +96,14 @@ pub(crate) struct Probe {
 // `KProbe` constructed with `KProbe::new::<Probe>` is this field.
 unsafe impl KProbeOwner for Probe {
     #[inline]
-    fn on_hit(&self, _regs: &kbind::pt_regs) {
+    fn on_hit(&self, regs: &kbind::pt_regs) {
+        if let Some(ret) = &self.ret {
+            // SAFETY: Return probes are only registered on `SYM+0`, the
+            // first instruction of a function (see `Registry::add`), and
+            // the `RetCore` is boxed, so its address is stable.
+            unsafe { ret.on_entry(regs) };
+            return;
+        }
         let s = self.stats.this_cpu();
         if s.active.load(Relaxed) != 0 {
             // Our own handler re-entered on this CPU (e.g. from an NMI).
@@ -129,6 +140,14 @@ impl Probe {
             + self.stats.footprint()
             + self.kprobe.heap_bytes()
             + core::mem::size_of::<Pin<KBox<Probe>>>()
+            + self
+                .ret
+                .as_ref()
+                .map_or(0, |r| core::mem::size_of::<RetCore>() + r.footprint())
+    }
+
+    fn in_flight(&self) -> u32 {
+        self.ret.as_ref().map_or(0, |r| r.in_flight())
     }
 
     fn write_name(&self, w: &mut impl Write) -> core::fmt::Result {
@@ -139,8 +158,20 @@ impl Probe {
 /// All probes, and the global switch.
 pub(crate) struct Registry {
     probes: KVec<Pin<KBox<Probe>>>,
+    /// Removed (unregistered) return probes with returns still in flight.
+    parked: KVec<Pin<KBox<Probe>>>,
+    /// Return instances reserved by return probes (live or parked).
+    reserved: [u64; NSTUBS / 64],
     enabled: bool,
     symbols: SymTab,
+}
+
+/// `maxactive` when a return probe gives none: tracefs' (kretprobe's)
+/// default, `max(10, 2 * possible CPUs)`.
+fn default_maxactive() -> usize {
+    // SAFETY: Reads `cpu_possible_mask`'s weight.
+    let cpus = unsafe { kbind::rprobes_num_possible_cpus() } as usize;
+    (2 * cpus).max(10)
 }
 
 impl Registry {
@@ -148,9 +179,80 @@ impl Registry {
     pub(crate) fn new() -> Self {
         Self {
             probes: KVec::new(),
+            parked: KVec::new(),
+            reserved: [0; NSTUBS / 64],
             enabled: true,
             symbols: SymTab::new(),
         }
+    }
+
+    fn is_reserved(&self, i: usize) -> bool {
+        self.reserved[i / 64] & (1 << (i % 64)) != 0
+    }
+
+    fn set_reserved(&mut self, base: usize, len: usize, on: bool) {
+        for i in base..base + len {
+            if on {
+                self.reserved[i / 64] |= 1 << (i % 64);
+            } else {
+                self.reserved[i / 64] &= !(1 << (i % 64));
+            }
+        }
+    }
+
+    /// First fit of `len` consecutive free instances.
+    fn find_range(&self, len: usize) -> Option<usize> {
+        let mut run = 0;
+        for i in 0..NSTUBS {
+            run = if self.is_reserved(i) { 0 } else { run + 1 };
+            if run == len {
+                return Some(i + 1 - len);
+            }
+        }
+        None
+    }
+
+    /// Instances reserved by all return probes.
+    pub(crate) fn reserved_instances(&self) -> u32 {
+        self.reserved.iter().map(|w| w.count_ones()).sum()
+    }
+
+    /// Frees a removed, unregistered probe now, or parks it until its
+    /// returns in flight are back.
+    fn retire(&mut self, p: Pin<KBox<Probe>>) {
+        if p.in_flight() != 0 && self.parked.reserve(1, GFP_KERNEL).is_ok() {
+            // Cannot fail: capacity reserved.
+            let _ = self.parked.push(p, GFP_KERNEL);
+            return;
+        }
+        // Either nothing is in flight, or parking failed for lack of memory:
+        // then wait here, as long as the probed calls take to return.
+        while p.in_flight() != 0 {
+            // SAFETY: Process context (the registry mutex is a sleeping lock).
+            unsafe { kbind::msleep(1) };
+        }
+        if let Some((base, len)) = p.ret.as_ref().map(|r| r.range()) {
+            self.set_reserved(base, len, false);
+        }
+    }
+
+    /// Frees the parked probes whose returns are all back.
+    fn sweep(&mut self) {
+        let mut i = 0;
+        while i < self.parked.len() {
+            if self.parked[i].in_flight() == 0 {
+                if let Ok(p) = self.parked.remove(i) {
+                    self.retire(p);
+                }
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Removed return probes still waiting for returns in flight.
+    pub(crate) fn parked(&self) -> usize {
+        self.parked.len()
     }
 
     /// Number of probes.
@@ -160,6 +262,7 @@ impl Registry {
 
     /// Parses and executes one control line.
     pub(crate) fn execute(&mut self, line: &str) -> Result<(), CmdError> {
+        self.sweep();
         match probe_line::parse(line)? {
             Command::Empty => Ok(()),
             Command::Add(def) => self.add(&def),
@@ -187,9 +290,6 @@ impl Registry {
             };
             return Err(CmdError::at(kind, 0));
         }
-        if let Kind::Return { .. } = def.kind {
-            return Err(CmdError::at(ErrorKind::RetprobeUnsupported, 0));
-        }
         let oom = || CmdError::at(ErrorKind::NoMemory, 0);
         if let Target::Symbol { name, .. } = def.target {
             // A failed scan is not fatal: the probe then goes on the first
@@ -202,9 +302,30 @@ impl Registry {
             Target::Symbol { name, offset } => Place::Symbol(name, offset as u32),
             Target::Addr(a) => Place::Addr(a as usize),
         };
+        let ret = match def.kind {
+            Kind::Entry => None,
+            Kind::Return { maxactive } => {
+                let len = match maxactive {
+                    0 => default_maxactive(),
+                    n => n as usize,
+                };
+                let Some(base) = self.find_range(len) else {
+                    return Err(CmdError {
+                        err: ParseError {
+                            kind: ErrorKind::FailRegProbe,
+                            pos: def.target_pos,
+                        },
+                        errno: probe_line::errno::ENOSPC,
+                    });
+                };
+                let core = RetCore::new(base, len).map_err(|_| oom())?;
+                Some(KBox::new(core, GFP_KERNEL).map_err(|_| oom())?)
+            }
+        };
         let probe = Probe {
             kprobe: KProbe::new::<Probe>(place).map_err(|_| oom())?,
             stats: PerCpu::new().map_err(|_| oom())?,
+            ret,
             group,
             event,
             kind: def.kind,
@@ -230,6 +351,11 @@ impl Registry {
                 errno: e.to_errno().unsigned_abs() as i32,
             });
         }
+        if let Some(r) = probe.ret.as_ref() {
+            r.set_func(probe.kprobe.addr());
+            let (base, len) = r.range();
+            self.set_reserved(base, len, true);
+        }
         // Cannot fail: capacity reserved above.
         let _ = self.probes.push(probe, GFP_KERNEL);
         Ok(())
@@ -244,16 +370,24 @@ impl Registry {
                 return Err(CmdError::at(ErrorKind::NoSuchEvent, pos));
             }
         }
-        // Dropping the probe unregisters it (and waits for its handlers).
-        drop(self.probes.remove(i));
+        let Ok(p) = self.probes.remove(i) else {
+            return Err(CmdError::at(ErrorKind::NoSuchEvent, 2));
+        };
+        // Unregistering waits for running entry handlers; returns already
+        // hijacked may still come back, so the probe may have to be parked.
+        p.kprobe.unregister();
+        self.retire(p);
         Ok(())
     }
 
     /// Removes every probe, with one RCU grace period for all of them.
     pub(crate) fn clear(&mut self) {
-        // If this fails (no memory), each probe unregisters as it drops.
+        // If this fails (no memory), each probe unregisters on its own.
         let _ = KProbe::unregister_all(self.probes.iter().map(|p| &p.kprobe));
-        self.probes.clear();
+        while let Some(p) = self.probes.pop() {
+            p.kprobe.unregister();
+            self.retire(p);
+        }
     }
 
     /// Whether probes are globally enabled.
@@ -297,24 +431,40 @@ impl Registry {
     /// `probes`: one line per probe, in `kprobe_events` syntax.
     pub(crate) fn show_probes(&self, w: &mut impl Write) -> core::fmt::Result {
         for p in self.probes.iter() {
-            let c = match p.kind {
-                Kind::Entry => 'p',
-                Kind::Return { .. } => 'r',
-            };
-            write!(w, "{c}:")?;
+            match p.kind {
+                Kind::Entry => w.write_char('p')?,
+                Kind::Return { maxactive: 0 } => w.write_char('r')?,
+                Kind::Return { maxactive } => write!(w, "r{maxactive}")?,
+            }
+            w.write_char(':')?;
             p.write_name(w)?;
             writeln!(w, " {}", p.target.as_str())?;
         }
         Ok(())
     }
 
-    /// `profile`: name, hits, misses (our reentrancy), kprobe `nmissed`.
+    /// `profile`: name, hits, misses (our reentrancy), kprobe `nmissed`,
+    /// and for return probes the misses for want of a free instance
+    /// (`maxactive` exhausted) and the returns in flight.
+    ///
+    /// A return probe's hits are the returns it handled.
     pub(crate) fn show_profile(&self, w: &mut impl Write) -> core::fmt::Result {
+        writeln!(
+            w,
+            "# {:<44} {:>15} {:>15} {:>15} {:>15} {:>10}",
+            "probe", "hits", "misses", "nmissed", "maxact-misses", "in-flight"
+        )?;
         for p in self.probes.iter() {
             let mut n = FixedBuf::<{ 2 * MAX_EVENT_NAME_LEN }>::new();
             p.write_name(&mut n)?;
-            let (hits, misses) = p.totals();
-            writeln!(
+            let (hits, misses) = match p.ret.as_ref() {
+                Some(r) => {
+                    let t = r.totals();
+                    (t.hits, t.miss_reentrant)
+                }
+                None => p.totals(),
+            };
+            write!(
                 w,
                 "  {:<44} {:>15} {:>15} {:>15}",
                 n.as_str(),
@@ -322,8 +472,103 @@ impl Registry {
                 misses,
                 p.kprobe.nmissed()
             )?;
+            match p.ret.as_ref() {
+                Some(r) => writeln!(
+                    w,
+                    " {:>15} {:>10}",
+                    r.totals().miss_maxactive,
+                    r.in_flight()
+                )?,
+                None => writeln!(w, " {:>15} {:>10}", "-", "-")?,
+            }
         }
         Ok(())
+    }
+
+    /// `latency`: per return probe, the entry-to-return time histogram.
+    pub(crate) fn show_latency(&self, w: &mut impl Write) -> core::fmt::Result {
+        for p in self.probes.iter() {
+            let Some(r) = p.ret.as_ref() else { continue };
+            p.write_name(w)?;
+            let t = r.totals();
+            let h = r.histogram();
+            writeln!(
+                w,
+                ": returns {} (migrated {}), ns:",
+                crate::hist::total(&h),
+                t.migrated
+            )?;
+            crate::hist::write(w, &h)?;
+        }
+        Ok(())
+    }
+
+    /// `returns`: the recent returns of every return probe, oldest first.
+    pub(crate) fn show_returns(&self, w: &mut impl Write) -> core::fmt::Result {
+        let mut all = KVec::<(u64, usize, retprobe::Return)>::new();
+        for (i, p) in self.probes.iter().enumerate() {
+            let Some(r) = p.ret.as_ref() else { continue };
+            let mut recs = KVec::new();
+            if r.recent(&mut recs).is_err() {
+                return Err(core::fmt::Error);
+            }
+            for rec in recs.into_iter() {
+                all.push((rec.ts, i, rec), GFP_KERNEL)
+                    .map_err(|_| core::fmt::Error)?;
+            }
+        }
+        crate::kallsyms::heapsort_by_key(&mut all, |e| (e.0, e.1));
+        for (_, i, rec) in all.iter() {
+            let mut n = FixedBuf::<{ 2 * MAX_EVENT_NAME_LEN }>::new();
+            self.probes[*i].write_name(&mut n)?;
+            retprobe::write_returns(w, n.as_str(), core::slice::from_ref(rec))?;
+        }
+        Ok(())
+    }
+
+    /// `stacktrace`: the last stack recorded at a return, per probe that
+    /// records them, as tracefs prints a `stacktrace` trigger.
+    pub(crate) fn show_stacks(&self, w: &mut impl Write) -> core::fmt::Result {
+        for p in self.probes.iter() {
+            let Some(r) = p.ret.as_ref().filter(|r| r.stack_on()) else {
+                continue;
+            };
+            p.write_name(w)?;
+            writeln!(w, ":")?;
+            let mut pcs = [0usize; retprobe::STACK_DEPTH];
+            let n = r.last_stack(&mut pcs);
+            for &pc in &pcs[..n] {
+                w.write_str(" => ")?;
+                retprobe::write_sym(w, pc)?;
+                w.write_char('\n')?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Turns stack recording of return probe `[GRP/]EVENT` on or off.
+    pub(crate) fn set_stack(&mut self, spec: &str, on: bool) -> Result {
+        let (group, event) = match spec.split_once('/') {
+            Some((g, e)) => (Some(g), e),
+            None => (None, spec),
+        };
+        let p = self
+            .probes
+            .iter()
+            .find(|p| p.is(group, event))
+            .ok_or(ENOENT)?;
+        p.ret.as_ref().ok_or(EINVAL)?.set_stack(on);
+        Ok(())
+    }
+
+    /// `instances`: return instances in flight, reclaimed, reserved.
+    pub(crate) fn show_instances(&mut self, w: &mut impl Write) -> core::fmt::Result {
+        self.sweep();
+        writeln!(w, "in_flight {}", retprobe::in_flight_total())?;
+        writeln!(w, "reclaimed {}", retprobe::reclaimed_total())?;
+        writeln!(w, "reserved {}", self.reserved_instances())?;
+        writeln!(w, "capacity {NSTUBS}")?;
+        writeln!(w, "parked_probes {}", self.parked())
     }
 
     /// `armed`: `GRP/EVENT 0|1` per probe (the user's setting).

@@ -9,10 +9,11 @@
 //! cat /sys/kernel/debug/rprobes/profile
 //! ```
 //!
-//! Layout: pure logic that is also tested on the host ([`probe_line`]);
-//! thin `unsafe` wrappers over kernel APIs ([`kprobe`], [`percpu`],
-//! [`control`], [`kbind`]); safe probe logic on top ([`registry`],
-//! [`files`], [`error_log`]).
+//! Layout: pure logic that is also tested on the host ([`probe_line`],
+//! [`hist`], [`retlayout`], [`kallsyms`]); thin `unsafe` wrappers over
+//! kernel APIs ([`kprobe`], [`percpu`], [`control`], [`kbind`], and the
+//! return trampoline [`trampoline`]); safe probe logic on top
+//! ([`registry`], [`retprobe`], [`files`], [`error_log`]).
 //!
 //! Lock order: `State::registry` before `State::errors` (see
 //! [`registry`]); an open control file's own mutex before both (see
@@ -23,13 +24,18 @@ use kernel::{new_mutex, prelude::*, sync::Mutex};
 mod control;
 mod error_log;
 mod files;
+pub mod hist;
 pub mod kallsyms;
 mod kbind;
 mod kprobe;
 mod percpu;
 pub mod probe_line;
 mod registry;
+pub mod retlayout;
+mod retprobe;
+mod selftest;
 mod symtab;
+mod trampoline;
 
 use error_log::ErrorLog;
 use probe_line::{ErrorKind, ParseError};
@@ -112,25 +118,52 @@ impl State {
         Error::from_errno(-errno)
     }
 
-    /// Adds the probes of the `kprobes=` parameter; on the first bad item
-    /// nothing stays registered.
+    /// Adds the probes of the `kprobes=` and `kretprobes=` parameters; on
+    /// the first bad item nothing stays registered.
     fn add_param_probes(&self) -> Result {
-        // SAFETY: The shim returns a pointer to the module's NUL-terminated
-        // parameter buffer, which lives as long as the module.
-        let param = unsafe { CStr::from_char_ptr(kbind::rprobes_param_kprobes()) };
-        let param = param.to_str().map_err(|_| EINVAL)?;
-        for item in param.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-            let mut line = KVec::new();
-            line.extend_from_slice(b"p ", GFP_KERNEL)?;
-            line.extend_from_slice(item.as_bytes(), GFP_KERNEL)?;
-            if let Err((e, kind)) = self.exec(&line) {
+        // SAFETY: The shim returns pointers to the module's NUL-terminated
+        // parameter buffers, which live as long as the module.
+        let (kp, krp) = unsafe {
+            (
+                CStr::from_char_ptr(kbind::rprobes_param_kprobes()),
+                CStr::from_char_ptr(kbind::rprobes_param_kretprobes()),
+            )
+        };
+        let r = self
+            .add_param_list("kprobes", kp.to_str().map_err(|_| EINVAL)?)
+            .and_then(|()| self.add_param_list("kretprobes", krp.to_str().map_err(|_| EINVAL)?));
+        if r.is_err() {
+            self.registry.lock().clear();
+        }
+        r
+    }
+
+    /// One parameter's items: `SYM[+OFF]|ADDR` (`kprobes`), or
+    /// `SYM[:MAXACTIVE]` (`kretprobes`, as the line `r[MAXACTIVE] SYM`).
+    fn add_param_list(&self, param: &str, list: &str) -> Result {
+        use core::fmt::Write;
+        for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let mut line =
+                probe_line::FixedBuf::<{ kbind::RPROBES_PARAM_MAX as usize + 16 }>::new();
+            let written = if param == "kretprobes" {
+                match item.rsplit_once(':') {
+                    Some((sym, n)) if !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()) => {
+                        write!(line, "r{n} {sym}")
+                    }
+                    _ => write!(line, "r {item}"),
+                }
+            } else {
+                write!(line, "p {item}")
+            };
+            written.map_err(|_| E2BIG)?;
+            if let Err((e, kind)) = self.exec(line.as_str().as_bytes()) {
                 pr_err!(
-                    "kprobes=: cannot probe '{}': {} ({:?})\n",
+                    "{}=: cannot probe '{}': {} ({:?})\n",
+                    param,
                     item,
                     kind.message(),
                     e
                 );
-                self.registry.lock().clear();
                 return Err(e);
             }
         }
@@ -141,6 +174,9 @@ impl State {
 struct RProbes {
     /// Dropped first: no control file can run once the state goes.
     _dir: control::Dir,
+    /// Dropped after every probe is unregistered (see `Drop`) and before
+    /// the state: waits for returns in flight, whose probes the state owns.
+    _ret: retprobe::RetGlobal,
     state: Pin<KBox<State>>,
     _modules: symtab::ModuleWatch,
 }
@@ -155,6 +191,7 @@ impl kernel::Module for RProbes {
             GFP_KERNEL,
         )?;
         let modules = symtab::ModuleWatch::new()?;
+        let ret = retprobe::RetGlobal::new()?;
         state.add_param_probes()?;
         let dir = control::Dir::new(c"rprobes")?;
         files::create_all(&dir, &state)?;
@@ -164,6 +201,7 @@ impl kernel::Module for RProbes {
         );
         Ok(Self {
             _dir: dir,
+            _ret: ret,
             state,
             _modules: modules,
         })
@@ -172,7 +210,10 @@ impl kernel::Module for RProbes {
 
 impl Drop for RProbes {
     fn drop(&mut self) {
-        let n = self.state.registry.lock().len();
-        pr_info!("unloading, removing {} probe(s)\n", n);
+        let mut reg = self.state.registry.lock();
+        pr_info!("unloading, removing {} probe(s)\n", reg.len());
+        // Unregister everything now: `_ret` then waits for the returns
+        // still in flight before the state (and their probes) go.
+        reg.clear();
     }
 }

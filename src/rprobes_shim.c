@@ -10,6 +10,11 @@
 #include <linux/fs.h>
 #include <linux/seq_file.h>
 #include <linux/uio.h>
+#include <linux/sched.h>
+#include <linux/irqflags.h>
+#include <linux/smp.h>
+#include <linux/tracepoint.h>
+#include <linux/kallsyms.h>
 
 #include "rprobes_shim.h"
 
@@ -21,6 +26,115 @@ MODULE_PARM_DESC(kprobes,
 const char *rprobes_param_kprobes(void)
 {
 	return kprobes;
+}
+
+static char kretprobes[RPROBES_PARAM_MAX];
+module_param_string(kretprobes, kretprobes, sizeof(kretprobes), 0444);
+MODULE_PARM_DESC(kretprobes,
+		 "Return probes to add at load time: SYM[:MAXACTIVE][,SYM[:MAXACTIVE]...]");
+
+const char *rprobes_param_kretprobes(void)
+{
+	return kretprobes;
+}
+
+void rprobes_module_get(void)
+{
+	__module_get(THIS_MODULE);
+}
+
+void rprobes_module_put(void)
+{
+	module_put(THIS_MODULE);
+}
+
+static DEFINE_PER_CPU(bool, rprobes_ret_busy);
+
+bool rprobes_busy_enter(void)
+{
+	if (__this_cpu_read(rprobes_ret_busy))
+		return false;
+	__this_cpu_write(rprobes_ret_busy, true);
+	return true;
+}
+
+void rprobes_busy_exit(void)
+{
+	__this_cpu_write(rprobes_ret_busy, false);
+}
+
+bool rprobes_busy(void)
+{
+	return __this_cpu_read(rprobes_ret_busy);
+}
+
+unsigned long rprobes_irq_save(void)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	return flags;
+}
+
+void rprobes_irq_restore(unsigned long flags)
+{
+	local_irq_restore(flags);
+}
+
+void *rprobes_current(void)
+{
+	return current;
+}
+
+int rprobes_current_pid(void)
+{
+	return task_pid_nr(current);
+}
+
+unsigned int rprobes_cpu(void)
+{
+	return raw_smp_processor_id();
+}
+
+unsigned int rprobes_num_possible_cpus(void)
+{
+	return num_possible_cpus();
+}
+
+static struct tracepoint *task_free_tp;
+static void (*task_free_fn)(void *task);
+
+static void find_task_free_tp(struct tracepoint *tp, void *priv)
+{
+	if (!strcmp(tp->name, "sched_process_free"))
+		task_free_tp = tp;
+}
+
+static void task_free_probe(void *data, struct task_struct *p)
+{
+	task_free_fn(p);
+}
+
+int rprobes_task_free_hook(void (*fn)(void *task))
+{
+	for_each_kernel_tracepoint(find_task_free_tp, NULL);
+	if (!task_free_tp)
+		return -ENOENT;
+	task_free_fn = fn;
+	return tracepoint_probe_register(task_free_tp, task_free_probe, NULL);
+}
+
+void rprobes_task_free_unhook(void)
+{
+	if (!task_free_tp)
+		return;
+	tracepoint_probe_unregister(task_free_tp, task_free_probe, NULL);
+	tracepoint_synchronize_unregister();
+}
+
+int rprobes_sprint_symbol(char *buf, unsigned long addr)
+{
+	return sprint_symbol(buf, addr);
 }
 
 void *rprobes_alloc_percpu(size_t size, size_t align)

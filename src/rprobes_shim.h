@@ -14,12 +14,18 @@
 
 #include <linux/types.h>
 #include <linux/compiler_types.h>
+#include <linux/kallsyms.h>
+#include <linux/objtool_types.h>
+#include <asm/orc_types.h>
+#include <asm/segment.h>
 
 /* Largest value of a string parameter, including the NUL. */
 #define RPROBES_PARAM_MAX 4096
 
 /* The `kprobes=` parameter: comma-separated SYM[+OFF]|ADDR items. */
 const char *rprobes_param_kprobes(void);
+/* The `kretprobes=` parameter: comma-separated SYM[:MAXACTIVE] items. */
+const char *rprobes_param_kretprobes(void);
 
 /* __alloc_percpu()/free_percpu(): zeroed per-CPU memory. */
 void *rprobes_alloc_percpu(size_t size, size_t align);
@@ -37,5 +43,52 @@ int rprobes_next_possible_cpu(int prev);
  * @file is a struct file *; returns bytes read, 0 at the end, or -errno.
  */
 long rprobes_seq_kernel_read(void *file, void *buf, size_t count, long long *pos);
+
+/*
+ * Constants the return trampoline's asm takes as `const` operands, from the
+ * kernel's own headers (segment selectors, objtool unwind-hint encoding).
+ */
+enum {
+	RPROBES_KERNEL_CS = __KERNEL_CS,
+	RPROBES_KERNEL_DS = __KERNEL_DS,
+	RPROBES_HINT_CALL = UNWIND_HINT_TYPE_CALL,
+	RPROBES_HINT_FUNC = UNWIND_HINT_TYPE_FUNC,
+	RPROBES_ORC_REG_SP = ORC_REG_SP,
+};
+
+/* Return probes: the module's reference for each hijacked return. */
+void rprobes_module_get(void);
+void rprobes_module_put(void);
+
+/*
+ * Per-CPU "a return handler runs here" flag: set while the trampoline's
+ * handler does its (non-reentrant) work; an entry handler that finds it set
+ * on its CPU skips the hit (counted as a reentrancy miss).
+ */
+bool rprobes_busy_enter(void);
+void rprobes_busy_exit(void);
+bool rprobes_busy(void);
+
+unsigned long rprobes_irq_save(void);
+void rprobes_irq_restore(unsigned long flags);
+
+/* current, its pid, and the CPU we run on (preemption disabled). */
+void *rprobes_current(void);
+int rprobes_current_pid(void);
+unsigned int rprobes_cpu(void);
+unsigned int rprobes_num_possible_cpus(void);
+
+/*
+ * Calls @fn(task) from the sched_process_free tracepoint (the task is dead
+ * and about to be freed; rethook flushes its instances at the same point).
+ * Returns 0 or -errno.
+ */
+int rprobes_task_free_hook(void (*fn)(void *task));
+/* Unhooks and waits until no call of @fn is running. */
+void rprobes_task_free_unhook(void);
+
+/* "func+0x12/0x40 [mod]" into @buf (KSYM_SYMBOL_LEN bytes). */
+enum { RPROBES_KSYM_LEN = KSYM_SYMBOL_LEN };
+int rprobes_sprint_symbol(char *buf, unsigned long addr);
 
 #endif /* RPROBES_SHIM_H */

@@ -12,7 +12,7 @@ check "custom name" grep -qx 'p:rprobes/myprobe vfs_read' $D/probes
 check "custom group" grep -qx 'p:grp2/ev2 vfs_read' $D/probes
 check "default name" grep -qx 'p:rprobes/p_vfs_write_0 vfs_write' $D/probes
 check "GRP.EVENT form" grep -qx 'p:foo/bar vfs_open' $D/probes
-check "4 in profile" [ "$(wc -l <$D/profile)" -eq 4 ]
+check "4 in profile" [ "$(grep -vc "^#" $D/profile)" -eq 4 ]
 check "4 in kprobes/list" [ "$(wc -l </sys/kernel/debug/kprobes/list)" -eq 4 ]
 cat $D/memory
 check "memory accounts 4 probes" grep -qx 'probes 4' $D/memory

@@ -38,7 +38,8 @@ p:foo/^bar.1 vfs_read|EINVAL|Event name must follow the same rules as C identifi
 ^p:keep vfs_write|EEXIST|Given group/event name is already used by another event
 ^p:keep vfs_read|EEXIST|There is already the exact same probe event
 p vfs_read ^$retval|EOPNOTSUPP|Fetch arguments are not supported yet
-^r vfs_read|EOPNOTSUPP|Return probes are not supported yet
+r ^vfs_read+8|EINVAL|Retprobe address must be an function entry
+p ^vfs_read+8%return|EINVAL|Retprobe address must be an function entry
 -:^nosuch|ENOENT|No such probe event
 LIST
 # A name that kallsyms holds more than once (like tracefs' name_show test).

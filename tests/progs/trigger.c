@@ -6,8 +6,12 @@
  *                    function __x64_sys_sched_get_priority_min runs exactly
  *                    N times (nothing else in the guest makes that call)
  *   trigger -r SECS  read(2) from /dev/zero in a loop for SECS seconds
+ *   trigger -p P,... call sched_get_priority_min(P) for each policy P in
+ *                    order, and print each return value (-errno on error)
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +31,14 @@ int main(int argc, char **argv)
 			for (int i = 0; i < 1000; i++)
 				if (read(fd, b, sizeof(b)) < 0)
 					return 1;
+		return 0;
+	}
+	if (argc == 3 && !strcmp(argv[1], "-p")) {
+		for (char *p = strtok(argv[2], ","); p; p = strtok(NULL, ",")) {
+			int r = sched_get_priority_min(atoi(p));
+
+			printf("%d\n", r < 0 ? -errno : r);
+		}
 		return 0;
 	}
 	if (argc != 2)
