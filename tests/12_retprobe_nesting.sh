@@ -38,6 +38,17 @@ check "entry probe on the same function still counts" [ "$(hits rprobes/outentry
 check "inner's caller is outer" grep -q 'rprobes/in: (rprobes_selftest_outer+' $D/returns
 echo >$D/probes
 
+# Every register and the arithmetic flags survive the trampoline, caller-
+# and callee-saved alike (the selftest checks them right after the return;
+# rprobes_selftest_regs is plain asm, so its probe is an int3 kprobe).
+echo 'regs 0' >$S || fail "registers wrong without a probe"
+echo 'r:regs rprobes_selftest_regs' >>$D/probes || fail add
+echo 'regs 0' >$S
+check "registers and flags intact after a probed return" [ $? -eq 0 ]
+check "and the return was seen" [ "$(hits rprobes/regs)" -eq 1 ]
+check "entry to a plain-asm function is an int3 kprobe" \
+	not grep -q 'rprobes_selftest_regs.*FTRACE' /sys/kernel/debug/kprobes/list
+
 # Concurrent callers on every vCPU: exact counts, no instance lost.
 echo 'r:sg __x64_sys_sched_get_priority_min' >>$D/probes || fail add
 ncpu=$(nproc)
