@@ -64,6 +64,21 @@ check "killed task's return handled" wait_drained
 check "and counted" [ "$(hits rprobes/st2)" -eq 2 ]
 echo >$D/probes
 
+# Add and remove a return probe 30 times while both CPUs run through the
+# probed function: returns in flight at each removal are parked and drain.
+trigger -r 4 &
+t1=$!
+trigger -r 4 &
+t2=$!
+for i in $(seq 30); do
+	echo 'r:vr vfs_read' >>$D/probes || fail "add $i"
+	echo '-:vr' >>$D/probes || fail "remove $i"
+done
+check "readers unharmed" wait $t1
+check "both readers unharmed" wait $t2
+check "all returns back after add/remove under load" wait_drained
+check "no parked probe left" grep -q '^parked_probes 0$' $D/instances
+
 # Tasks that exit inside the probed function never return through it: their
 # instances come back when the task is freed.
 echo 'r:ex do_exit' >>$D/probes || fail "add do_exit"
