@@ -67,11 +67,38 @@ pub(crate) trait Control: 'static {
     fn line_too_long(_data: &Self::Data) -> Error {
         E2BIG
     }
+    /// A stream (`trace_pipe`): reads consume what [`Self::stream_next`]
+    /// produces and block (unless `O_NONBLOCK`) while it has nothing; the
+    /// file supports `poll`. `show` is not used.
+    const STREAM: bool = false;
+    /// Appends the next records to `out` (nothing: none right now).
+    fn stream_next(_data: &Self::Data, _out: &mut Text) -> Result {
+        Ok(())
+    }
+    /// Sleeps until [`Self::stream_next`] may have more (`ERESTARTSYS` on a
+    /// signal).
+    fn stream_wait(_data: &Self::Data) -> Result {
+        Ok(())
+    }
+    /// `poll`: registers on the stream's wait queue, returns the mask.
+    ///
+    /// # Safety
+    ///
+    /// `file` and `pt` are the arguments of a VFS `poll` call.
+    unsafe fn stream_poll(
+        _data: &Self::Data,
+        _file: *mut bindings::file,
+        _pt: *mut bindings::poll_table_struct,
+    ) -> u32 {
+        0
+    }
 }
 
 /// Per-open state: the read snapshot and the partial line being written.
 struct OpenFile {
     snapshot: KVec<u8>,
+    /// Streams: bytes of `snapshot` already read.
+    off: usize,
     pending: KVec<u8>,
     /// The pending line overflowed: skip input up to the next newline.
     overflow: bool,
@@ -91,7 +118,13 @@ impl<C: Control> Fops<C> {
         read: Some(Self::read),
         write: if C::WRITABLE { Some(Self::write) } else { None },
         release: Some(Self::release),
-        llseek: Some(bindings::default_llseek),
+        // A stream has no position: `lseek` fails with ESPIPE.
+        llseek: if C::STREAM {
+            None
+        } else {
+            Some(bindings::default_llseek)
+        },
+        poll: if C::STREAM { Some(Self::poll) } else { None },
         ..pin_init::zeroed()
     };
 
@@ -111,11 +144,12 @@ impl<C: Control> Fops<C> {
             }
         }
         let mut text = Text::default();
-        if mode & FMODE_READ != 0 && C::show(data, &mut text).is_err() {
+        if mode & FMODE_READ != 0 && !C::STREAM && C::show(data, &mut text).is_err() {
             return ENOMEM.to_errno();
         }
         let init = new_mutex!(OpenFile {
             snapshot: text.0,
+            off: 0,
             pending: KVec::new(),
             overflow: false,
         });
@@ -152,6 +186,22 @@ impl<C: Control> Fops<C> {
         count: usize,
         ppos: *mut bindings::loff_t,
     ) -> isize {
+        if C::STREAM {
+            // SAFETY: See the function's safety section.
+            let (data, state, flags) = unsafe {
+                (
+                    &*(*(*file).f_inode).i_private.cast::<C::Data>(),
+                    Self::state(file),
+                    (*file).f_flags,
+                )
+            };
+            let w = UserSlice::new(UserPtr::from_ptr(buf.cast()), count).writer();
+            let nonblock = flags & bindings::O_NONBLOCK != 0;
+            return match Self::stream_read(data, state, w, count, nonblock) {
+                Ok(n) => n as isize,
+                Err(e) => e.to_errno() as isize,
+            };
+        }
         // SAFETY: See the function's safety section.
         let of = unsafe { Self::state(file) }.lock();
         // SAFETY: `buf`/`count`/`ppos` come from the VFS; the source is our
@@ -165,6 +215,60 @@ impl<C: Control> Fops<C> {
                 of.snapshot.len(),
             )
         }
+    }
+
+    fn stream_read(
+        data: &C::Data,
+        state: &Mutex<OpenFile>,
+        mut w: kernel::uaccess::UserSliceWriter,
+        count: usize,
+        nonblock: bool,
+    ) -> Result<usize> {
+        if count == 0 {
+            return Ok(0);
+        }
+        loop {
+            let mut of = state.lock();
+            if of.off < of.snapshot.len() {
+                let n = count.min(of.snapshot.len() - of.off);
+                w.write_slice(&of.snapshot[of.off..of.off + n])?;
+                of.off += n;
+                return Ok(n);
+            }
+            let mut t = Text(core::mem::take(&mut of.snapshot));
+            t.0.clear();
+            of.off = 0;
+            let r = C::stream_next(data, &mut t);
+            of.snapshot = t.0;
+            r?;
+            if !of.snapshot.is_empty() {
+                continue;
+            }
+            drop(of);
+            if nonblock {
+                return Err(EAGAIN);
+            }
+            C::stream_wait(data)?;
+        }
+    }
+
+    /// # Safety
+    ///
+    /// VFS `poll` contract: `file` was opened by [`Self::open`].
+    unsafe extern "C" fn poll(
+        file: *mut bindings::file,
+        pt: *mut bindings::poll_table_struct,
+    ) -> bindings::__poll_t {
+        // SAFETY: `file` is open; its inode's `i_private` is the data.
+        let data = unsafe { &*(*(*file).f_inode).i_private.cast::<C::Data>() };
+        // SAFETY: See the function's safety section.
+        let of = unsafe { Self::state(file) }.lock();
+        if of.off < of.snapshot.len() {
+            return crate::kbind::RPROBES_POLL_READABLE;
+        }
+        drop(of);
+        // SAFETY: The VFS `poll` arguments, passed on.
+        unsafe { C::stream_poll(data, file, pt) }
     }
 
     /// # Safety

@@ -16,6 +16,10 @@
 //! | `stacktrace`| last stack at a return, per recording probe | `[GRP/]EVENT` on, `!EVENT` off |
 //! | `instances` | return instances in flight, reclaimed, reserved | -                 |
 //! | `selftest`  | -                                      | `recurse N`, `nest X`: call test targets |
+//! | `trace_pipe`| events, consumed; blocks; `poll`able   | -                          |
+//! | `trace`     | events, a snapshot (not consumed)      | `>` clears the buffer      |
+//! | `buffer_size_kb` | per-CPU buffer size               | new size                   |
+//! | `tracing_on`| `0` or `1`: are hits recorded          | `0`/`1`                    |
 
 use crate::control::{Control, Dir, Text};
 use crate::State;
@@ -98,6 +102,133 @@ impl Control for StackTrace {
             Some(name) => s.registry.lock().set_stack(name.trim(), false),
             None => s.registry.lock().set_stack(line, true),
         }
+    }
+}
+
+/// `trace_pipe`.
+pub(crate) struct TracePipe;
+
+/// Events formatted per `stream_next` call, at most.
+const STREAM_BATCH: usize = 64;
+
+impl Control for TracePipe {
+    type Data = State;
+    const WRITABLE: bool = false;
+    const STREAM: bool = true;
+
+    fn show(_s: &State, _out: &mut Text) -> core::fmt::Result {
+        Ok(())
+    }
+
+    fn stream_next(s: &State, out: &mut Text) -> Result {
+        use core::fmt::Write;
+        let reg = s.registry.lock();
+        for _ in 0..STREAM_BATCH {
+            let Some((e, lost)) = s.events.consume()? else {
+                break;
+            };
+            if lost != 0 {
+                writeln!(out, "CPU:{} [LOST {} EVENTS]", e.cpu, lost).map_err(|_| ENOMEM)?;
+            }
+            reg.write_event(out, &e).map_err(|_| ENOMEM)?;
+        }
+        Ok(())
+    }
+
+    fn stream_wait(s: &State) -> Result {
+        s.events.wait()
+    }
+
+    unsafe fn stream_poll(
+        s: &State,
+        file: *mut kernel::bindings::file,
+        pt: *mut kernel::bindings::poll_table_struct,
+    ) -> u32 {
+        // SAFETY: The VFS `poll` arguments, passed on.
+        unsafe { s.events.poll(file, pt) }
+    }
+}
+
+/// Most events `trace` shows (the newest are at the end).
+const TRACE_MAX: usize = 100_000;
+
+/// `trace`.
+pub(crate) struct Trace;
+
+impl Control for Trace {
+    type Data = State;
+    const WRITABLE: bool = true;
+
+    fn show(s: &State, out: &mut Text) -> core::fmt::Result {
+        use core::fmt::Write;
+        let evs = s.events.snapshot(TRACE_MAX).map_err(|_| core::fmt::Error)?;
+        let (entries, overwritten, dropped) = s.events.counts();
+        writeln!(out, "# rprobes events")?;
+        writeln!(
+            out,
+            "# entries-in-buffer: {entries}, overwritten: {overwritten}, dropped: {dropped}"
+        )?;
+        writeln!(out, "#")?;
+        writeln!(out, "#           TASK-PID     CPU  TIMESTAMP  FUNCTION")?;
+        let reg = s.registry.lock();
+        for e in evs.iter() {
+            reg.write_event(out, e)?;
+        }
+        Ok(())
+    }
+
+    fn truncate(s: &State) -> Result {
+        s.events.reset();
+        Ok(())
+    }
+
+    fn write_line(_s: &State, line: &[u8]) -> Result {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            Ok(())
+        } else {
+            Err(EINVAL)
+        }
+    }
+}
+
+/// `buffer_size_kb`.
+pub(crate) struct BufferSizeKb;
+
+impl Control for BufferSizeKb {
+    type Data = State;
+    const WRITABLE: bool = true;
+
+    fn show(s: &State, out: &mut Text) -> core::fmt::Result {
+        use core::fmt::Write;
+        writeln!(out, "{}", s.events.size_kb())
+    }
+
+    fn write_line(s: &State, line: &[u8]) -> Result {
+        let t = core::str::from_utf8(line).map_err(|_| EINVAL)?.trim();
+        if t.is_empty() {
+            return Ok(());
+        }
+        s.events.resize_kb(t.parse().map_err(|_| EINVAL)?)
+    }
+}
+
+/// `tracing_on`.
+pub(crate) struct TracingOn;
+
+impl Control for TracingOn {
+    type Data = State;
+    const WRITABLE: bool = true;
+
+    fn show(_s: &State, out: &mut Text) -> core::fmt::Result {
+        use core::fmt::Write;
+        writeln!(out, "{}", u8::from(crate::events::tracing_on()))
+    }
+
+    fn write_line(_s: &State, line: &[u8]) -> Result {
+        if let Some(on) = parse_bool(line)? {
+            crate::events::set_tracing_on(on);
+        }
+        Ok(())
     }
 }
 
@@ -213,5 +344,9 @@ pub(crate) fn create_all(dir: &Dir, state: &State) -> Result {
     dir.file::<StackTrace>(c"stacktrace", state)?;
     dir.file::<Instances>(c"instances", state)?;
     dir.file::<SelfTest>(c"selftest", state)?;
+    dir.file::<TracePipe>(c"trace_pipe", state)?;
+    dir.file::<Trace>(c"trace", state)?;
+    dir.file::<BufferSizeKb>(c"buffer_size_kb", state)?;
+    dir.file::<TracingOn>(c"tracing_on", state)?;
     Ok(())
 }

@@ -11,3 +11,5 @@
 #include <linux/timekeeping.h>
 #include <linux/rcupdate.h>
 #include <linux/delay.h>
+#include <linux/ring_buffer.h>
+#include <linux/uaccess.h>

@@ -83,6 +83,10 @@ pub(crate) struct Probe {
     stats: PerCpu<Stats>,
     /// Return probes only: instances and return-side statistics.
     ret: Option<KBox<RetCore>>,
+    /// Names the probe in recorded events.
+    id: u32,
+    /// The probed address (once registered), for events.
+    addr: AtomicU64,
     group: Name,
     event: Name,
     kind: Kind,
@@ -112,6 +116,13 @@ unsafe impl KProbeOwner for Probe {
         }
         s.active.store(1, Relaxed);
         bump(&s.hits);
+        crate::events::record(
+            self.id,
+            crate::events::ENTRY,
+            self.addr.load(Relaxed),
+            0,
+            &[],
+        );
         s.active.store(0, Relaxed);
     }
 }
@@ -164,6 +175,8 @@ pub(crate) struct Registry {
     reserved: [u64; NSTUBS / 64],
     enabled: bool,
     symbols: SymTab,
+    /// Id of the next probe (ids are not reused while events may name them).
+    next_id: u32,
 }
 
 /// `maxactive` when a return probe gives none: tracefs' (kretprobe's)
@@ -183,7 +196,30 @@ impl Registry {
             reserved: [0; NSTUBS / 64],
             enabled: true,
             symbols: SymTab::new(),
+            next_id: 1,
         }
+    }
+
+    /// The probe (live or parked) that events with this id come from.
+    fn by_id(&self, id: u32) -> Option<&Probe> {
+        Iterator::chain(self.probes.iter(), self.parked.iter())
+            .find(|p| p.id == id)
+            .map(|p| &**p)
+    }
+
+    /// Writes one event as a text line.
+    pub(crate) fn write_event(
+        &self,
+        w: &mut impl Write,
+        e: &crate::events::Event,
+    ) -> core::fmt::Result {
+        let mut n = FixedBuf::<{ 2 * MAX_EVENT_NAME_LEN + 8 }>::new();
+        match self.by_id(e.hdr.id) {
+            Some(p) => p.write_name(&mut n)?,
+            None => write!(n, "<removed probe {}>", e.hdr.id)?,
+        }
+        crate::events::write_head(w, e, n.as_str())?;
+        w.write_char('\n')
     }
 
     fn is_reserved(&self, i: usize) -> bool {
@@ -318,7 +354,7 @@ impl Registry {
                         errno: probe_line::errno::ENOSPC,
                     });
                 };
-                let core = RetCore::new(base, len).map_err(|_| oom())?;
+                let core = RetCore::new(base, len, self.next_id).map_err(|_| oom())?;
                 Some(KBox::new(core, GFP_KERNEL).map_err(|_| oom())?)
             }
         };
@@ -326,6 +362,8 @@ impl Registry {
             kprobe: KProbe::new::<Probe>(place).map_err(|_| oom())?,
             stats: PerCpu::new().map_err(|_| oom())?,
             ret,
+            id: self.next_id,
+            addr: AtomicU64::new(0),
             group,
             event,
             kind: def.kind,
@@ -351,6 +389,8 @@ impl Registry {
                 errno: e.to_errno().unsigned_abs() as i32,
             });
         }
+        self.next_id = self.next_id.wrapping_add(1).max(1);
+        probe.addr.store(probe.kprobe.addr() as u64, Relaxed);
         if let Some(r) = probe.ret.as_ref() {
             r.set_func(probe.kprobe.addr());
             let (base, len) = r.range();

@@ -165,6 +165,8 @@ struct StackRec {
 pub(crate) struct RetCore {
     base: usize,
     len: usize,
+    /// The probe's id, for events.
+    id: u32,
     /// The probed function (for `returns`).
     func: AtomicUsize,
     stats: PerCpu<RetStats>,
@@ -186,13 +188,14 @@ pub(crate) struct Totals {
 
 impl RetCore {
     /// State for instances `base..base + len`.
-    pub(crate) fn new(base: usize, len: usize) -> Result<Self> {
+    pub(crate) fn new(base: usize, len: usize, id: u32) -> Result<Self> {
         if len == 0 || base + len > NSTUBS {
             return Err(EINVAL);
         }
         Ok(Self {
             base,
             len,
+            id,
             func: AtomicUsize::new(0),
             stats: PerCpu::new()?,
             stack_on: AtomicBool::new(false),
@@ -325,6 +328,13 @@ impl RetCore {
         r.ret.store(regs.ax as u64, Relaxed);
         r.caller.store(regs.ip, Relaxed);
         r.seq.store((seq | 1).wrapping_add(1), Release);
+        crate::events::record(
+            self.id,
+            crate::events::RETURN,
+            self.func.load(Relaxed) as u64,
+            regs.ip as u64,
+            &[],
+        );
         if self.stack_on.load(Relaxed) {
             self.record_stack();
         }
@@ -593,6 +603,15 @@ pub(crate) fn write_returns(w: &mut impl Write, name: &str, recs: &[Return]) -> 
         writeln!(w, ") ret={:#x}", r.ret)?;
     }
     Ok(())
+}
+
+/// Writes the name of the function containing `addr` (no offset, no
+/// module), as tracefs prints the probed function of a return event.
+pub(crate) fn write_sym_name(w: &mut impl Write, addr: usize) -> core::fmt::Result {
+    let mut full = crate::probe_line::FixedBuf::<{ kbind::RPROBES_KSYM_LEN as usize }>::new();
+    let _ = write_sym(&mut full, addr);
+    let s = full.as_str();
+    w.write_str(s.split(['+', ' ']).next().unwrap_or(s))
 }
 
 /// Writes `addr` as `func+0x12/0x40 [mod]` (kallsyms).

@@ -23,6 +23,7 @@ use kernel::{new_mutex, prelude::*, sync::Mutex};
 
 mod control;
 mod error_log;
+mod events;
 mod files;
 pub mod hist;
 pub mod kallsyms;
@@ -58,6 +59,9 @@ pub(crate) struct State {
     /// Recently rejected commands.
     #[pin]
     pub(crate) errors: Mutex<ErrorLog>,
+    /// The event stream. Dropped after `registry` (whose drop unregisters
+    /// every probe, so no handler writes into it any more).
+    pub(crate) events: events::Events,
 }
 
 /// Monotonic time in ns, for `error_log` time stamps.
@@ -183,10 +187,12 @@ struct RProbes {
 
 impl kernel::Module for RProbes {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        let events = events::Events::new()?;
         let state = KBox::pin_init(
             pin_init!(State {
                 registry <- new_mutex!(Registry::new()),
                 errors <- new_mutex!(ErrorLog::new()),
+                events,
             }),
             GFP_KERNEL,
         )?;

@@ -15,6 +15,11 @@
 #include <linux/smp.h>
 #include <linux/tracepoint.h>
 #include <linux/kallsyms.h>
+#include <linux/ring_buffer.h>
+#include <linux/wait.h>
+#include <linux/irq_work.h>
+#include <linux/poll.h>
+#include <linux/string.h>
 
 #include "rprobes_shim.h"
 
@@ -179,4 +184,46 @@ long rprobes_seq_kernel_read(void *filp, void *buf, size_t count, long long *pos
 	if (ret > 0)
 		*pos = kiocb.ki_pos;
 	return ret;
+}
+
+static DECLARE_WAIT_QUEUE_HEAD(rprobes_rb_waitq);
+
+static void rprobes_rb_wake_fn(struct irq_work *work)
+{
+	wake_up_all(&rprobes_rb_waitq);
+}
+
+static struct irq_work rprobes_rb_wake_work = IRQ_WORK_INIT(rprobes_rb_wake_fn);
+
+void *rprobes_rb_alloc(unsigned long size)
+{
+	return ring_buffer_alloc(size, RB_FL_OVERWRITE);
+}
+
+void rprobes_rb_wake(void)
+{
+	if (wq_has_sleeper(&rprobes_rb_waitq))
+		irq_work_queue(&rprobes_rb_wake_work);
+}
+
+int rprobes_rb_wait(void *rb)
+{
+	return wait_event_interruptible(rprobes_rb_waitq, !ring_buffer_empty(rb));
+}
+
+unsigned int rprobes_rb_poll(void *file, void *pt, void *rb)
+{
+	poll_wait(file, &rprobes_rb_waitq, pt);
+	BUILD_BUG_ON(RPROBES_POLL_READABLE != (EPOLLIN | EPOLLRDNORM));
+	return ring_buffer_empty(rb) ? 0 : RPROBES_POLL_READABLE;
+}
+
+void rprobes_rb_sync(void)
+{
+	irq_work_sync(&rprobes_rb_wake_work);
+}
+
+void rprobes_current_comm(char *buf)
+{
+	memcpy(buf, current->comm, TASK_COMM_LEN);
 }

@@ -18,6 +18,9 @@
 #include <linux/objtool_types.h>
 #include <asm/orc_types.h>
 #include <asm/segment.h>
+#include <linux/ring_buffer.h>
+#include <linux/sched.h>
+#include <uapi/linux/eventpoll.h>
 
 /* Largest value of a string parameter, including the NUL. */
 #define RPROBES_PARAM_MAX 4096
@@ -90,5 +93,26 @@ void rprobes_task_free_unhook(void);
 /* "func+0x12/0x40 [mod]" into @buf (KSYM_SYMBOL_LEN bytes). */
 enum { RPROBES_KSYM_LEN = KSYM_SYMBOL_LEN };
 int rprobes_sprint_symbol(char *buf, unsigned long addr);
+
+/*
+ * Event stream: a kernel ring buffer (overwrite mode) and the wait queue its
+ * readers sleep on. Writers may run in NMI-like context, so they wake
+ * readers through an irq_work, as tracefs does.
+ */
+void *rprobes_rb_alloc(unsigned long size);
+/* Wakes sleeping readers (NMI-safe, cheap when nobody waits). */
+void rprobes_rb_wake(void);
+/* Sleeps until @rb is not empty: 0, or -ERESTARTSYS on a signal. */
+int rprobes_rb_wait(void *rb);
+/* poll_wait() on the readers' queue; EPOLLIN|EPOLLRDNORM if @rb has data. */
+unsigned int rprobes_rb_poll(void *file, void *pt, void *rb);
+/* Waits for a queued wake-up to finish (before freeing the buffer). */
+void rprobes_rb_sync(void);
+enum { RPROBES_RB_ALL_CPUS = RING_BUFFER_ALL_CPUS };
+/* What poll reports for a readable stream (EPOLLIN | EPOLLRDNORM). */
+#define RPROBES_POLL_READABLE 0x41u
+/* current->comm (TASK_COMM_LEN bytes, NUL-padded) into @buf. */
+enum { RPROBES_COMM_LEN = TASK_COMM_LEN };
+void rprobes_current_comm(char *buf);
 
 #endif /* RPROBES_SHIM_H */

@@ -3,6 +3,7 @@
  * ctl: write to a control file and report the errno, for the guest tests.
  *
  *   ctl [-t] [-s] FILE TEXT...
+ *   ctl -r FILE      one O_NONBLOCK read(2) of FILE: prints OK or the errno
  *
  * Opens FILE O_WRONLY|O_APPEND (>>), or O_WRONLY|O_TRUNC (>) with -t.
  * Without -s, writes all TEXTs as one write(2), each followed by a newline.
@@ -32,6 +33,10 @@ static const char *ename(int e)
 	case EBUSY: return "EBUSY";
 	case EACCES: return "EACCES";
 	case EPERM: return "EPERM";
+	case EAGAIN: return "EAGAIN";
+	case ENOSPC: return "ENOSPC";
+	case ESPIPE: return "ESPIPE";
+	case EINTR: return "EINTR";
 	}
 	snprintf(buf, sizeof(buf), "E%d", e);
 	return buf;
@@ -61,8 +66,10 @@ int main(int argc, char **argv)
 	static char buf[1 << 20];
 	size_t n = 0;
 
-	while ((opt = getopt(argc, argv, "+ts")) != -1) {
-		if (opt == 't')
+	while ((opt = getopt(argc, argv, "+tsr")) != -1) {
+		if (opt == 'r')
+			flags = O_RDONLY | O_NONBLOCK;
+		else if (opt == 't')
 			flags = O_WRONLY | O_TRUNC;
 		else if (opt == 's')
 			split = 1;
@@ -74,6 +81,14 @@ int main(int argc, char **argv)
 	fd = open(argv[optind], flags);
 	if (fd < 0) {
 		printf("%s\n", ename(errno));
+		return 0;
+	}
+	if (flags & O_NONBLOCK) {
+		if (read(fd, buf, 4096) < 0) {
+			printf("%s\n", ename(errno));
+			return 0;
+		}
+		printf("OK\n");
 		return 0;
 	}
 	for (i = optind + 1; i < argc; i++) {
