@@ -20,6 +20,8 @@
 //! | `trace`     | events, a snapshot (not consumed)      | `>` clears the buffer      |
 //! | `buffer_size_kb` | per-CPU buffer size               | new size                   |
 //! | `tracing_on`| `0` or `1`: are hits recorded          | `0`/`1`                    |
+//! | `filter`    | `GRP/EVENT pid=N|comm=NAME|none`       | `[GRP/]EVENT pid=N|comm=NAME|none` |
+//! | `set_event_pid` | pids whose hits count (all if empty) | pids; empty clears      |
 
 use crate::control::{Control, Dir, Text};
 use crate::State;
@@ -232,6 +234,57 @@ impl Control for TracingOn {
     }
 }
 
+/// `filter`.
+pub(crate) struct FilterFile;
+
+impl Control for FilterFile {
+    type Data = State;
+    const WRITABLE: bool = true;
+
+    fn show(s: &State, out: &mut Text) -> core::fmt::Result {
+        s.registry.lock().show_filters(out)
+    }
+
+    fn write_line(s: &State, line: &[u8]) -> Result {
+        let line = core::str::from_utf8(line).map_err(|_| EINVAL)?;
+        let mut words = line.split_whitespace();
+        match (words.next(), words.next(), words.next()) {
+            (None, _, _) => Ok(()),
+            (Some(name), Some(f), None) => s.registry.lock().set_filter(name, f),
+            _ => Err(EINVAL),
+        }
+    }
+}
+
+/// `set_event_pid`.
+pub(crate) struct EventPid;
+
+impl Control for EventPid {
+    type Data = State;
+    const WRITABLE: bool = true;
+
+    fn show(_s: &State, out: &mut Text) -> core::fmt::Result {
+        crate::filter::show_global(out)
+    }
+
+    fn truncate(_s: &State) -> Result {
+        crate::filter::set_global(&[])
+    }
+
+    fn write_line(s: &State, line: &[u8]) -> Result {
+        let line = core::str::from_utf8(line).map_err(|_| EINVAL)?;
+        let mut pids = [0i32; crate::filter::MAX_PIDS];
+        let mut n = 0;
+        for w in line.split_whitespace() {
+            *pids.get_mut(n).ok_or(EINVAL)? = w.parse().map_err(|_| EINVAL)?;
+            n += 1;
+        }
+        // Serialise writers with the registry lock.
+        let _reg = s.registry.lock();
+        crate::filter::set_global(&pids[..n])
+    }
+}
+
 /// `selftest`.
 pub(crate) struct SelfTest;
 
@@ -348,5 +401,7 @@ pub(crate) fn create_all(dir: &Dir, state: &State) -> Result {
     dir.file::<Trace>(c"trace", state)?;
     dir.file::<BufferSizeKb>(c"buffer_size_kb", state)?;
     dir.file::<TracingOn>(c"tracing_on", state)?;
+    dir.file::<FilterFile>(c"filter", state)?;
+    dir.file::<EventPid>(c"set_event_pid", state)?;
     Ok(())
 }

@@ -87,6 +87,8 @@ pub(crate) struct Probe {
     id: u32,
     /// The probed address (once registered), for events.
     addr: AtomicU64,
+    /// Which tasks' hits count.
+    filter: crate::filter::Filter,
     group: Name,
     event: Name,
     kind: Kind,
@@ -101,6 +103,9 @@ pub(crate) struct Probe {
 unsafe impl KProbeOwner for Probe {
     #[inline]
     fn on_hit(&self, regs: &kbind::pt_regs) {
+        if !self.filter.pass() {
+            return;
+        }
         if let Some(ret) = &self.ret {
             // SAFETY: Return probes are only registered on `SYM+0`, the
             // first instruction of a function (see `Registry::add`), and
@@ -364,6 +369,7 @@ impl Registry {
             ret,
             id: self.next_id,
             addr: AtomicU64::new(0),
+            filter: Default::default(),
             group,
             event,
             kind: def.kind,
@@ -582,6 +588,31 @@ impl Registry {
                 retprobe::write_sym(w, pc)?;
                 w.write_char('\n')?;
             }
+        }
+        Ok(())
+    }
+
+    /// Sets the filter of probe `[GRP/]EVENT`.
+    pub(crate) fn set_filter(&mut self, spec: &str, filter: &str) -> Result {
+        let (group, event) = match spec.split_once('/') {
+            Some((g, e)) => (Some(g), e),
+            None => (None, spec),
+        };
+        let p = self
+            .probes
+            .iter()
+            .find(|p| p.is(group, event))
+            .ok_or(ENOENT)?;
+        p.filter.set(filter)
+    }
+
+    /// `filter`: `GRP/EVENT FILTER` per probe.
+    pub(crate) fn show_filters(&self, w: &mut impl Write) -> core::fmt::Result {
+        for p in self.probes.iter() {
+            p.write_name(w)?;
+            w.write_char(' ')?;
+            p.filter.show(w)?;
+            w.write_char('\n')?;
         }
         Ok(())
     }

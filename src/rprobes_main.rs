@@ -25,6 +25,7 @@ mod control;
 mod error_log;
 mod events;
 mod files;
+mod filter;
 pub mod hist;
 pub mod kallsyms;
 mod kbind;
