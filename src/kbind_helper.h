@@ -13,3 +13,4 @@
 #include <linux/delay.h>
 #include <linux/ring_buffer.h>
 #include <linux/uaccess.h>
+#include <asm/tsc.h>

@@ -77,9 +77,20 @@ static IN_USE: [AtomicU64; WORDS] = [const { AtomicU64::new(0) }; WORDS];
 /// Instances reclaimed from tasks that were freed without returning.
 static RECLAIMED: AtomicU64 = AtomicU64::new(0);
 
-fn now_ns() -> u64 {
-    // SAFETY: NMI-safe clock read without preconditions.
-    unsafe { kbind::ktime_get_mono_fast_ns() }
+/// Time stamp counter: read at entry and at return, converted to ns only
+/// for the histogram (cheaper than a clocksource read on the hit paths).
+#[inline]
+fn cycles() -> u64 {
+    // SAFETY: `rdtsc` has no preconditions in kernel mode.
+    unsafe { core::arch::x86_64::_rdtsc() }
+}
+
+/// TSC cycles to ns (`tsc_khz` is the calibrated TSC frequency).
+fn cycles_to_ns(c: u64) -> u64 {
+    // SAFETY: Reads an exported variable that is set at boot.
+    let khz = u64::from(unsafe { kbind::tsc_khz }).max(1);
+    // No u128 (and no overflow): whole milliseconds, then the rest.
+    (c / khz) * 1_000_000 + (c % khz) * 1_000_000 / khz
 }
 
 fn bump(c: &AtomicU64) {
@@ -127,9 +138,11 @@ struct RetRecord {
 
 /// Per-CPU state of one return probe.
 ///
-/// Only the owning CPU writes, with interrupts off and the CPU's busy flag
-/// held (return side) or in the kprobe handler (entry side), so plain
-/// load+store is enough; readers take racy but untorn snapshots.
+/// Only the owning CPU writes: with preemption off and the CPU's busy flag
+/// held (return side; a nested handler finds the flag taken and only bumps
+/// `miss_reentrant`, which the holder never writes), or in the kprobe
+/// handler (entry side), so plain load+store is enough; readers take racy
+/// but untorn snapshots.
 pub(crate) struct RetStats {
     hits: AtomicU64,
     miss_reentrant: AtomicU64,
@@ -291,7 +304,7 @@ impl RetCore {
         let inst = &INSTANCES[idx];
         inst.ret.store(slot.get(), Relaxed);
         inst.slot.store(slot.addr(), Relaxed);
-        inst.t0.store(now_ns(), Relaxed);
+        inst.t0.store(cycles(), Relaxed);
         // SAFETY: Plain reads of `current` and the CPU number.
         unsafe {
             inst.cpu.store(kbind::rprobes_cpu(), Relaxed);
@@ -305,9 +318,9 @@ impl RetCore {
 
     fn record(&self, regs: &pt_regs, inst: &Instance) {
         let s = self.stats.this_cpu();
-        let now = now_ns();
+        let now = cycles();
         bump(&s.hits);
-        let lat = now.saturating_sub(inst.t0.load(Relaxed));
+        let lat = cycles_to_ns(now.saturating_sub(inst.t0.load(Relaxed)));
         bump(&s.hist[hist::bucket(lat)]);
         // SAFETY: Reads the CPU number (interrupts are off).
         let cpu = unsafe { kbind::rprobes_cpu() };
@@ -428,7 +441,7 @@ impl RetCore {
                     continue;
                 }
                 let rec = Return {
-                    ts: r.ts.load(Relaxed),
+                    ts: cycles_to_ns(r.ts.load(Relaxed)),
                     pid: r.pid.load(Relaxed),
                     cpu: r.cpu.load(Relaxed),
                     ret: r.ret.load(Relaxed),
@@ -483,7 +496,7 @@ fn fix_trace(raw: &[usize], out: &mut [usize; STACK_DEPTH]) -> usize {
 /// A recorded return, as `returns` shows it.
 #[derive(Clone, Copy)]
 pub(crate) struct Return {
-    /// Monotonic time of the return, ns.
+    /// Time of the return (TSC, in ns).
     pub(crate) ts: u64,
     /// Task that returned.
     pub(crate) pid: u32,
@@ -502,21 +515,19 @@ pub(crate) struct Return {
 pub(crate) fn on_return(idx: usize, regs: &pt_regs) {
     let inst = &INSTANCES[idx % NSTUBS];
     let owner = inst.owner.load(Relaxed);
-    // SAFETY: Interrupts are restored below; this is all local state.
-    let flags = unsafe { kbind::rprobes_irq_save() };
     // SAFETY: By `RetCore`'s invariant the owner outlives its in-flight
     // instances, and this one is in flight until `release` below.
     let core = unsafe { &*owner };
-    // SAFETY: Interrupts are off, so the flag is this CPU's until exit.
-    if unsafe { kbind::rprobes_busy_enter() } {
+    // SAFETY: Paired with `rprobes_ret_end` below; preemption stays off in
+    // between, so the per-CPU state is this CPU's.
+    let owner_of_cpu = unsafe { kbind::rprobes_ret_begin() };
+    if owner_of_cpu {
         core.record(regs, inst);
-        // SAFETY: Paired with the successful enter above.
-        unsafe { kbind::rprobes_busy_exit() };
     } else {
         bump(&core.stats.this_cpu().miss_reentrant);
     }
-    // SAFETY: Restores what `rprobes_irq_save` returned.
-    unsafe { kbind::rprobes_irq_restore(flags) };
+    // SAFETY: Ends what `rprobes_ret_begin` began.
+    unsafe { kbind::rprobes_ret_end(owner_of_cpu) };
     release(idx % NSTUBS);
 }
 

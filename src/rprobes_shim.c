@@ -53,37 +53,25 @@ void rprobes_module_put(void)
 	module_put(THIS_MODULE);
 }
 
-static DEFINE_PER_CPU(bool, rprobes_ret_busy);
+static DEFINE_PER_CPU(int, rprobes_ret_busy);
 
-bool rprobes_busy_enter(void)
+bool rprobes_ret_begin(void)
 {
-	if (__this_cpu_read(rprobes_ret_busy))
-		return false;
-	__this_cpu_write(rprobes_ret_busy, true);
-	return true;
+	preempt_disable_notrace();
+	/* One instruction: an interrupt cannot split the test and the set. */
+	return this_cpu_cmpxchg(rprobes_ret_busy, 0, 1) == 0;
 }
 
-void rprobes_busy_exit(void)
+void rprobes_ret_end(bool owner)
 {
-	__this_cpu_write(rprobes_ret_busy, false);
+	if (owner)
+		this_cpu_write(rprobes_ret_busy, 0);
+	preempt_enable_notrace();
 }
 
 bool rprobes_busy(void)
 {
-	return __this_cpu_read(rprobes_ret_busy);
-}
-
-unsigned long rprobes_irq_save(void)
-{
-	unsigned long flags;
-
-	local_irq_save(flags);
-	return flags;
-}
-
-void rprobes_irq_restore(unsigned long flags)
-{
-	local_irq_restore(flags);
+	return this_cpu_read(rprobes_ret_busy);
 }
 
 void *rprobes_current(void)
@@ -187,6 +175,8 @@ long rprobes_seq_kernel_read(void *filp, void *buf, size_t count, long long *pos
 }
 
 static DECLARE_WAIT_QUEUE_HEAD(rprobes_rb_waitq);
+/* A reader sleeps (or is about to): the next event queues a wake-up. */
+static bool rprobes_rb_waiters;
 
 static void rprobes_rb_wake_fn(struct irq_work *work)
 {
@@ -200,20 +190,38 @@ void *rprobes_rb_alloc(unsigned long size)
 	return ring_buffer_alloc(size, RB_FL_OVERWRITE);
 }
 
+/*
+ * Like the ring buffer's own waiters_pending: the writer only reads a flag
+ * (no barrier on the hit path). A wake-up lost to the race between a
+ * reader setting the flag and a writer reading it costs at most the
+ * reader's 100 ms timeout, after which it looks again.
+ */
 void rprobes_rb_wake(void)
 {
-	if (wq_has_sleeper(&rprobes_rb_waitq))
+	if (READ_ONCE(rprobes_rb_waiters)) {
+		WRITE_ONCE(rprobes_rb_waiters, false);
 		irq_work_queue(&rprobes_rb_wake_work);
+	}
 }
 
 int rprobes_rb_wait(void *rb)
 {
-	return wait_event_interruptible(rprobes_rb_waitq, !ring_buffer_empty(rb));
+	long r;
+
+	do {
+		WRITE_ONCE(rprobes_rb_waiters, true);
+		smp_mb();
+		r = wait_event_interruptible_timeout(rprobes_rb_waitq,
+						     !ring_buffer_empty(rb), HZ / 10);
+	} while (r == 0);
+	return r < 0 ? r : 0;
 }
 
 unsigned int rprobes_rb_poll(void *file, void *pt, void *rb)
 {
 	poll_wait(file, &rprobes_rb_waitq, pt);
+	WRITE_ONCE(rprobes_rb_waiters, true);
+	smp_mb();
 	BUILD_BUG_ON(RPROBES_POLL_READABLE != (EPOLLIN | EPOLLRDNORM));
 	return ring_buffer_empty(rb) ? 0 : RPROBES_POLL_READABLE;
 }

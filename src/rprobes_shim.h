@@ -65,15 +65,17 @@ void rprobes_module_put(void);
 
 /*
  * Per-CPU "a return handler runs here" flag: set while the trampoline's
- * handler does its (non-reentrant) work; an entry handler that finds it set
- * on its CPU skips the hit (counted as a reentrancy miss).
+ * handler does its (non-reentrant) work; a handler that finds it set on its
+ * CPU (an interrupt or NMI nested into that work) skips the hit, counted as
+ * a reentrancy miss.
+ *
+ * rprobes_ret_begin() disables preemption and tries to take the flag (an
+ * interrupt-safe cmpxchg); rprobes_ret_end(owner) releases it if taken and
+ * enables preemption.
  */
-bool rprobes_busy_enter(void);
-void rprobes_busy_exit(void);
+bool rprobes_ret_begin(void);
+void rprobes_ret_end(bool owner);
 bool rprobes_busy(void);
-
-unsigned long rprobes_irq_save(void);
-void rprobes_irq_restore(unsigned long flags);
 
 /* current, its pid, and the CPU we run on (preemption disabled). */
 void *rprobes_current(void);

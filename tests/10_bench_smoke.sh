@@ -5,7 +5,7 @@
 /tests/bench.sh 1 2000 20 >/tmp/bench.out 2>&1
 cat /tmp/bench.out
 check "bench finished" grep -q '^BENCHDONE' /tmp/bench.out
-for c in syscall_base ufunc_base kprobe_tracefs kprobe_rprobes kprobe_rprobes_disarmed \
+for c in syscall_base ufunc_base kprobe_tracefs kprobe_rprobes kprobe_rprobes_noevent kprobe_rprobes_disarmed \
 	kprobe_rprobes_1000 kretprobe_tracefs kretprobe_rprobes reg_rprobes del_rprobes mem_rprobes memacct_rprobes reg_tracefs del_tracefs mem_tracefs; do
 	check "case $c measured" grep -Eq "^BENCH $c 1 -?[0-9.]+\$" /tmp/bench.out
 done

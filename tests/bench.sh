@@ -42,6 +42,7 @@ setup() {
 	syscall_base | ufunc_base) ;;
 	kprobe_tracefs) echo "p:bench $FN" >$T/kprobe_events && echo 1 >$T/events/kprobes/bench/enable ;;
 	kprobe_rprobes) echo "p:bench $FN" >$D/probes ;;
+	kprobe_rprobes_noevent) echo 0 >$D/tracing_on && echo "p:bench $FN" >$D/probes ;;
 	kretprobe_tracefs) echo "r:rbench $FN" >$T/kprobe_events && echo 1 >$T/events/kprobes/rbench/enable ;;
 	kretprobe_rprobes) echo "r:rbench $FN" >$D/probes ;;
 	kprobe_rprobes_disarmed) echo "p:bench $FN" >$D/probes && echo 'bench 0' >$D/armed ;;
@@ -55,7 +56,7 @@ teardown() {
 	case $1 in
 	kprobe_tracefs) echo 0 >$T/events/kprobes/bench/enable && echo >$T/kprobe_events ;;
 	kretprobe_tracefs) echo 0 >$T/events/kprobes/rbench/enable && echo >$T/kprobe_events ;;
-	kprobe_rprobes* | kretprobe_rprobes) : >$D/probes ;;
+	kprobe_rprobes* | kretprobe_rprobes) : >$D/probes && echo 1 >$D/tracing_on ;;
 	esac
 }
 measure() {
@@ -65,7 +66,7 @@ measure() {
 	esac
 }
 
-cases="syscall_base kprobe_tracefs kprobe_rprobes kprobe_rprobes_disarmed kprobe_rprobes_1000 ufunc_base
+cases="syscall_base kprobe_tracefs kprobe_rprobes kprobe_rprobes_noevent kprobe_rprobes_disarmed kprobe_rprobes_1000 ufunc_base
 kretprobe_tracefs kretprobe_rprobes"
 rep=1
 while [ $rep -le "$REPS" ]; do
