@@ -26,6 +26,8 @@ use kernel::prelude::*;
 
 /// Default size of the per-CPU buffers (tracefs' default, 1408 KiB).
 pub(crate) const DEFAULT_SIZE: usize = 1408 * 1024;
+/// Largest `buffer_size_kb` accepted (64 MiB per CPU).
+pub(crate) const MAX_SIZE_KB: usize = 64 * 1024;
 
 static BUF: AtomicPtr<kbind::trace_buffer> = AtomicPtr::new(ptr::null_mut());
 static TRACING_ON: AtomicBool = AtomicBool::new(true);
@@ -272,7 +274,7 @@ impl Events {
 
     /// Resizes every CPU's buffer.
     pub(crate) fn resize_kb(&self, kb: usize) -> Result {
-        if kb == 0 || kb > (1 << 20) {
+        if kb == 0 || kb > MAX_SIZE_KB {
             return Err(EINVAL);
         }
         // SAFETY: `buf` is valid.
