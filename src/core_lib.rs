@@ -8,5 +8,7 @@
 
 #![no_std]
 
+pub mod fetch_arg;
+pub mod fetch_fmt;
 pub mod kallsyms;
 pub mod probe_line;

@@ -42,14 +42,14 @@ impl From<ParseError> for CmdError {
     fn from(err: ParseError) -> Self {
         Self {
             err,
-            errno: err.kind.errno(),
+            errno: err.errno,
         }
     }
 }
 
 impl CmdError {
     fn at(kind: ErrorKind, pos: usize) -> Self {
-        ParseError { kind, pos }.into()
+        ParseError::new(kind, pos).into()
     }
 }
 
@@ -190,6 +190,10 @@ impl Registry {
         if let Kind::Return { .. } = def.kind {
             return Err(CmdError::at(ErrorKind::RetprobeUnsupported, 0));
         }
+        // The arguments are parsed (and checked) but not evaluated yet.
+        if let Some((pos, _)) = def.args.words().next() {
+            return Err(CmdError::at(ErrorKind::ArgsUnsupported, pos));
+        }
         let oom = || CmdError::at(ErrorKind::NoMemory, 0);
         if let Target::Symbol { name, .. } = def.target {
             // A failed scan is not fatal: the probe then goes on the first
@@ -222,12 +226,10 @@ impl Registry {
                 probe_line::errno::EILSEQ => ErrorKind::BadInsnBndry,
                 _ => ErrorKind::FailRegProbe,
             };
+            let errno = e.to_errno().unsigned_abs() as i32;
             return Err(CmdError {
-                err: ParseError {
-                    kind,
-                    pos: def.target_pos,
-                },
-                errno: e.to_errno().unsigned_abs() as i32,
+                err: ParseError::with_errno(kind, def.target_pos, errno),
+                errno,
             });
         }
         // Cannot fail: capacity reserved above.
