@@ -8,6 +8,8 @@
 
 #![no_std]
 
+pub mod fetch_arg;
+pub mod fetch_fmt;
 pub mod hist;
 pub mod kallsyms;
 pub mod probe_line;

@@ -18,6 +18,10 @@
 //! p[:[GRP/]EVENT] [MOD:]SYM[+0]%return [FETCHARGS]
 //! -:[GRP/]EVENT [PROBE]
 //! ```
+//!
+//! The fetch arguments (`FETCHARGS`) are parsed by [`crate::fetch_arg`].
+
+use crate::fetch_arg::{ArgList, ProbeSite};
 
 /// Longest group or event name, including the terminating NUL in tracefs.
 pub const MAX_EVENT_NAME_LEN: usize = 64;
@@ -71,7 +75,8 @@ pub enum ErrorKind {
     BadInsnBndry,
     /// The kernel refused to register the probe.
     FailRegProbe,
-    /// Fetch arguments are not implemented yet.
+    /// Fetch arguments are parsed but not evaluated yet (refused by the
+    /// module, and after `-:EVENT PROBE`).
     ArgsUnsupported,
     /// The line is longer than [`MAX_LINE_LEN`].
     LineTooLong,
@@ -79,6 +84,78 @@ pub enum ErrorKind {
     BadEncoding,
     /// Out of memory while adding the probe.
     NoMemory,
+    /// More than [`MAX_TRACE_ARGS`](crate::fetch_arg::MAX_TRACE_ARGS) arguments.
+    TooManyArgs,
+    /// `NAME=` longer than 32 bytes.
+    ArgNameTooLong,
+    /// `=FETCHARG`.
+    NoArgName,
+    /// `NAME` not a C identifier.
+    BadArgName,
+    /// `NAME` used twice (or a reserved field name).
+    UsedArgName,
+    /// Argument body longer than 255 bytes.
+    ArgTooLong,
+    /// `NAME=` with nothing after it.
+    NoArgBody,
+    /// `TYPE[N` without `]`.
+    ArrayNoClose,
+    /// Text after `TYPE[N]`.
+    BadArraySuffix,
+    /// `N` of `TYPE[N]` not a positive number.
+    BadArrayNum,
+    /// `N` of `TYPE[N]` above 64.
+    ArrayTooBig,
+    /// Unknown `:TYPE`.
+    BadType,
+    /// `$comm` or `\"STR"` with a type other than `string`.
+    NeedStringType,
+    /// More than 8 nested dereferences.
+    TooManyNested,
+    /// More instructions than a fetch program holds.
+    TooManyOps,
+    /// `+|-OFFS(` with a bad `OFFS`.
+    BadDerefOffs,
+    /// `+|-OFFS` without `(`.
+    DerefNeedBrace,
+    /// `(` without `)`.
+    DerefOpenBrace,
+    /// A dereference of `$comm` or of an immediate string.
+    CommCantDeref,
+    /// A BTF feature (argument names, typecasts, `$arg*`): not available.
+    NosupBtfarg,
+    /// `$retval` in an entry probe.
+    RetvalOnProbe,
+    /// Unknown `$` variable.
+    BadVar,
+    /// `$stackN` with N too big.
+    BadStackNum,
+    /// `$argN` with N 0 or too big.
+    BadArgNum,
+    /// `$argN` away from a function entry or return.
+    NofentryArgs,
+    /// `$arg*` twice.
+    DoubleArgs,
+    /// Unknown `%REG`.
+    BadRegName,
+    /// `@ADDR` not a number.
+    BadMemAddr,
+    /// `@+OFFS` (a file offset) in a kernel probe.
+    FileOnKprobe,
+    /// `\IMM` not a number.
+    BadImm,
+    /// `\"STR` without the closing `"`.
+    ImmstrNoClose,
+    /// Not a fetch argument at all.
+    BadFetchArg,
+    /// `string`/`ustring` (or an array) on something that is not memory.
+    BadString,
+    /// `symstr` on memory contents or user data.
+    BadSymstring,
+    /// Malformed `b<width>@<offset>/<size>`.
+    BadBitfield,
+    /// The arguments take more than 3072 bytes.
+    EventTooBig,
 }
 
 /// Error numbers, as positive values (the caller negates them).
@@ -93,6 +170,8 @@ pub mod errno {
     pub const EINVAL: i32 = 22;
     /// Argument list too long.
     pub const E2BIG: i32 = 7;
+    /// Result out of range (a number too big).
+    pub const ERANGE: i32 = 34;
     /// Illegal byte sequence (not an instruction boundary).
     pub const EILSEQ: i32 = 84;
     /// Operation not supported.
@@ -130,36 +209,96 @@ impl ErrorKind {
             LineTooLong => "Command is too long",
             BadEncoding => "Command is not printable text",
             NoMemory => "Out of memory",
+            TooManyArgs => "Too many arguments are specified",
+            ArgNameTooLong => "Argument name is too long",
+            NoArgName => "Argument name is not specified",
+            BadArgName => "Argument name must follow the same rules as C identifiers",
+            UsedArgName => "This argument name is already used",
+            ArgTooLong => "Argument expression is too long",
+            NoArgBody => "No argument expression",
+            ArrayNoClose => "Array is not closed",
+            BadArraySuffix => "Array has wrong suffix",
+            BadArrayNum => "Invalid array size",
+            ArrayTooBig => "Array number is too big",
+            BadType => "Unknown type is specified",
+            NeedStringType => "$comm and immediate-string only accepts string type",
+            TooManyNested => "Too many nested typecasts/dereferences",
+            TooManyOps => "Dereference is too much nested",
+            BadDerefOffs => "Invalid dereference offset",
+            DerefNeedBrace => "Dereference needs a brace",
+            DerefOpenBrace => "Dereference brace is not closed",
+            CommCantDeref => "$comm can not be dereferenced",
+            NosupBtfarg => "BTF is not available or not supported",
+            RetvalOnProbe => "$retval is not available on probe",
+            BadVar => "Invalid $-variable specified",
+            BadStackNum => "Invalid stack number",
+            BadArgNum => "Invalid argument number",
+            NofentryArgs => "$arg* can be used only on function entry or exit",
+            DoubleArgs => "$arg* can be used only once in the parameters",
+            BadRegName => "Invalid register name",
+            BadMemAddr => "Invalid memory address",
+            FileOnKprobe => "File offset is not available for kernel probes",
+            BadImm => "Invalid immediate value",
+            ImmstrNoClose => "String is not closed with '\"'",
+            BadFetchArg => "Invalid fetch argument",
+            BadString => "String accepts only memory argument",
+            BadSymstring => "Symbol String doesn't accept data/userdata",
+            BadBitfield => "Invalid bitfield",
+            EventTooBig => "Event too big (too many fields?)",
         }
     }
 
-    /// The (positive) errno that `write(2)` fails with.
-    pub fn errno(self) -> i32 {
-        use ErrorKind::*;
-        match self {
-            BadProbeAddr | NoSuchEvent => errno::ENOENT,
-            EventExist | SameProbe => errno::EEXIST,
-            BadInsnBndry => errno::EILSEQ,
-            ArgsUnsupported => errno::EOPNOTSUPP,
-            LineTooLong => errno::E2BIG,
-            NoMemory => errno::ENOMEM,
-            _ => errno::EINVAL,
-        }
+    /// The (positive) errno that `write(2)` usually fails with; a
+    /// [`ParseError`] carries the errno of its particular case.
+    pub const fn errno(self) -> i32 {
+        kind_errno(self)
     }
 }
 
-/// A rejected line: what is wrong and where (index into the normalised command).
+/// A rejected line: what is wrong, where (index into the normalised
+/// command), and the errno.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ParseError {
     /// What is wrong.
     pub kind: ErrorKind,
     /// Byte position of the caret in the normalised command.
     pub pos: usize,
+    /// The (positive) errno `write(2)` fails with (tracefs returns
+    /// different ones for the same message in a few cases).
+    pub errno: i32,
 }
 
 impl ParseError {
-    const fn new(kind: ErrorKind, pos: usize) -> Self {
-        Self { kind, pos }
+    /// An error with the kind's usual errno.
+    pub const fn new(kind: ErrorKind, pos: usize) -> Self {
+        Self {
+            kind,
+            pos,
+            errno: kind_errno(kind),
+        }
+    }
+
+    /// An error with a particular errno.
+    pub const fn with_errno(kind: ErrorKind, pos: usize, errno: i32) -> Self {
+        Self { kind, pos, errno }
+    }
+}
+
+const fn kind_errno(kind: ErrorKind) -> i32 {
+    match kind {
+        ErrorKind::BadProbeAddr | ErrorKind::NoSuchEvent => errno::ENOENT,
+        ErrorKind::EventExist | ErrorKind::SameProbe => errno::EEXIST,
+        ErrorKind::BadInsnBndry => errno::EILSEQ,
+        ErrorKind::ArgsUnsupported | ErrorKind::NosupBtfarg => {
+            errno::EOPNOTSUPP
+        }
+        ErrorKind::LineTooLong
+        | ErrorKind::TooManyArgs
+        | ErrorKind::ArgTooLong
+        | ErrorKind::TooManyNested
+        | ErrorKind::EventTooBig => errno::E2BIG,
+        ErrorKind::NoMemory => errno::ENOMEM,
+        _ => errno::EINVAL,
     }
 }
 
@@ -202,6 +341,8 @@ pub struct ProbeDef<'a> {
     pub target: Target<'a>,
     /// Position of the probe point word in the normalised command.
     pub target_pos: usize,
+    /// The fetch arguments (validated; [`ArgList::iter`] parses them).
+    pub args: ArgList<'a>,
 }
 
 /// A `-:` line, parsed.
@@ -228,7 +369,7 @@ pub enum Command<'a> {
 }
 
 /// Splits a line into words and tracks their positions in the normalised command.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Words<'a> {
     rest: &'a str,
     pos: usize,
@@ -479,9 +620,14 @@ pub fn parse(line: &str) -> Result<Command<'_>, ParseError> {
             _ => return Err(ParseError::new(BadRetprobe, tpos)),
         }
     }
-    if let Some((p, _)) = words.next() {
-        return Err(ParseError::new(ArgsUnsupported, p));
-    }
+    let site = match (is_return, target) {
+        (true, _) => ProbeSite::FunctionReturn,
+        // The kernel asks kprobe_on_func_entry(): offset 0 on x86_64 without
+        // IBT (with an ENDBR, offset 4 would count too).
+        (false, Target::Symbol { offset: 0, .. }) => ProbeSite::FunctionEntry,
+        (false, _) => ProbeSite::Other,
+    };
+    let args = ArgList::parse(words, site)?;
     Ok(Command::Add(ProbeDef {
         kind: if is_return {
             Kind::Return { maxactive }
@@ -492,6 +638,7 @@ pub fn parse(line: &str) -> Result<Command<'_>, ParseError> {
         event,
         target,
         target_pos: tpos,
+        args,
     }))
 }
 

@@ -44,14 +44,14 @@ impl From<ParseError> for CmdError {
     fn from(err: ParseError) -> Self {
         Self {
             err,
-            errno: err.kind.errno(),
+            errno: err.errno,
         }
     }
 }
 
 impl CmdError {
     fn at(kind: ErrorKind, pos: usize) -> Self {
-        ParseError { kind, pos }.into()
+        ParseError::new(kind, pos).into()
     }
 }
 
@@ -331,6 +331,10 @@ impl Registry {
             };
             return Err(CmdError::at(kind, 0));
         }
+        // The arguments are parsed (and checked) but not evaluated yet.
+        if let Some((pos, _)) = def.args.words().next() {
+            return Err(CmdError::at(ErrorKind::ArgsUnsupported, pos));
+        }
         let oom = || CmdError::at(ErrorKind::NoMemory, 0);
         if let Target::Symbol { name, .. } = def.target {
             // A failed scan is not fatal: the probe then goes on the first
@@ -351,13 +355,12 @@ impl Registry {
                     n => n as usize,
                 };
                 let Some(base) = self.find_range(len) else {
-                    return Err(CmdError {
-                        err: ParseError {
-                            kind: ErrorKind::FailRegProbe,
-                            pos: def.target_pos,
-                        },
-                        errno: probe_line::errno::ENOSPC,
-                    });
+                    return Err(ParseError::with_errno(
+                        ErrorKind::FailRegProbe,
+                        def.target_pos,
+                        probe_line::errno::ENOSPC,
+                    )
+                    .into());
                 };
                 let core = RetCore::new(base, len, self.next_id).map_err(|_| oom())?;
                 Some(KBox::new(core, GFP_KERNEL).map_err(|_| oom())?)
@@ -387,12 +390,10 @@ impl Registry {
                 probe_line::errno::EILSEQ => ErrorKind::BadInsnBndry,
                 _ => ErrorKind::FailRegProbe,
             };
+            let errno = e.to_errno().unsigned_abs() as i32;
             return Err(CmdError {
-                err: ParseError {
-                    kind,
-                    pos: def.target_pos,
-                },
-                errno: e.to_errno().unsigned_abs() as i32,
+                err: ParseError::with_errno(kind, def.target_pos, errno),
+                errno,
             });
         }
         self.next_id = self.next_id.wrapping_add(1).max(1);

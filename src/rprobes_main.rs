@@ -24,6 +24,8 @@ use kernel::{new_mutex, prelude::*, sync::Mutex};
 mod control;
 mod error_log;
 mod events;
+pub mod fetch_arg;
+pub mod fetch_fmt;
 mod files;
 mod filter;
 pub mod hist;
@@ -97,7 +99,7 @@ impl State {
             Ok(l) if !raw.contains(&0) => l,
             _ => {
                 let kind = ErrorKind::BadEncoding;
-                let err = ParseError { kind, pos: 0 };
+                let err = ParseError::new(kind, 0);
                 return Err((self.log(raw, err, kind.errno()), kind));
             }
         };
@@ -107,10 +109,7 @@ impl State {
 
     /// Logs a line that grew past `MAX_LINE_LEN`.
     pub(crate) fn log_overlong(&self) -> Error {
-        let err = ParseError {
-            kind: ErrorKind::LineTooLong,
-            pos: 0,
-        };
+        let err = ParseError::new(ErrorKind::LineTooLong, 0);
         self.log(b"(overlong line)", err, ErrorKind::LineTooLong.errno())
     }
 

@@ -37,7 +37,11 @@ p:foo/^bar.1 vfs_read|EINVAL|Event name must follow the same rules as C identifi
 ^a:myprobeaccept inet_csk_accept|EINVAL|Unknown command
 ^p:keep vfs_write|EEXIST|Given group/event name is already used by another event
 ^p:keep vfs_read|EEXIST|There is already the exact same probe event
-p vfs_read ^$retval|EOPNOTSUPP|Fetch arguments are not supported yet
+p vfs_read ^$retval|EINVAL|$retval is not available on probe
+p vfs_read ^%none_reg|EINVAL|Invalid register name
+p vfs_read +0(@11):u8[^256]|EINVAL|Array number is too big
+p vfs_read var1=@11 ^var1=@12|EINVAL|This argument name is already used
+p vfs_read ^x=+8(%di):u32|EOPNOTSUPP|Fetch arguments are not supported yet
 r ^vfs_read+8|EINVAL|Retprobe address must be an function entry
 p ^vfs_read+8%return|EINVAL|Retprobe address must be an function entry
 -:^nosuch|ENOENT|No such probe event

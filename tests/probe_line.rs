@@ -19,7 +19,7 @@ fn check_error(spec: &str, kind: ErrorKind) {
     let line = spec.replacen('^', "", 1);
     assert_eq!(
         parse(&line),
-        Err(ParseError { kind, pos }),
+        Err(ParseError::new(kind, pos)),
         "line {line:?} (spec {spec:?})"
     );
 }
@@ -156,7 +156,8 @@ fn tracefs_syntax_errors() {
     check_error("p:foo/^bar.1 vfs_read", BadEventName);
     check_error("p:foo/^1bar vfs_read", BadEventName);
     check_error("^a:myprobeaccept inet_csk_accept", UnknownCommand);
-    check_error("p vfs_read ^$retval", ArgsUnsupported);
+    check_error("p vfs_read ^$retval", RetvalOnProbe);
+    check_error("-:e vfs_read ^x=%ax", ArgsUnsupported);
     check_error("p:x^", NoProbePoint);
     check_error("p^", NoProbePoint);
     check_error("^x", UnknownCommand);
@@ -204,10 +205,7 @@ fn error_entry_format() {
     let Ok(Command::Add(d)) = parse(line) else {
         panic!()
     };
-    let err = ParseError {
-        kind: ErrorKind::BadProbeAddr,
-        pos: d.target_pos,
-    };
+    let err = ParseError::new(ErrorKind::BadProbeAddr, d.target_pos);
     assert_eq!(err.pos, 2);
     let mut s = String::new();
     write_error_entry(&mut s, line, &err).unwrap();
