@@ -30,6 +30,7 @@ pub(crate) const DEFAULT_SIZE: usize = 1408 * 1024;
 pub(crate) const MAX_SIZE_KB: usize = 64 * 1024;
 
 static BUF: AtomicPtr<kbind::trace_buffer> = AtomicPtr::new(ptr::null_mut());
+static SCRATCH: AtomicPtr<crate::fetch_eval::Buffers> = AtomicPtr::new(ptr::null_mut());
 static TRACING_ON: AtomicBool = AtomicBool::new(true);
 static DROPPED: AtomicU64 = AtomicU64::new(0);
 
@@ -111,6 +112,27 @@ pub(crate) fn record(id: u32, kind: u32, ip: u64, caller: u64, payload: &[u8]) {
     }
 }
 
+/// Records one event with fetched arguments (probe handler context).
+pub(crate) fn record_args(
+    id: u32,
+    kind: u32,
+    ip: u64,
+    caller: u64,
+    args: &crate::fetch_eval::Args,
+    ctx: &crate::fetch_eval::Ctx<'_>,
+) {
+    if !TRACING_ON.load(Relaxed) {
+        return;
+    }
+    let s = SCRATCH.load(Acquire);
+    if s.is_null() {
+        return;
+    }
+    // SAFETY: The scratch buffers live as long as `BUF` (see `Events`).
+    let s = unsafe { &*s };
+    s.with_record(args, ctx, kind == RETURN, |data| record(id, kind, ip, caller, data));
+}
+
 /// A record read back.
 pub(crate) struct Event {
     /// Ring-buffer time stamp (ns).
@@ -183,6 +205,15 @@ impl Events {
         if b.is_null() {
             return Err(ENOMEM);
         }
+        let scratch = match crate::fetch_eval::Buffers::new().and_then(|b| Ok(KBox::new(b, GFP_KERNEL)?)) {
+            Ok(s) => s,
+            Err(e) => {
+                // SAFETY: Not published yet: ours to free.
+                unsafe { kbind::ring_buffer_free(b) };
+                return Err(e);
+            }
+        };
+        SCRATCH.store(KBox::into_raw(scratch), Release);
         BUF.store(b, Release);
         // INVARIANT: `BUF` now holds the buffer.
         Ok(Self(()))
@@ -328,6 +359,10 @@ impl Events {
 impl Drop for Events {
     fn drop(&mut self) {
         let b = BUF.swap(ptr::null_mut(), Release);
+        let scratch = SCRATCH.swap(ptr::null_mut(), Release);
+        // SAFETY: Made by `KBox::into_raw` in `new`; no handler runs any more
+        // (every probe is unregistered before this), so nothing uses it.
+        drop(unsafe { KBox::from_raw(scratch) });
         // SAFETY: Every probe is unregistered before this runs (no writer),
         // debugfs files are gone (no reader), and a pending wake-up is
         // waited for; the buffer is ours to free.

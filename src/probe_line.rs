@@ -289,9 +289,7 @@ const fn kind_errno(kind: ErrorKind) -> i32 {
         ErrorKind::BadProbeAddr | ErrorKind::NoSuchEvent => errno::ENOENT,
         ErrorKind::EventExist | ErrorKind::SameProbe => errno::EEXIST,
         ErrorKind::BadInsnBndry => errno::EILSEQ,
-        ErrorKind::ArgsUnsupported | ErrorKind::NosupBtfarg => {
-            errno::EOPNOTSUPP
-        }
+        ErrorKind::ArgsUnsupported | ErrorKind::NosupBtfarg => errno::EOPNOTSUPP,
         ErrorKind::LineTooLong
         | ErrorKind::TooManyArgs
         | ErrorKind::ArgTooLong

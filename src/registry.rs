@@ -83,6 +83,8 @@ pub(crate) struct Probe {
     stats: PerCpu<Stats>,
     /// Return probes only: instances and return-side statistics.
     ret: Option<KBox<RetCore>>,
+    /// Entry probes' fetch arguments (a return probe's are in `ret`).
+    args: Option<KBox<crate::fetch_eval::Args>>,
     /// Names the probe in recorded events.
     id: u32,
     /// The probed address (once registered), for events.
@@ -121,13 +123,18 @@ unsafe impl KProbeOwner for Probe {
         }
         s.active.store(1, Relaxed);
         bump(&s.hits);
-        crate::events::record(
-            self.id,
-            crate::events::ENTRY,
-            self.addr.load(Relaxed),
-            0,
-            &[],
-        );
+        let ip = self.addr.load(Relaxed);
+        match self.args.as_deref() {
+            None => crate::events::record(self.id, crate::events::ENTRY, ip, 0, &[]),
+            Some(args) => {
+                let ctx = crate::fetch_eval::Ctx {
+                    regs,
+                    retval: None,
+                    entry_args: None,
+                };
+                crate::events::record_args(self.id, crate::events::ENTRY, ip, 0, args, &ctx);
+            }
+        }
         s.active.store(0, Relaxed);
     }
 }
@@ -162,6 +169,11 @@ impl Probe {
                 .map_or(0, |r| core::mem::size_of::<RetCore>() + r.footprint())
     }
 
+    /// The probe's fetch arguments.
+    fn args(&self) -> Option<&crate::fetch_eval::Args> {
+        self.args.as_deref().or_else(|| self.ret.as_ref().and_then(|r| r.args()))
+    }
+
     fn in_flight(&self) -> u32 {
         self.ret.as_ref().map_or(0, |r| r.in_flight())
     }
@@ -169,6 +181,36 @@ impl Probe {
     fn write_name(&self, w: &mut impl Write) -> core::fmt::Result {
         write!(w, "{}/{}", self.group.as_str(), self.event.as_str())
     }
+}
+
+/// `%pS` for the `symbol` type, through kallsyms.
+struct KernelSyms;
+
+impl crate::fetch_fmt::SymbolPrinter for KernelSyms {
+    fn write_symbol(
+        &mut self,
+        out: &mut crate::fetch_fmt::SeqBuf<'_>,
+        addr: u64,
+    ) -> core::fmt::Result {
+        retprobe::write_sym(out, addr as usize)
+    }
+}
+
+/// Writes bytes that may not be UTF-8 (fetched strings): valid text as it
+/// is, other bytes as `\xNN`.
+fn write_lossy(w: &mut impl Write, mut b: &[u8]) -> core::fmt::Result {
+    while !b.is_empty() {
+        match core::str::from_utf8(b) {
+            Ok(s) => return w.write_str(s),
+            Err(e) => {
+                let (ok, rest) = b.split_at(e.valid_up_to());
+                w.write_str(core::str::from_utf8(ok).unwrap_or(""))?;
+                write!(w, "\\x{:02x}", rest[0])?;
+                b = &rest[1..];
+            }
+        }
+    }
+    Ok(())
 }
 
 /// All probes, and the global switch.
@@ -224,6 +266,24 @@ impl Registry {
             None => write!(n, "<removed probe {}>", e.hdr.id)?,
         }
         crate::events::write_head(w, e, n.as_str())?;
+        if let Some(args) = self.by_id(e.hdr.id).and_then(|p| p.args()) {
+            let mut buf = [0u8; 1024];
+            for a in args.args.iter() {
+                let mut out = crate::fetch_fmt::SeqBuf::new(&mut buf);
+                let r = crate::fetch_fmt::write_fetch_arg(
+                    &mut out,
+                    &a.arg,
+                    a.word(),
+                    &e.data,
+                    0,
+                    &mut KernelSyms,
+                );
+                write_lossy(w, out.as_bytes())?;
+                if r.is_err() {
+                    break;
+                }
+            }
+        }
         w.write_char('\n')
     }
 
@@ -331,10 +391,15 @@ impl Registry {
             };
             return Err(CmdError::at(kind, 0));
         }
-        // The arguments are parsed (and checked) but not evaluated yet.
-        if let Some((pos, _)) = def.args.words().next() {
-            return Err(CmdError::at(ErrorKind::ArgsUnsupported, pos));
-        }
+        let args = if def.args.is_empty() {
+            None
+        } else {
+            Some(self.build_args(def)?)
+        };
+        let (ret_args, entry_args) = match def.kind {
+            Kind::Return { .. } => (args, None),
+            Kind::Entry => (None, args),
+        };
         let oom = || CmdError::at(ErrorKind::NoMemory, 0);
         if let Target::Symbol { name, .. } = def.target {
             // A failed scan is not fatal: the probe then goes on the first
@@ -362,7 +427,7 @@ impl Registry {
                     )
                     .into());
                 };
-                let core = RetCore::new(base, len, self.next_id).map_err(|_| oom())?;
+                let core = RetCore::new(base, len, self.next_id, ret_args).map_err(|_| oom())?;
                 Some(KBox::new(core, GFP_KERNEL).map_err(|_| oom())?)
             }
         };
@@ -370,6 +435,7 @@ impl Registry {
             kprobe: KProbe::new::<Probe>(place).map_err(|_| oom())?,
             stats: PerCpu::new().map_err(|_| oom())?,
             ret,
+            args: entry_args,
             id: self.next_id,
             addr: AtomicU64::new(0),
             filter: Default::default(),
@@ -406,6 +472,46 @@ impl Registry {
         // Cannot fail: capacity reserved above.
         let _ = self.probes.push(probe, GFP_KERNEL);
         Ok(())
+    }
+
+    /// Parses the probe's fetch arguments again into owned programs, with
+    /// `@SYM` resolved.
+    fn build_args(
+        &mut self,
+        def: &ProbeDef<'_>,
+    ) -> Result<KBox<crate::fetch_eval::Args>, CmdError> {
+        let oom = || CmdError::at(ErrorKind::NoMemory, 0);
+        let mut v = KVec::new();
+        let (mut fixed, mut entry_args) = (0usize, false);
+        for la in def.args.iter() {
+            let la = la?;
+            let mut arg = la.arg;
+            let symbols = &mut self.symbols;
+            arg.resolve_symbols(la.word, |name| symbols.lookup(name).ok().flatten())
+                .map_err(|errno| CmdError {
+                    err: ParseError::with_errno(ErrorKind::BadFetchArg, la.pos, errno),
+                    errno,
+                })?;
+            entry_args |= arg
+                .insns()
+                .iter()
+                .any(|i| matches!(i, crate::fetch_arg::Insn::EntryArg(_)));
+            fixed = fixed.max(usize::from(arg.offset) + arg.size());
+            let mut word = KVec::new();
+            word.extend_from_slice(la.word.as_bytes(), GFP_KERNEL)
+                .map_err(|_| oom())?;
+            v.push(crate::fetch_eval::Arg { arg, word }, GFP_KERNEL)
+                .map_err(|_| oom())?;
+        }
+        KBox::new(
+            crate::fetch_eval::Args {
+                args: v,
+                fixed,
+                entry_args,
+            },
+            GFP_KERNEL,
+        )
+        .map_err(|_| oom())
     }
 
     fn remove(&mut self, def: &RemoveDef<'_>) -> Result<(), CmdError> {
@@ -485,7 +591,16 @@ impl Registry {
             }
             w.write_char(':')?;
             p.write_name(w)?;
-            writeln!(w, " {}", p.target.as_str())?;
+            write!(w, " {}", p.target.as_str())?;
+            if let Some(args) = p.args() {
+                for a in args.args.iter() {
+                    w.write_char(' ')?;
+                    a.arg.write_name(w, a.word())?;
+                    w.write_char('=')?;
+                    a.arg.write_body(w, a.word())?;
+                }
+            }
+            w.write_char('\n')?;
         }
         Ok(())
     }

@@ -56,6 +56,8 @@ struct Instance {
     owner: AtomicPtr<RetCore>,
     t0: AtomicU64,
     cpu: AtomicU32,
+    /// The argument registers at entry, for `$argN` of return probes.
+    args: [AtomicU64; 6],
 }
 
 impl Instance {
@@ -67,6 +69,7 @@ impl Instance {
             owner: AtomicPtr::new(ptr::null_mut()),
             t0: AtomicU64::new(0),
             cpu: AtomicU32::new(0),
+            args: [const { AtomicU64::new(0) }; 6],
         }
     }
 }
@@ -185,6 +188,8 @@ pub(crate) struct RetCore {
     stats: PerCpu<RetStats>,
     stack_on: AtomicBool,
     stack: StackRec,
+    /// Fetch arguments recorded at each return.
+    args: Option<KBox<crate::fetch_eval::Args>>,
 }
 
 /// Snapshot of a [`RetCore`]'s counters.
@@ -201,7 +206,12 @@ pub(crate) struct Totals {
 
 impl RetCore {
     /// State for instances `base..base + len`.
-    pub(crate) fn new(base: usize, len: usize, id: u32) -> Result<Self> {
+    pub(crate) fn new(
+        base: usize,
+        len: usize,
+        id: u32,
+        args: Option<KBox<crate::fetch_eval::Args>>,
+    ) -> Result<Self> {
         if len == 0 || base + len > NSTUBS {
             return Err(EINVAL);
         }
@@ -218,6 +228,7 @@ impl RetCore {
                 len: AtomicUsize::new(0),
                 pcs: [const { AtomicUsize::new(0) }; STACK_DEPTH],
             },
+            args,
         })
     }
 
@@ -243,7 +254,12 @@ impl RetCore {
 
     /// Bytes this state holds besides the object (per-CPU memory).
     pub(crate) fn footprint(&self) -> usize {
-        self.stats.footprint()
+        self.stats.footprint() + self.args.as_ref().map_or(0, |a| a.footprint())
+    }
+
+    /// The fetch arguments.
+    pub(crate) fn args(&self) -> Option<&crate::fetch_eval::Args> {
+        self.args.as_deref()
     }
 
     /// Instances of this probe in flight now.
@@ -310,6 +326,12 @@ impl RetCore {
             inst.cpu.store(kbind::rprobes_cpu(), Relaxed);
             inst.task.store(kbind::rprobes_current() as usize, Relaxed);
         }
+        if self.args.as_ref().is_some_and(|a| a.entry_args) {
+            let regs6 = [regs.di, regs.si, regs.dx, regs.cx, regs.r8, regs.r9];
+            for (d, v) in inst.args.iter().zip(regs6) {
+                d.store(v as u64, Relaxed);
+            }
+        }
         inst.owner.store(ptr::from_ref(self).cast_mut(), Relaxed);
         // SAFETY: Takes the reference `release` drops.
         unsafe { kbind::rprobes_module_get() };
@@ -341,13 +363,29 @@ impl RetCore {
         r.ret.store(regs.ax as u64, Relaxed);
         r.caller.store(regs.ip, Relaxed);
         r.seq.store((seq | 1).wrapping_add(1), Release);
-        crate::events::record(
-            self.id,
-            crate::events::RETURN,
-            self.func.load(Relaxed) as u64,
-            regs.ip as u64,
-            &[],
-        );
+        let func = self.func.load(Relaxed) as u64;
+        match self.args.as_deref() {
+            None => crate::events::record(self.id, crate::events::RETURN, func, regs.ip as u64, &[]),
+            Some(args) => {
+                let mut entry = [0u64; 6];
+                for (d, s) in entry.iter_mut().zip(inst.args.iter()) {
+                    *d = s.load(Relaxed);
+                }
+                let ctx = crate::fetch_eval::Ctx {
+                    regs,
+                    retval: Some(regs.ax as u64),
+                    entry_args: Some(&entry),
+                };
+                crate::events::record_args(
+                    self.id,
+                    crate::events::RETURN,
+                    func,
+                    regs.ip as u64,
+                    args,
+                    &ctx,
+                );
+            }
+        }
         if self.stack_on.load(Relaxed) {
             self.record_stack();
         }

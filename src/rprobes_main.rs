@@ -25,6 +25,7 @@ mod control;
 mod error_log;
 mod events;
 pub mod fetch_arg;
+mod fetch_eval;
 pub mod fetch_fmt;
 mod files;
 mod filter;

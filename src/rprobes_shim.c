@@ -235,3 +235,8 @@ void rprobes_current_comm(char *buf)
 {
 	memcpy(buf, current->comm, TASK_COMM_LEN);
 }
+
+const char *rprobes_current_comm_ptr(void)
+{
+	return current->comm;
+}

@@ -116,5 +116,7 @@ enum { RPROBES_RB_ALL_CPUS = RING_BUFFER_ALL_CPUS };
 /* current->comm (TASK_COMM_LEN bytes, NUL-padded) into @buf. */
 enum { RPROBES_COMM_LEN = TASK_COMM_LEN };
 void rprobes_current_comm(char *buf);
+/* The address of current->comm ($comm). */
+const char *rprobes_current_comm_ptr(void);
 
 #endif /* RPROBES_SHIM_H */

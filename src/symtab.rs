@@ -105,6 +105,32 @@ impl SymTab {
         })
     }
 
+    /// The address of `[MOD:]SYM` from `/proc/kallsyms` (for `@SYM`
+    /// fetch arguments), if there is one.
+    pub(crate) fn lookup(&mut self, sym: &str) -> Result<Option<u64>> {
+        let (module, name) = match sym.split_once(':') {
+            Some((m, n)) => (Some(m), n),
+            None => (None, sym),
+        };
+        let mut found = None;
+        read_lines(c"/proc/kallsyms", |line| {
+            if found.is_some() {
+                return Ok(());
+            }
+            if let Some((n, m)) = parse_line(line) {
+                if n == name.as_bytes() && module.is_none_or(|want| want.as_bytes() == m) {
+                    let hex = line.split(|&b| b == b' ').next().unwrap_or(b"");
+                    let addr = core::str::from_utf8(hex)
+                        .ok()
+                        .and_then(|h| u64::from_str_radix(h, 16).ok());
+                    found = addr.filter(|&a| a != 0);
+                }
+            }
+            Ok(())
+        })?;
+        Ok(found)
+    }
+
     fn build(&mut self) -> Result {
         let mut all: KVec<(u64, u64)> = KVec::new();
         read_lines(c"/proc/kallsyms", |line| {

@@ -1,0 +1,356 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Evaluation of fetch arguments in the probe handlers, into event records.
+//!
+//! The programs come from [`crate::fetch_arg`] (parsed when the probe is
+//! added); this runs them against the hit's registers, like tracefs'
+//! `process_fetch_insn()`, and lays the values out as
+//! [`crate::fetch_fmt`] reads them: each argument's fixed slot at its
+//! offset, strings in the dynamic area after the fixed part, referenced by
+//! a `__data_loc` word.
+//!
+//! Every memory read is a *nofault* copy (`copy_from_kernel_nofault`,
+//! `copy_from_user_nofault`): a bad address gives `(fault)` for a string
+//! and 0 for a number, never an oops.
+//!
+//! Records are built in a per-CPU scratch buffer: one for entry handlers
+//! (kprobe handlers never nest on a CPU) and one for return handlers
+//! (which hold the CPU's busy flag), then copied into the ring buffer.
+
+use crate::fetch_arg::{kernel_argument, pt_regs as off, ArgLocation, FetchArg, Insn, StrKind};
+use crate::fetch_fmt::make_data_loc;
+use crate::kbind::{self, pt_regs};
+use crate::percpu::{PerCpu, Zeroable};
+use core::cell::UnsafeCell;
+use kernel::prelude::*;
+
+/// Bytes of one record's argument data (fixed part + strings).
+pub(crate) const SCRATCH: usize = 8192;
+/// Longest string kept per value, with its NUL (longer ones are cut).
+pub(crate) const MAX_STRING: usize = 256;
+
+/// Per-CPU scratch space for building records.
+pub(crate) struct Scratch {
+    entry: UnsafeCell<[u8; SCRATCH]>,
+    ret: UnsafeCell<[u8; SCRATCH]>,
+}
+
+// SAFETY: All-zero bytes are a valid value; there is no destructor. Each
+// buffer is only used by its own CPU, by one handler at a time (see the
+// module documentation), so sharing the reference is sound.
+unsafe impl Zeroable for Scratch {}
+// SAFETY: See above: one user per CPU and buffer at a time.
+unsafe impl Sync for Scratch {}
+
+/// What a handler passes to the evaluator.
+pub(crate) struct Ctx<'a> {
+    /// The hit's registers.
+    pub(crate) regs: &'a pt_regs,
+    /// `$retval` (return probes).
+    pub(crate) retval: Option<u64>,
+    /// `$argN` of a return probe: the argument registers saved at entry.
+    pub(crate) entry_args: Option<&'a [u64; 6]>,
+}
+
+/// One parsed argument of a probe, with the word its spans index into.
+pub(crate) struct Arg {
+    /// The program and the layout.
+    pub(crate) arg: FetchArg,
+    /// The argument's text.
+    pub(crate) word: KVec<u8>,
+}
+
+impl Arg {
+    /// The argument's text (always UTF-8: copied from a `&str`).
+    pub(crate) fn word(&self) -> &str {
+        core::str::from_utf8(&self.word).unwrap_or("")
+    }
+}
+
+/// The arguments of one probe.
+pub(crate) struct Args {
+    /// In order.
+    pub(crate) args: KVec<Arg>,
+    /// Size of the fixed part.
+    pub(crate) fixed: usize,
+    /// Whether a return probe uses `$argN` (entry registers are saved).
+    pub(crate) entry_args: bool,
+}
+
+impl Args {
+    /// Bytes of memory held.
+    pub(crate) fn footprint(&self) -> usize {
+        self.args.iter().map(|a| core::mem::size_of::<Arg>() + a.word.len()).sum()
+    }
+}
+
+fn reg(regs: &pt_regs, offset: u16) -> u64 {
+    let words = core::mem::size_of::<pt_regs>() / 8;
+    let i = usize::from(offset) / 8;
+    if i >= words {
+        return 0;
+    }
+    // SAFETY: `pt_regs` is 21 `unsigned long`s (checked at compile time in
+    // `trampoline.rs`); `i` is in range.
+    unsafe { core::ptr::from_ref(regs).cast::<u64>().add(i).read() }
+}
+
+const _: () = assert!(off::SIZE == core::mem::size_of::<pt_regs>());
+
+/// Reads `buf.len()` bytes at `addr` without faulting; false on a fault.
+fn read_mem(addr: u64, buf: &mut [u8], user: bool) -> bool {
+    if buf.is_empty() {
+        return true;
+    }
+    // SAFETY: The nofault copies check the source themselves (and fail
+    // instead of faulting); `buf` is valid for its length.
+    let r = unsafe {
+        if user {
+            kbind::copy_from_user_nofault(buf.as_mut_ptr().cast(), addr as usize as _, buf.len())
+        } else {
+            kbind::copy_from_kernel_nofault(buf.as_mut_ptr().cast(), addr as usize as _, buf.len())
+        }
+    };
+    r == 0
+}
+
+fn read_u64(addr: u64, user: bool) -> Option<u64> {
+    let mut b = [0u8; 8];
+    read_mem(addr, &mut b, user).then(|| u64::from_ne_bytes(b))
+}
+
+/// Copies the NUL-terminated string at `addr` into `out` (at most
+/// `out.len() - 1` bytes plus a NUL); its length with the NUL, or None on a
+/// fault. Reads in chunks that never cross a page.
+fn read_string(addr: u64, out: &mut [u8], user: bool) -> Option<usize> {
+    let cap = out.len().checked_sub(1)?;
+    let mut n = 0;
+    while n < cap {
+        let a = addr.wrapping_add(n as u64);
+        let to_page_end = 4096 - (a as usize & 4095);
+        let chunk = (cap - n).min(16).min(to_page_end);
+        if !read_mem(a, &mut out[n..n + chunk], user) {
+            return if n == 0 { None } else { break_at(out, n) };
+        }
+        if let Some(z) = out[n..n + chunk].iter().position(|&c| c == 0) {
+            return Some(n + z + 1);
+        }
+        n += chunk;
+    }
+    break_at(out, n)
+}
+
+fn break_at(out: &mut [u8], n: usize) -> Option<usize> {
+    *out.get_mut(n)? = 0;
+    Some(n + 1)
+}
+
+/// Writes the `%pS` text of `addr` into `out` (NUL-terminated); its length
+/// with the NUL.
+fn symbol_string(addr: u64, out: &mut [u8]) -> usize {
+    let mut t = crate::probe_line::FixedBuf::<{ kbind::RPROBES_KSYM_LEN as usize }>::new();
+    let _ = crate::retprobe::write_sym(&mut t, addr as usize);
+    let s = t.as_str().as_bytes();
+    let n = s.len().min(out.len().saturating_sub(1));
+    out[..n].copy_from_slice(&s[..n]);
+    break_at(out, n).unwrap_or(0)
+}
+
+/// Builds the argument data of one hit into `rec`; returns its length.
+fn build(args: &Args, ctx: &Ctx<'_>, rec: &mut [u8]) -> usize {
+    let fixed = args.fixed.min(rec.len());
+    rec[..fixed].fill(0);
+    let mut dyn_end = fixed;
+    for a in args.args.iter() {
+        run(&a.arg, a.word(), ctx, rec, &mut dyn_end);
+    }
+    dyn_end
+}
+
+/// Stores one string (or its fault) for the `__data_loc` slot at `slot`.
+fn store_string(rec: &mut [u8], slot: usize, dyn_end: &mut usize, s: Option<&dyn Fn(&mut [u8]) -> Option<usize>>) {
+    let start = *dyn_end;
+    let room = rec.len().saturating_sub(start).min(MAX_STRING);
+    let len = match s {
+        Some(f) if room > 0 => f(&mut rec[start..start + room]).unwrap_or(0),
+        _ => 0,
+    };
+    let loc = make_data_loc(len as u16, if len == 0 { 0 } else { start as u16 });
+    if let Some(d) = rec.get_mut(slot..slot + 4) {
+        d.copy_from_slice(&loc.to_le_bytes());
+    }
+    *dyn_end = start + len;
+}
+
+/// Runs one fetch program (tracefs' `process_fetch_insn()`).
+fn run(arg: &FetchArg, word: &str, ctx: &Ctx<'_>, rec: &mut [u8], dyn_end: &mut usize) {
+    let code = arg.insns();
+    let mut slot = usize::from(arg.offset);
+    let regs = ctx.regs;
+    let sp = reg(regs, off::SP);
+    let mut i = 0;
+    // Stage 1: the load.
+    let mut val: Option<u64> = match code.first() {
+        Some(Insn::Reg(o)) => Some(reg(regs, *o)),
+        Some(Insn::Stack(n)) => read_u64(sp.wrapping_add(u64::from(*n) * 8), false),
+        Some(Insn::StackP) => Some(sp),
+        Some(Insn::Retval) => ctx.retval,
+        Some(Insn::Imm(v)) => Some(*v),
+        Some(Insn::Comm) => {
+            // SAFETY: Returns the address of `current->comm`.
+            Some(unsafe { kbind::rprobes_current_comm_ptr() } as u64)
+        }
+        // SAFETY: Returns `current`.
+        Some(Insn::Current) => Some(unsafe { kbind::rprobes_current() } as u64),
+        Some(Insn::Arg(n)) => match kernel_argument(u32::from(*n)) {
+            ArgLocation::Reg(o) => Some(reg(regs, o)),
+            ArgLocation::Stack(k) => read_u64(sp.wrapping_add(u64::from(k) * 8), false),
+        },
+        Some(Insn::EntryArg(n)) => ctx.entry_args.and_then(|a| a.get(usize::from(*n)).copied()),
+        Some(Insn::ImmStr(span)) => {
+            let bytes = span.get(word).as_bytes();
+            if let Some(Insn::StString { .. }) = code.get(1) {
+                store_string(
+                    rec,
+                    slot,
+                    dyn_end,
+                    Some(&|out: &mut [u8]| {
+                        let n = bytes.len().min(out.len() - 1);
+                        out[..n].copy_from_slice(&bytes[..n]);
+                        break_at(out, n)
+                    }),
+                );
+            }
+            return;
+        }
+        Some(Insn::Symbol(_)) => {
+            i += 1;
+            match code.get(1) {
+                Some(Insn::Imm(v)) => Some(*v),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    i += 1;
+    // Stage 2: dereferences (the address of the last one is kept for
+    // string arrays, which step through an array of pointers).
+    let mut lval = val.unwrap_or(0);
+    while let Some(op) = code.get(i) {
+        match *op {
+            Insn::Deref { offset, user } => {
+                lval = val.unwrap_or(0).wrapping_add(offset as i64 as u64);
+                val = val.and_then(|_| read_u64(lval, user));
+            }
+            Insn::CpuPtr => {
+                // SAFETY: The value is a per-CPU pointer (the argument says
+                // so); this only computes this CPU's address of it.
+                val = val.map(|v| unsafe {
+                    kbind::rprobes_this_cpu_ptr(v as usize as *mut kernel::ffi::c_void)
+                } as u64);
+            }
+            _ => break,
+        }
+        i += 1;
+    }
+    // Stage 3: the store, then an optional bitfield or array loop.
+    let store = code.get(i).copied();
+    let mut modbf = None;
+    let mut count = 1usize;
+    for op in code.iter().skip(i + 1) {
+        match *op {
+            Insn::ModBf { basesize, lshift, rshift } => modbf = Some((basesize, lshift, rshift)),
+            Insn::LpArray(n) => count = usize::from(n).max(1),
+            _ => {}
+        }
+    }
+    for k in 0..count {
+        match store {
+            Some(Insn::StRaw { size }) => {
+                let v = val.unwrap_or(0);
+                put(rec, slot, size, apply_bf(v, modbf));
+                slot += usize::from(size);
+            }
+            Some(Insn::StMem { offset, size, user }) => {
+                let mut b = [0u8; 8];
+                let n = usize::from(size).min(8);
+                let addr = val.map(|v| {
+                    v.wrapping_add(offset as i64 as u64).wrapping_add((k * n) as u64)
+                });
+                let ok = addr.is_some_and(|a| read_mem(a, &mut b[..n], user));
+                let v = if ok { u64::from_le_bytes(b) } else { 0 };
+                put(rec, slot, size, apply_bf(v, modbf));
+                slot += n;
+            }
+            Some(Insn::StString { offset, kind }) => {
+                if k > 0 {
+                    // The next pointer of the array.
+                    lval = lval.wrapping_add(8);
+                    val = read_u64(lval, kind == StrKind::User);
+                }
+                let addr = val.map(|v| v.wrapping_add(offset as i64 as u64));
+                match (addr, kind) {
+                    (None, _) => store_string(rec, slot, dyn_end, None),
+                    (Some(a), StrKind::Symbol) => store_string(
+                        rec,
+                        slot,
+                        dyn_end,
+                        Some(&|out: &mut [u8]| Some(symbol_string(a, out))),
+                    ),
+                    (Some(a), kind) => {
+                        let user = kind == StrKind::User;
+                        store_string(
+                            rec,
+                            slot,
+                            dyn_end,
+                            Some(&|out: &mut [u8]| read_string(a, out, user)),
+                        )
+                    }
+                }
+                slot += 4;
+            }
+            _ => return,
+        }
+    }
+}
+
+fn apply_bf(v: u64, bf: Option<(u8, u8, u8)>) -> u64 {
+    match bf {
+        Some((basesize, l, r)) => {
+            let bits = u32::from(basesize) * 8;
+            let v = if bits >= 64 { v } else { v & ((1u64 << bits) - 1) };
+            let shifted = v.checked_shl(u32::from(l) + (64 - bits)).unwrap_or(0);
+            shifted.checked_shr(u32::from(r) + (64 - bits)).unwrap_or(0)
+        }
+        None => v,
+    }
+}
+
+fn put(rec: &mut [u8], slot: usize, size: u8, v: u64) {
+    let n = usize::from(size).min(8);
+    if let Some(d) = rec.get_mut(slot..slot + n) {
+        d.copy_from_slice(&v.to_le_bytes()[..n]);
+    }
+}
+
+/// The per-CPU scratch buffers of the module.
+pub(crate) struct Buffers(PerCpu<Scratch>);
+
+impl Buffers {
+    /// Allocates them.
+    pub(crate) fn new() -> Result<Self> {
+        Ok(Self(PerCpu::new()?))
+    }
+
+    /// Builds the record of a hit and hands it to `f` (handler context).
+    pub(crate) fn with_record(&self, args: &Args, ctx: &Ctx<'_>, ret: bool, f: impl FnOnce(&[u8])) {
+        let s = self.0.this_cpu();
+        let cell = if ret { &s.ret } else { &s.entry };
+        // SAFETY: Only this CPU uses its buffer, one handler at a time (an
+        // entry handler never nests into another on a CPU; a return
+        // handler holds the CPU's busy flag), so this is the only reference.
+        let rec = unsafe { &mut *cell.get() };
+        let n = build(args, ctx, rec);
+        f(&rec[..n]);
+    }
+}
