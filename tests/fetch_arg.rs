@@ -193,6 +193,25 @@ fn messages_are_tracefs_ones() {
 // bad, _sdata as the good symbol).
 
 #[test]
+fn selftest_btf_lines_without_btf() {
+    // The BTF branch of kprobe_syntax_errors.tc runs only when the README
+    // lists `<argname>`; on a kernel without BTF args these lines give:
+    check_error("p vfs_read args=^$arg*", BadVar);
+    check_error("p vfs_read +0(^$arg*)", BadVar);
+    check_error("p vfs_read $arg* ^$arg*", DoubleArgs);
+    check_error("p vfs_read+20 ^$arg*", NofentryArgs);
+    check_error_errno("p vfs_read ^hoge", NosupBtfarg, EOPNOTSUPP);
+    check_error_errno(
+        "p vfs_read arg1=^(task_struct)file",
+        NosupBtfarg,
+        EOPNOTSUPP,
+    );
+    // No parameter count and no return type to check.
+    assert_eq!(arg1("p kfree $arg10").code[0], Arg(9));
+    assert_eq!(arg1("r kfree $retval").code[0], Retval);
+}
+
+#[test]
 fn selftest_args_syntax_accepted() {
     let good = [
         "%ax",
