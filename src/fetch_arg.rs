@@ -1581,6 +1581,97 @@ impl<'a> ArgList<'a> {
     }
 }
 
+impl ArgList<'_> {
+    /// tracefs' `trace_probe_compare_arg_type()` for appending a probe with
+    /// these arguments to an event whose probe has `existing`: 0 if both
+    /// have the same number of arguments with the same types, array
+    /// lengths and names; else the 1-based index of the first difference
+    /// (one past the shorter list when the counts differ).
+    pub fn compare_types(&self, existing: &ArgList<'_>) -> usize {
+        if self.len != existing.len {
+            return self.len.min(existing.len) + 1;
+        }
+        for (i, (a, b)) in self.iter().zip(existing.iter()).enumerate() {
+            let same = match (a, b) {
+                (Ok(a), Ok(b)) => {
+                    let (mut na, mut nb) = (ArgText::new(), ArgText::new());
+                    let _ = a.arg.write_name(&mut na, a.word);
+                    let _ = b.arg.write_name(&mut nb, b.word);
+                    a.arg.ty == b.arg.ty && a.arg.count == b.arg.count && na.text() == nb.text()
+                }
+                _ => false,
+            };
+            if !same {
+                return i + 1;
+            }
+        }
+        0
+    }
+
+    /// Whether the argument bodies (tracefs' `comm`: the text after
+    /// `NAME=`, `%pd`/`%pD` rewritten) are the same, as tracefs compares
+    /// them to refuse "the exact same probe" (after [`Self::compare_types`]
+    /// returned 0).
+    pub fn same_bodies(&self, existing: &ArgList<'_>) -> bool {
+        self.len == existing.len
+            && self.iter().zip(existing.iter()).all(|(a, b)| match (a, b) {
+                (Ok(a), Ok(b)) => {
+                    let (mut ta, mut tb) = (ArgText::new(), ArgText::new());
+                    a.arg.write_body(&mut ta, a.word).is_ok()
+                        && b.arg.write_body(&mut tb, b.word).is_ok()
+                        && ta.text() == tb.text()
+                }
+                _ => false,
+            })
+    }
+}
+
+/// The "Argument type or name is different from existing probe" error of
+/// `line` for a [`ArgList::compare_types`] result `n` (> 0): at the `n`th
+/// argument, or at the command's length + 1 when `line` has fewer
+/// arguments (tracefs' `trace_probe_log_set_index(n + 1)`).
+pub fn diff_arg_type_error(line: &str, n: usize) -> ParseError {
+    let mut end = 0;
+    for (i, (pos, w)) in Words::new(line).enumerate() {
+        if i == n + 1 {
+            return ParseError::new(ErrorKind::DiffArgType, pos);
+        }
+        end = pos + w.len() + 1;
+    }
+    // tracefs: the length of the command plus its NUL.
+    ParseError::new(ErrorKind::DiffArgType, end)
+}
+
+/// Room for an argument's name or body text (a body is at most
+/// [`MAX_ARGSTR_LEN`] bytes, also when rewritten).
+struct ArgText {
+    b: [u8; MAX_DENTRY_ARGS_LEN + MAX_ARG_NAME_LEN],
+    n: usize,
+}
+
+impl ArgText {
+    fn new() -> Self {
+        Self {
+            b: [0; MAX_DENTRY_ARGS_LEN + MAX_ARG_NAME_LEN],
+            n: 0,
+        }
+    }
+
+    fn text(&self) -> &[u8] {
+        &self.b[..self.n]
+    }
+}
+
+impl core::fmt::Write for ArgText {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let end = self.n + s.len();
+        let dst = self.b.get_mut(self.n..end).ok_or(core::fmt::Error)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.n = end;
+        Ok(())
+    }
+}
+
 /// One argument of an [`ArgList`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ListedArg<'a> {

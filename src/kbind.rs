@@ -31,3 +31,44 @@ use pin_init::{MaybeZeroable, Zeroable};
 unsafe impl<Storage> Zeroable for __BindgenBitfieldUnit<Storage> where Storage: Zeroable {}
 
 include!("../generated/kbind_generated.rs");
+
+// The x86_64 layout constants of the pure fetch-argument parser, checked at
+// build time against the headers of the kernel the module is built for.
+const _: () = {
+    use crate::fetch_arg::{pt_regs as r, DENTRY_NAME_OFFSET, FILE_DENTRY_OFFSET};
+    use core::mem::{offset_of, size_of};
+    use kernel::bindings::{dentry, file, path, qstr};
+    assert!(offset_of!(pt_regs, r15) == r::R15 as usize);
+    assert!(offset_of!(pt_regs, r14) == r::R14 as usize);
+    assert!(offset_of!(pt_regs, r13) == r::R13 as usize);
+    assert!(offset_of!(pt_regs, r12) == r::R12 as usize);
+    assert!(offset_of!(pt_regs, bp) == r::BP as usize);
+    assert!(offset_of!(pt_regs, bx) == r::BX as usize);
+    assert!(offset_of!(pt_regs, r11) == r::R11 as usize);
+    assert!(offset_of!(pt_regs, r10) == r::R10 as usize);
+    assert!(offset_of!(pt_regs, r9) == r::R9 as usize);
+    assert!(offset_of!(pt_regs, r8) == r::R8 as usize);
+    assert!(offset_of!(pt_regs, ax) == r::AX as usize);
+    assert!(offset_of!(pt_regs, cx) == r::CX as usize);
+    assert!(offset_of!(pt_regs, dx) == r::DX as usize);
+    assert!(offset_of!(pt_regs, si) == r::SI as usize);
+    assert!(offset_of!(pt_regs, di) == r::DI as usize);
+    assert!(offset_of!(pt_regs, orig_ax) == r::ORIG_AX as usize);
+    assert!(offset_of!(pt_regs, ip) == r::IP as usize);
+    // `cs`/`csx` and `ss`/`ssx` are unions at the start of their slot.
+    assert!(offset_of!(pt_regs, __bindgen_anon_1) == r::CS as usize);
+    assert!(offset_of!(pt_regs, flags) == r::FLAGS as usize);
+    assert!(offset_of!(pt_regs, sp) == r::SP as usize);
+    assert!(offset_of!(pt_regs, __bindgen_anon_2) == r::SS as usize);
+    assert!(size_of::<pt_regs>() == r::SIZE);
+    // `%pd`: dentry->d_name.name (`d_name` is a member of an anonymous union).
+    assert!(
+        offset_of!(dentry, __bindgen_anon_1) + offset_of!(qstr, name)
+            == DENTRY_NAME_OFFSET as usize
+    );
+    // `%pD`: file->f_path.dentry (`f_path` is a member of an anonymous union).
+    assert!(
+        offset_of!(file, __bindgen_anon_1) + offset_of!(path, dentry)
+            == FILE_DENTRY_OFFSET as usize
+    );
+};

@@ -156,6 +156,8 @@ pub enum ErrorKind {
     BadBitfield,
     /// The arguments take more than 3072 bytes.
     EventTooBig,
+    /// A probe added to an existing event has other argument types or names.
+    DiffArgType,
 }
 
 /// Error numbers, as positive values (the caller negates them).
@@ -245,6 +247,7 @@ impl ErrorKind {
             BadSymstring => "Symbol String doesn't accept data/userdata",
             BadBitfield => "Invalid bitfield",
             EventTooBig => "Event too big (too many fields?)",
+            DiffArgType => "Argument type or name is different from existing probe",
         }
     }
 
@@ -287,7 +290,7 @@ impl ParseError {
 const fn kind_errno(kind: ErrorKind) -> i32 {
     match kind {
         ErrorKind::BadProbeAddr | ErrorKind::NoSuchEvent => errno::ENOENT,
-        ErrorKind::EventExist | ErrorKind::SameProbe => errno::EEXIST,
+        ErrorKind::EventExist | ErrorKind::SameProbe | ErrorKind::DiffArgType => errno::EEXIST,
         ErrorKind::BadInsnBndry => errno::EILSEQ,
         ErrorKind::ArgsUnsupported | ErrorKind::NosupBtfarg => errno::EOPNOTSUPP,
         ErrorKind::LineTooLong

@@ -4,9 +4,9 @@
 //! `kprobe_args_type.tc`, `kprobe_args*.tc`).
 
 use rprobes_core::fetch_arg::{
-    kernel_argument, kstrtoll, kstrtoull, parse_arg, register_name, register_offset,
-    split_symbol_offset, ArgLocation, ArgName, FetchArg, FetchType, Insn, ListedArg, ProbeSite,
-    Span, StrKind, VfsType, MAX_TRACE_ARGS, REGISTERS,
+    diff_arg_type_error, kernel_argument, kstrtoll, kstrtoull, parse_arg, register_name,
+    register_offset, split_symbol_offset, ArgLocation, ArgName, FetchArg, FetchType, Insn,
+    ListedArg, ProbeSite, Span, StrKind, VfsType, MAX_TRACE_ARGS, REGISTERS,
 };
 use rprobes_core::fetch_fmt::{
     make_data_loc, write_arg, write_fetch_arg, write_scalar, write_string, RawAddress, SeqBuf,
@@ -23,6 +23,7 @@ const E2BIG: i32 = errno::E2BIG;
 const ERANGE: i32 = errno::ERANGE;
 const EOPNOTSUPP: i32 = errno::EOPNOTSUPP;
 const ENOMEM: i32 = errno::ENOMEM;
+const EEXIST: i32 = errno::EEXIST;
 
 fn def(line: &str) -> ProbeDef<'_> {
     match parse(line) {
@@ -190,6 +191,25 @@ fn messages_are_tracefs_ones() {
 // ---------------------------------------------------------------------------
 // kprobe_args_syntax.tc: the accept/reject matrix (x86_64: %ax good, %ex
 // bad, _sdata as the good symbol).
+
+#[test]
+fn selftest_btf_lines_without_btf() {
+    // The BTF branch of kprobe_syntax_errors.tc runs only when the README
+    // lists `<argname>`; on a kernel without BTF args these lines give:
+    check_error("p vfs_read args=^$arg*", BadVar);
+    check_error("p vfs_read +0(^$arg*)", BadVar);
+    check_error("p vfs_read $arg* ^$arg*", DoubleArgs);
+    check_error("p vfs_read+20 ^$arg*", NofentryArgs);
+    check_error_errno("p vfs_read ^hoge", NosupBtfarg, EOPNOTSUPP);
+    check_error_errno(
+        "p vfs_read arg1=^(task_struct)file",
+        NosupBtfarg,
+        EOPNOTSUPP,
+    );
+    // No parameter count and no return type to check.
+    assert_eq!(arg1("p kfree $arg10").code[0], Arg(9));
+    assert_eq!(arg1("r kfree $retval").code[0], Retval);
+}
 
 #[test]
 fn selftest_args_syntax_accepted() {
@@ -948,6 +968,52 @@ fn vfs_types() {
     assert_eq!(a.vfs, Some(VfsType::File));
     let spec = format!("p vfs_read ^{}", one(229));
     check_error_errno(&spec, NoMemory, ENOMEM);
+}
+
+#[test]
+fn selftest_multiprobe_errors() {
+    // kprobe_syntax_errors.tc: appending to `p:kprobes/testevent FUNC
+    // abcd=\1`.
+    let old = def("p:kprobes/testevent kernel_clone abcd=\\1").args;
+    let diff = |spec: &str| {
+        let pos = spec.find('^').expect("caret");
+        let line = spec.replacen('^', "", 1);
+        let n = def(&line).args.compare_types(&old);
+        assert_ne!(n, 0, "{line}");
+        let err = diff_arg_type_error(&line, n);
+        assert_eq!(
+            (err.kind, err.pos, err.errno),
+            (DiffArgType, pos, EEXIST),
+            "{spec}"
+        );
+    };
+    diff("p:kprobes/testevent kernel_clone ^bcd=\\1");
+    diff("p:kprobes/testevent kernel_clone ^abcd=\\1:u8");
+    diff("p:kprobes/testevent kernel_clone ^abcd=\\\"foo\"");
+    diff("p:kprobes/testevent kernel_clone abcd=\\1 ^x=\\2");
+    // Fewer arguments: the caret is at the command's length + 1 (tracefs
+    // counts the NUL), one column after the space that follows it.
+    diff("p:kprobes/testevent kernel_clone ^");
+    // The same types and names: SAME_PROBE only if the texts match too.
+    let same = def("p:kprobes/testevent kernel_clone abcd=\\1").args;
+    assert_eq!(same.compare_types(&old), 0);
+    assert!(same.same_bodies(&old));
+    let other = def("p:kprobes/testevent kernel_clone abcd=\\2").args;
+    assert_eq!(other.compare_types(&old), 0);
+    assert!(!other.same_bodies(&old));
+    // Types compare like tracefs' fetch_type pointers: a bitfield has its
+    // container's type, %pd is a string.
+    let a = def("p:e f x=%ax:b4@0/8 s=$arg1:%pd").args;
+    let b = def("p:e g x=%bx:u8 s=+0(%di):string").args;
+    assert_eq!(a.compare_types(&b), 0);
+    assert!(!a.same_bodies(&b));
+    let cmp = |line: &str| def(line).args.compare_types(&b);
+    assert_eq!(cmp("p:e f x=%ax:s8 s=+0(%di):string"), 1);
+    assert_eq!(cmp("p:e f x=+0(%ax):u8[2] s=+0(%di):string"), 1);
+    assert_eq!(cmp("p:e f x=%ax:u8 t=+0(%di):string"), 2);
+    assert_eq!(cmp("p:e f x=%ax:u8 s=+0(%di):ustring"), 2);
+    assert_eq!(cmp("p:e f x=%ax:u8"), 2);
+    assert_eq!(cmp("p:e f x=%ax:u8 s=$comm z=%ax"), 3);
 }
 
 #[test]
