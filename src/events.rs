@@ -30,7 +30,6 @@ pub(crate) const DEFAULT_SIZE: usize = 1408 * 1024;
 pub(crate) const MAX_SIZE_KB: usize = 64 * 1024;
 
 static BUF: AtomicPtr<kbind::trace_buffer> = AtomicPtr::new(ptr::null_mut());
-static SCRATCH: AtomicPtr<crate::fetch_eval::Buffers> = AtomicPtr::new(ptr::null_mut());
 static TRACING_ON: AtomicBool = AtomicBool::new(true);
 static DROPPED: AtomicU64 = AtomicU64::new(0);
 
@@ -73,46 +72,14 @@ pub(crate) fn set_tracing_on(on: bool) {
 
 /// Records one event (probe handler context; no lock).
 pub(crate) fn record(id: u32, kind: u32, ip: u64, caller: u64, payload: &[u8]) {
-    if !TRACING_ON.load(Relaxed) {
-        return;
-    }
-    let b = BUF.load(Acquire);
-    if b.is_null() {
-        return;
-    }
-    let len = HDR + payload.len();
-    // SAFETY: `b` is the live buffer: it is freed only after every probe is
-    // unregistered (so no handler runs) and `BUF` is cleared.
-    let ev = unsafe { kbind::ring_buffer_lock_reserve(b, len) };
-    if ev.is_null() {
-        DROPPED.fetch_add(1, Relaxed);
-        return;
-    }
-    let mut h = EvHeader {
-        id,
-        // SAFETY: Reads current's pid.
-        pid: unsafe { kbind::rprobes_current_pid() },
-        kind,
-        len: payload.len() as u32,
-        ip,
-        caller,
-        comm: [0; 16],
-    };
-    // SAFETY: `comm` has the TASK_COMM_LEN (16) bytes the shim copies.
-    unsafe { kbind::rprobes_current_comm(h.comm.as_mut_ptr().cast()) };
-    // SAFETY: The reserved event has room for `len` bytes of data, which
-    // may be only 4-byte aligned (hence the unaligned write); committing
-    // ends the reservation made above on this CPU.
-    unsafe {
-        let data = kbind::ring_buffer_event_data(ev).cast::<u8>();
-        ptr::write_unaligned(data.cast::<EvHeader>(), h);
-        ptr::copy_nonoverlapping(payload.as_ptr(), data.add(HDR), payload.len());
-        kbind::ring_buffer_unlock_commit(b);
-        kbind::rprobes_rb_wake();
-    }
+    record_with(id, kind, ip, caller, payload.len(), |data| {
+        data.copy_from_slice(payload);
+        payload.len()
+    });
 }
 
-/// Records one event with fetched arguments (probe handler context).
+/// Records one event with fetched arguments (probe handler context),
+/// evaluated straight into the ring buffer.
 pub(crate) fn record_args(
     id: u32,
     kind: u32,
@@ -121,16 +88,61 @@ pub(crate) fn record_args(
     args: &crate::fetch_eval::Args,
     ctx: &crate::fetch_eval::Ctx<'_>,
 ) {
+    record_with(id, kind, ip, caller, args.max_size(), |data| {
+        crate::fetch_eval::build(args, ctx, data)
+    });
+}
+
+/// Reserves room for a header and `max` bytes of data, lets `fill` write
+/// the data (it returns how many bytes it used) and commits.
+fn record_with(
+    id: u32,
+    kind: u32,
+    ip: u64,
+    caller: u64,
+    max: usize,
+    fill: impl FnOnce(&mut [u8]) -> usize,
+) {
     if !TRACING_ON.load(Relaxed) {
         return;
     }
-    let s = SCRATCH.load(Acquire);
-    if s.is_null() {
+    let b = BUF.load(Acquire);
+    if b.is_null() {
         return;
     }
-    // SAFETY: The scratch buffers live as long as `BUF` (see `Events`).
-    let s = unsafe { &*s };
-    s.with_record(args, ctx, kind == RETURN, |data| record(id, kind, ip, caller, data));
+    // SAFETY: `b` is the live buffer: it is freed only after every probe is
+    // unregistered (so no handler runs) and `BUF` is cleared.
+    let ev = unsafe { kbind::ring_buffer_lock_reserve(b, HDR + max) };
+    if ev.is_null() {
+        DROPPED.fetch_add(1, Relaxed);
+        return;
+    }
+    // SAFETY: The reserved event has room for `HDR + max` bytes of data,
+    // exclusively ours until the commit below.
+    let data = unsafe {
+        core::slice::from_raw_parts_mut(kbind::ring_buffer_event_data(ev).cast::<u8>(), HDR + max)
+    };
+    let (head, rest) = data.split_at_mut(HDR);
+    let used = fill(rest).min(max);
+    let mut h = EvHeader {
+        id,
+        // SAFETY: Reads current's pid.
+        pid: unsafe { kbind::rprobes_current_pid() },
+        kind,
+        len: used as u32,
+        ip,
+        caller,
+        comm: [0; 16],
+    };
+    // SAFETY: `comm` has the TASK_COMM_LEN (16) bytes the shim copies.
+    unsafe { kbind::rprobes_current_comm(h.comm.as_mut_ptr().cast()) };
+    // SAFETY: `head` is `HDR` bytes, possibly only 4-byte aligned (hence
+    // the unaligned write); committing ends this CPU's reservation.
+    unsafe {
+        ptr::write_unaligned(head.as_mut_ptr().cast::<EvHeader>(), h);
+        kbind::ring_buffer_unlock_commit(b);
+        kbind::rprobes_rb_wake();
+    }
 }
 
 /// A record read back.
@@ -205,15 +217,6 @@ impl Events {
         if b.is_null() {
             return Err(ENOMEM);
         }
-        let scratch = match crate::fetch_eval::Buffers::new().and_then(|b| Ok(KBox::new(b, GFP_KERNEL)?)) {
-            Ok(s) => s,
-            Err(e) => {
-                // SAFETY: Not published yet: ours to free.
-                unsafe { kbind::ring_buffer_free(b) };
-                return Err(e);
-            }
-        };
-        SCRATCH.store(KBox::into_raw(scratch), Release);
         BUF.store(b, Release);
         // INVARIANT: `BUF` now holds the buffer.
         Ok(Self(()))
@@ -359,10 +362,6 @@ impl Events {
 impl Drop for Events {
     fn drop(&mut self) {
         let b = BUF.swap(ptr::null_mut(), Release);
-        let scratch = SCRATCH.swap(ptr::null_mut(), Release);
-        // SAFETY: Made by `KBox::into_raw` in `new`; no handler runs any more
-        // (every probe is unregistered before this), so nothing uses it.
-        drop(unsafe { KBox::from_raw(scratch) });
         // SAFETY: Every probe is unregistered before this runs (no writer),
         // debugfs files are gone (no reader), and a pending wake-up is
         // waited for; the buffer is ours to free.

@@ -13,34 +13,17 @@
 //! `copy_from_user_nofault`): a bad address gives `(fault)` for a string
 //! and 0 for a number, never an oops.
 //!
-//! Records are built in a per-CPU scratch buffer: one for entry handlers
-//! (kprobe handlers never nest on a CPU) and one for return handlers
-//! (which hold the CPU's busy flag), then copied into the ring buffer.
+//! Records are built straight into the ring buffer's reserved event: room
+//! for the fixed part and [`MAX_STRING`] bytes per string value is
+//! reserved, and the header records how much was used.
 
 use crate::fetch_arg::{kernel_argument, pt_regs as off, ArgLocation, FetchArg, Insn, StrKind};
 use crate::fetch_fmt::make_data_loc;
 use crate::kbind::{self, pt_regs};
-use crate::percpu::{PerCpu, Zeroable};
-use core::cell::UnsafeCell;
 use kernel::prelude::*;
 
-/// Bytes of one record's argument data (fixed part + strings).
-pub(crate) const SCRATCH: usize = 8192;
 /// Longest string kept per value, with its NUL (longer ones are cut).
 pub(crate) const MAX_STRING: usize = 256;
-
-/// Per-CPU scratch space for building records.
-pub(crate) struct Scratch {
-    entry: UnsafeCell<[u8; SCRATCH]>,
-    ret: UnsafeCell<[u8; SCRATCH]>,
-}
-
-// SAFETY: All-zero bytes are a valid value; there is no destructor. Each
-// buffer is only used by its own CPU, by one handler at a time (see the
-// module documentation), so sharing the reference is sound.
-unsafe impl Zeroable for Scratch {}
-// SAFETY: See above: one user per CPU and buffer at a time.
-unsafe impl Sync for Scratch {}
 
 /// What a handler passes to the evaluator.
 pub(crate) struct Ctx<'a> {
@@ -52,12 +35,71 @@ pub(crate) struct Ctx<'a> {
     pub(crate) entry_args: Option<&'a [u64; 6]>,
 }
 
+/// The common argument shapes, with their program pre-digested so the hit
+/// path runs a few instructions instead of the interpreter.
+#[derive(Clone, Copy)]
+pub(crate) enum Fast {
+    /// `%REG` / `$argN` in a register, stored as a number.
+    Reg {
+        /// `pt_regs` offset.
+        reg: u16,
+        /// Bytes stored.
+        size: u8,
+    },
+    /// `+OFF(%REG)` / `+OFF($argN)` of kernel memory, stored as a number.
+    Mem {
+        /// `pt_regs` offset of the base.
+        reg: u16,
+        /// Offset added to it.
+        offset: i32,
+        /// Bytes stored.
+        size: u8,
+    },
+    /// Anything else: the interpreter.
+    Generic,
+}
+
+impl Fast {
+    /// The fast form of `arg`, if it has one.
+    pub(crate) fn of(arg: &FetchArg) -> Self {
+        let base = |i: &Insn| match *i {
+            Insn::Reg(o) => Some(o),
+            Insn::Arg(n) => match kernel_argument(u32::from(n)) {
+                ArgLocation::Reg(o) => Some(o),
+                ArgLocation::Stack(_) => None,
+            },
+            _ => None,
+        };
+        match arg.insns() {
+            [first, Insn::StRaw { size }, Insn::End] => match base(first) {
+                Some(reg) => Fast::Reg { reg, size: *size },
+                None => Fast::Generic,
+            },
+            [first, Insn::StMem {
+                offset,
+                size,
+                user: false,
+            }, Insn::End] => match base(first) {
+                Some(reg) => Fast::Mem {
+                    reg,
+                    offset: *offset,
+                    size: *size,
+                },
+                None => Fast::Generic,
+            },
+            _ => Fast::Generic,
+        }
+    }
+}
+
 /// One parsed argument of a probe, with the word its spans index into.
 pub(crate) struct Arg {
     /// The program and the layout.
     pub(crate) arg: FetchArg,
     /// The argument's text.
     pub(crate) word: KVec<u8>,
+    /// Its fast form.
+    pub(crate) fast: Fast,
 }
 
 impl Arg {
@@ -75,12 +117,22 @@ pub(crate) struct Args {
     pub(crate) fixed: usize,
     /// Whether a return probe uses `$argN` (entry registers are saved).
     pub(crate) entry_args: bool,
+    /// String values per record (each gets [`MAX_STRING`] bytes of room).
+    pub(crate) strings: usize,
 }
 
 impl Args {
+    /// The most argument data one record can take.
+    pub(crate) fn max_size(&self) -> usize {
+        self.fixed + self.strings * MAX_STRING
+    }
+
     /// Bytes of memory held.
     pub(crate) fn footprint(&self) -> usize {
-        self.args.iter().map(|a| core::mem::size_of::<Arg>() + a.word.len()).sum()
+        self.args
+            .iter()
+            .map(|a| core::mem::size_of::<Arg>() + a.word.len())
+            .sum()
     }
 }
 
@@ -106,9 +158,17 @@ fn read_mem(addr: u64, buf: &mut [u8], user: bool) -> bool {
     // instead of faulting); `buf` is valid for its length.
     let r = unsafe {
         if user {
-            kbind::copy_from_user_nofault(buf.as_mut_ptr().cast(), addr as usize as _, buf.len())
+            kbind::copy_from_user_nofault(
+                buf.as_mut_ptr().cast(),
+                addr as usize as *const kernel::ffi::c_void,
+                buf.len(),
+            )
         } else {
-            kbind::copy_from_kernel_nofault(buf.as_mut_ptr().cast(), addr as usize as _, buf.len())
+            kbind::copy_from_kernel_nofault(
+                buf.as_mut_ptr().cast(),
+                addr as usize as *const kernel::ffi::c_void,
+                buf.len(),
+            )
         }
     };
     r == 0
@@ -157,18 +217,38 @@ fn symbol_string(addr: u64, out: &mut [u8]) -> usize {
 }
 
 /// Builds the argument data of one hit into `rec`; returns its length.
-fn build(args: &Args, ctx: &Ctx<'_>, rec: &mut [u8]) -> usize {
+pub(crate) fn build(args: &Args, ctx: &Ctx<'_>, rec: &mut [u8]) -> usize {
     let fixed = args.fixed.min(rec.len());
     rec[..fixed].fill(0);
     let mut dyn_end = fixed;
     for a in args.args.iter() {
-        run(&a.arg, a.word(), ctx, rec, &mut dyn_end);
+        let slot = usize::from(a.arg.offset);
+        match a.fast {
+            Fast::Reg { reg: r, size } => put(rec, slot, size, reg(ctx.regs, r)),
+            Fast::Mem {
+                reg: r,
+                offset,
+                size,
+            } => {
+                let mut b = [0u8; 8];
+                let n = usize::from(size).min(8);
+                let addr = reg(ctx.regs, r).wrapping_add(i64::from(offset) as u64);
+                if read_mem(addr, &mut b[..n], false) {
+                    put(rec, slot, size, u64::from_le_bytes(b));
+                }
+            }
+            Fast::Generic => run(&a.arg, a.word(), ctx, rec, &mut dyn_end),
+        }
     }
     dyn_end
 }
 
+/// Copies a string into the room it is given; its length with the NUL, or
+/// `None` for a fault.
+type StringSource<'a> = &'a dyn Fn(&mut [u8]) -> Option<usize>;
+
 /// Stores one string (or its fault) for the `__data_loc` slot at `slot`.
-fn store_string(rec: &mut [u8], slot: usize, dyn_end: &mut usize, s: Option<&dyn Fn(&mut [u8]) -> Option<usize>>) {
+fn store_string(rec: &mut [u8], slot: usize, dyn_end: &mut usize, s: Option<StringSource<'_>>) {
     let start = *dyn_end;
     let room = rec.len().saturating_sub(start).min(MAX_STRING);
     let len = match s {
@@ -239,7 +319,7 @@ fn run(arg: &FetchArg, word: &str, ctx: &Ctx<'_>, rec: &mut [u8], dyn_end: &mut 
     while let Some(op) = code.get(i) {
         match *op {
             Insn::Deref { offset, user } => {
-                lval = val.unwrap_or(0).wrapping_add(offset as i64 as u64);
+                lval = val.unwrap_or(0).wrapping_add(i64::from(offset) as u64);
                 val = val.and_then(|_| read_u64(lval, user));
             }
             Insn::CpuPtr => {
@@ -259,7 +339,11 @@ fn run(arg: &FetchArg, word: &str, ctx: &Ctx<'_>, rec: &mut [u8], dyn_end: &mut 
     let mut count = 1usize;
     for op in code.iter().skip(i + 1) {
         match *op {
-            Insn::ModBf { basesize, lshift, rshift } => modbf = Some((basesize, lshift, rshift)),
+            Insn::ModBf {
+                basesize,
+                lshift,
+                rshift,
+            } => modbf = Some((basesize, lshift, rshift)),
             Insn::LpArray(n) => count = usize::from(n).max(1),
             _ => {}
         }
@@ -275,7 +359,8 @@ fn run(arg: &FetchArg, word: &str, ctx: &Ctx<'_>, rec: &mut [u8], dyn_end: &mut 
                 let mut b = [0u8; 8];
                 let n = usize::from(size).min(8);
                 let addr = val.map(|v| {
-                    v.wrapping_add(offset as i64 as u64).wrapping_add((k * n) as u64)
+                    v.wrapping_add(i64::from(offset) as u64)
+                        .wrapping_add((k * n) as u64)
                 });
                 let ok = addr.is_some_and(|a| read_mem(a, &mut b[..n], user));
                 let v = if ok { u64::from_le_bytes(b) } else { 0 };
@@ -288,7 +373,7 @@ fn run(arg: &FetchArg, word: &str, ctx: &Ctx<'_>, rec: &mut [u8], dyn_end: &mut 
                     lval = lval.wrapping_add(8);
                     val = read_u64(lval, kind == StrKind::User);
                 }
-                let addr = val.map(|v| v.wrapping_add(offset as i64 as u64));
+                let addr = val.map(|v| v.wrapping_add(i64::from(offset) as u64));
                 match (addr, kind) {
                     (None, _) => store_string(rec, slot, dyn_end, None),
                     (Some(a), StrKind::Symbol) => store_string(
@@ -318,7 +403,11 @@ fn apply_bf(v: u64, bf: Option<(u8, u8, u8)>) -> u64 {
     match bf {
         Some((basesize, l, r)) => {
             let bits = u32::from(basesize) * 8;
-            let v = if bits >= 64 { v } else { v & ((1u64 << bits) - 1) };
+            let v = if bits >= 64 {
+                v
+            } else {
+                v & ((1u64 << bits) - 1)
+            };
             let shifted = v.checked_shl(u32::from(l) + (64 - bits)).unwrap_or(0);
             shifted.checked_shr(u32::from(r) + (64 - bits)).unwrap_or(0)
         }
@@ -330,27 +419,5 @@ fn put(rec: &mut [u8], slot: usize, size: u8, v: u64) {
     let n = usize::from(size).min(8);
     if let Some(d) = rec.get_mut(slot..slot + n) {
         d.copy_from_slice(&v.to_le_bytes()[..n]);
-    }
-}
-
-/// The per-CPU scratch buffers of the module.
-pub(crate) struct Buffers(PerCpu<Scratch>);
-
-impl Buffers {
-    /// Allocates them.
-    pub(crate) fn new() -> Result<Self> {
-        Ok(Self(PerCpu::new()?))
-    }
-
-    /// Builds the record of a hit and hands it to `f` (handler context).
-    pub(crate) fn with_record(&self, args: &Args, ctx: &Ctx<'_>, ret: bool, f: impl FnOnce(&[u8])) {
-        let s = self.0.this_cpu();
-        let cell = if ret { &s.ret } else { &s.entry };
-        // SAFETY: Only this CPU uses its buffer, one handler at a time (an
-        // entry handler never nests into another on a CPU; a return
-        // handler holds the CPU's busy flag), so this is the only reference.
-        let rec = unsafe { &mut *cell.get() };
-        let n = build(args, ctx, rec);
-        f(&rec[..n]);
     }
 }

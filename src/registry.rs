@@ -171,7 +171,9 @@ impl Probe {
 
     /// The probe's fetch arguments.
     fn args(&self) -> Option<&crate::fetch_eval::Args> {
-        self.args.as_deref().or_else(|| self.ret.as_ref().and_then(|r| r.args()))
+        self.args
+            .as_deref()
+            .or_else(|| self.ret.as_ref().and_then(|r| r.args()))
     }
 
     fn in_flight(&self) -> u32 {
@@ -482,7 +484,7 @@ impl Registry {
     ) -> Result<KBox<crate::fetch_eval::Args>, CmdError> {
         let oom = || CmdError::at(ErrorKind::NoMemory, 0);
         let mut v = KVec::new();
-        let (mut fixed, mut entry_args) = (0usize, false);
+        let (mut fixed, mut entry_args, mut strings) = (0usize, false, 0usize);
         for la in def.args.iter() {
             let la = la?;
             let mut arg = la.arg;
@@ -497,10 +499,14 @@ impl Registry {
                 .iter()
                 .any(|i| matches!(i, crate::fetch_arg::Insn::EntryArg(_)));
             fixed = fixed.max(usize::from(arg.offset) + arg.size());
+            if arg.ty.is_string() {
+                strings += usize::from(arg.count.max(1));
+            }
             let mut word = KVec::new();
             word.extend_from_slice(la.word.as_bytes(), GFP_KERNEL)
                 .map_err(|_| oom())?;
-            v.push(crate::fetch_eval::Arg { arg, word }, GFP_KERNEL)
+            let fast = crate::fetch_eval::Fast::of(&arg);
+            v.push(crate::fetch_eval::Arg { arg, word, fast }, GFP_KERNEL)
                 .map_err(|_| oom())?;
         }
         KBox::new(
@@ -508,6 +514,7 @@ impl Registry {
                 args: v,
                 fixed,
                 entry_args,
+                strings,
             },
             GFP_KERNEL,
         )

@@ -365,7 +365,9 @@ impl RetCore {
         r.seq.store((seq | 1).wrapping_add(1), Release);
         let func = self.func.load(Relaxed) as u64;
         match self.args.as_deref() {
-            None => crate::events::record(self.id, crate::events::RETURN, func, regs.ip as u64, &[]),
+            None => {
+                crate::events::record(self.id, crate::events::RETURN, func, regs.ip as u64, &[])
+            }
             Some(args) => {
                 let mut entry = [0u64; 6];
                 for (d, s) in entry.iter_mut().zip(inst.args.iter()) {

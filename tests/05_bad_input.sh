@@ -41,7 +41,6 @@ p vfs_read ^$retval|EINVAL|$retval is not available on probe
 p vfs_read ^%none_reg|EINVAL|Invalid register name
 p vfs_read +0(@11):u8[^256]|EINVAL|Array number is too big
 p vfs_read var1=@11 ^var1=@12|EINVAL|This argument name is already used
-p vfs_read ^x=+8(%di):u32|EOPNOTSUPP|Fetch arguments are not supported yet
 r ^vfs_read+8|EINVAL|Retprobe address must be an function entry
 p ^vfs_read+8%return|EINVAL|Retprobe address must be an function entry
 -:^nosuch|ENOENT|No such probe event

@@ -10,6 +10,8 @@ NPROBES=${3:-1000}
 D=/sys/kernel/debug/rprobes
 T=/sys/kernel/tracing
 FN=__x64_sys_getpid
+# Three arguments: the pt_regs pointer and two words of it.
+ARGS3='a=%di b=+112(%di):u64 c=+104(%di):x64'
 die() { echo "BENCHERROR $*"; exit 1; }
 
 echo "BENCHINFO cpu $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
@@ -44,6 +46,8 @@ setup() {
 	kprobe_rprobes) echo "p:bench $FN" >$D/probes ;;
 	kprobe_rprobes_noevent) echo 0 >$D/tracing_on && echo "p:bench $FN" >$D/probes ;;
 	kretprobe_tracefs) echo "r:rbench $FN" >$T/kprobe_events && echo 1 >$T/events/kprobes/rbench/enable ;;
+	kprobe3_tracefs) echo "p:bench3 $FN $ARGS3" >$T/kprobe_events && echo 1 >$T/events/kprobes/bench3/enable ;;
+	kprobe3_rprobes) echo "p:bench3 $FN $ARGS3" >$D/probes ;;
 	kretprobe_rprobes) echo "r:rbench $FN" >$D/probes ;;
 	kprobe_rprobes_disarmed) echo "p:bench $FN" >$D/probes && echo 'bench 0' >$D/armed ;;
 	kprobe_rprobes_1000)
@@ -56,6 +60,8 @@ teardown() {
 	case $1 in
 	kprobe_tracefs) echo 0 >$T/events/kprobes/bench/enable && echo >$T/kprobe_events ;;
 	kretprobe_tracefs) echo 0 >$T/events/kprobes/rbench/enable && echo >$T/kprobe_events ;;
+	kprobe3_tracefs) echo 0 >$T/events/kprobes/bench3/enable && echo >$T/kprobe_events ;;
+	kprobe3_rprobes) : >$D/probes ;;
 	kprobe_rprobes* | kretprobe_rprobes) : >$D/probes && echo 1 >$D/tracing_on ;;
 	esac
 }
@@ -67,7 +73,7 @@ measure() {
 }
 
 cases="syscall_base kprobe_tracefs kprobe_rprobes kprobe_rprobes_noevent kprobe_rprobes_disarmed kprobe_rprobes_1000 ufunc_base
-kretprobe_tracefs kretprobe_rprobes"
+kretprobe_tracefs kretprobe_rprobes kprobe3_tracefs kprobe3_rprobes"
 rep=1
 while [ $rep -le "$REPS" ]; do
 	# Rotate the order every repetition (A B C, B C A, ...) against drift.
