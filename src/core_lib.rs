@@ -8,5 +8,6 @@
 
 #![no_std]
 
+pub mod insn;
 pub mod kallsyms;
 pub mod probe_line;
