@@ -520,6 +520,11 @@ impl Fixups {
         Fixups(self.0 | other.0)
     }
 
+    /// Difference.
+    pub const fn without(self, other: Fixups) -> Fixups {
+        Fixups(self.0 & !other.0)
+    }
+
     /// Whether no fix-up is set.
     pub const fn is_empty(self) -> bool {
         self.0 == 0
@@ -1421,18 +1426,19 @@ impl Insn {
         self.vex.is_none() && self.map == OpcodeMap::Map0F && (0x20..=0x23).contains(&self.opcode)
     }
 
+    /// Little-endian, sign-extended value of a field of 1 to 8 bytes.
     fn le_value(&self, f: Option<Field>) -> Option<i64> {
         let f = f?;
+        if !(1..=8).contains(&f.size) {
+            return None;
+        }
         let start = f.offset as usize;
         let raw = self.bytes.get(start..start + f.size as usize)?;
         let mut v: u64 = 0;
         for (i, b) in raw.iter().enumerate() {
             v |= u64::from(*b) << (8 * i);
         }
-        let shift = 64u32.saturating_sub(8 * u32::from(f.size));
-        if shift >= 64 {
-            return Some(0);
-        }
+        let shift = 64 - 8 * u32::from(f.size);
         Some(((v << shift) as i64) >> shift)
     }
 
@@ -1448,6 +1454,8 @@ impl Insn {
 
     /// The address the RIP-relative operand designates when the instruction
     /// is at `orig_addr` (32-bit wrap-around with an address-size prefix).
+    /// It is an offset in the segment: an `fs`/`gs` override still adds the
+    /// segment base, in the original and in the rewritten instruction alike.
     pub fn rip_target(&self, orig_addr: u64) -> Option<u64> {
         self.rip_relative?;
         let next = orig_addr.wrapping_add(self.len as u64);

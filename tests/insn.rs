@@ -11,6 +11,11 @@ use rprobes_core::insn::{
 };
 use std::collections::BTreeMap;
 
+#[path = "common/insn_invariants.rs"]
+mod invariants;
+
+use invariants::{random_insn, Rng};
+
 fn hex(s: &str) -> Vec<u8> {
     s.split_whitespace()
         .map(|b| u8::from_str_radix(b, 16).unwrap_or_else(|_| panic!("bad hex {b:?} in {s:?}")))
@@ -549,6 +554,18 @@ fn hand_picked_table() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+#[test]
+fn table_invariants() {
+    let mut rng = Rng(7);
+    for &(h, _, _) in TABLE {
+        let bytes = hex(h);
+        for _ in 0..8 {
+            let (orig, xol) = invariants::random_addrs(&mut rng);
+            invariants::check(&bytes, orig, xol);
+        }
+    }
 }
 
 #[test]
@@ -1113,95 +1130,6 @@ fn differential_elf_binaries_big() {
     });
     let paths: Vec<&str> = list.split(':').filter(|p| !p.is_empty()).collect();
     report_binaries(&paths, 1);
-}
-
-/// SplitMix64: small, seeded, deterministic.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn pick(&mut self, from: &[u8]) -> u8 {
-        from[self.below(from.len() as u64) as usize]
-    }
-}
-
-const PREFIX_BYTES: &[u8] = &[
-    0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3, 0x40, 0x41, 0x44, 0x48, 0x4c,
-    0x4f,
-];
-
-/// A random instruction-like byte string. Pure noise mostly exercises the
-/// one-byte map, so most strings start with a structured head: prefixes,
-/// escapes, vector prefixes with plausible payloads, RIP-relative ModRM.
-fn random_insn(rng: &mut Rng, buf: &mut [u8; 16]) -> usize {
-    for chunk in buf.chunks_mut(8) {
-        let r = rng.next().to_le_bytes();
-        chunk.copy_from_slice(&r[..chunk.len()]);
-    }
-    let mut at = 0;
-    let mode = rng.below(10);
-    if mode >= 2 {
-        // 0-4 prefixes.
-        for _ in 0..rng.below(5) {
-            buf[at] = rng.pick(PREFIX_BYTES);
-            at += 1;
-        }
-    }
-    match mode {
-        2 | 3 => {
-            buf[at] = 0x0f;
-            at += 1;
-        }
-        4 => {
-            buf[at] = 0x0f;
-            buf[at + 1] = rng.pick(&[0x38, 0x3a]);
-            at += 2;
-        }
-        5 => {
-            buf[at] = 0xc5;
-            at += 2;
-        }
-        6 => {
-            buf[at] = 0xc4;
-            buf[at + 1] = (buf[at + 1] & 0xe0) | rng.pick(&[1, 2, 3, 1, 2, 3, 0, 4, 8]);
-            at += 3;
-        }
-        7 => {
-            buf[at] = 0x62;
-            buf[at + 1] = (buf[at + 1] & 0xf0) | rng.pick(&[1, 2, 3, 5, 6, 1, 2, 3, 4, 9]);
-            buf[at + 2] |= 0x04;
-            at += 4;
-        }
-        8 => {
-            buf[at] = rng.pick(&[0x8f, 0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf]);
-            at += 1;
-        }
-        _ => {}
-    }
-    // Make the ModRM position often RIP-relative or SIB-based.
-    if rng.below(3) == 0 && at + 1 < buf.len() {
-        let m = buf[at + 1];
-        buf[at + 1] = match rng.below(2) {
-            0 => (m & 0x38) | 0x05,
-            _ => (m & 0xf8) | 0x04,
-        };
-    }
-    if rng.below(8) == 0 {
-        1 + rng.below(MAX_INSN_LEN as u64) as usize
-    } else {
-        MAX_INSN_LEN + rng.below(2) as usize
-    }
 }
 
 fn random_diff(n: u64, seed: u64) -> Diff {
