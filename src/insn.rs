@@ -1851,11 +1851,12 @@ impl Insn {
         if !pp_ok(table, op, v.pp) {
             return Err(Reason::Undefined);
         }
-        // Zeroing-masking needs a mask register.
-        if evex && v.z && v.aaa == 0 {
+        let mem = self.has_mem();
+        // Zeroing-masking needs a mask register; L'L = 3 is reserved except
+        // as the rounding control of a register form (EVEX.b, mod = 11).
+        if evex && ((v.z && v.aaa == 0) || (v.l == 3 && (mem || !v.bcst))) {
             return Err(Reason::Undefined);
         }
-        let mem = self.has_mem();
         let reg = self.modrm_reg();
         let bad = match (self.map, evex) {
             // VEX shifts by immediate and (v)maskmovdqu: register only.

@@ -444,7 +444,10 @@ const TABLE: &[(&str, Option<usize>, &str)] = &[
     ("62 f1 7c 48 77 c1", Some(6), "refuse=undefined"),
     ("62 f1 7c c8 28 c1", Some(6), "refuse=undefined"), // {z} without a mask
     ("62 f1 7c c9 28 c1", Some(6), "step"),
-    ("62 f1 7d 48 71 10 01", Some(7), "step"), // vpsrlw zmm0, [rax], 1
+    ("62 f1 7c 68 28 c1", Some(6), "refuse=undefined"), // L'L = 3
+    ("62 f1 7c 78 58 c1", Some(6), "step"),             // {rn-sae}: L'L is rounding
+    ("62 f1 7c 78 58 01", Some(6), "refuse=undefined"), // ... but not with memory
+    ("62 f1 7d 48 71 10 01", Some(7), "step"),          // vpsrlw zmm0, [rax], 1
     ("62 f1 7c 48 28 c1", Some(6), "step"),
     ("62 f1 7d 48 28 c1", Some(6), "step"), // vmovapd
     ("62 f1 7e 48 28 c1", Some(6), "refuse=undefined"), // F3 0F 28

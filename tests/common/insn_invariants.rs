@@ -244,6 +244,9 @@ fn check_rewrites(insn: &Insn, orig: u64, xol: u64, ctx: &dyn Fn() -> String) {
         ctx()
     );
     assert_eq!(new.disp_value(), Some(0), "{}", ctx());
+    // The base is the low register itself: no REX.B / VEX.B / EVEX.B.
+    assert!(!new.rex.is_some_and(|r| r.b()), "{}", ctx());
+    assert!(!new.vex.is_some_and(|v| v.b), "{}", ctx());
     assert_eq!(new.imm_value(), insn.imm_value(), "{}", ctx());
     assert_eq!(new.modrm_reg(), insn.modrm_reg(), "{}", ctx());
     let expect = Verdict::Step {
