@@ -1458,7 +1458,7 @@ impl Insn {
     /// segment base, in the original and in the rewritten instruction alike.
     pub fn rip_target(&self, orig_addr: u64) -> Option<u64> {
         self.rip_relative?;
-        let next = orig_addr.wrapping_add(self.len as u64);
+        let next = orig_addr.wrapping_add(u64::from(self.len));
         let target = next.wrapping_add(self.disp_value()? as u64);
         if self.prefixes.has(Prefixes::ADSIZE) {
             Some(target & 0xffff_ffff)
@@ -1951,7 +1951,7 @@ impl Insn {
             return None;
         };
         let target = self.rip_target(orig_addr)?;
-        let xol_next = xol_addr.wrapping_add(self.len as u64);
+        let xol_next = xol_addr.wrapping_add(u64::from(self.len));
         let disp = if self.prefixes.has(Prefixes::ADSIZE) {
             target.wrapping_sub(xol_next) as u32 as i32
         } else {
