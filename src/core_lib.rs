@@ -11,6 +11,7 @@
 pub mod fetch_arg;
 pub mod fetch_fmt;
 pub mod hist;
+pub mod insn;
 pub mod kallsyms;
 pub mod probe_line;
 pub mod retlayout;

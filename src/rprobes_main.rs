@@ -30,6 +30,7 @@ pub mod fetch_fmt;
 mod files;
 mod filter;
 pub mod hist;
+pub mod insn;
 pub mod kallsyms;
 mod kbind;
 mod kprobe;
