@@ -15,3 +15,4 @@ pub mod insn;
 pub mod kallsyms;
 pub mod probe_line;
 pub mod retlayout;
+pub mod uprobe_target;

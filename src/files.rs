@@ -22,6 +22,7 @@
 //! | `tracing_on`| `0` or `1`: are hits recorded          | `0`/`1`                    |
 //! | `filter`    | `GRP/EVENT pid=N|comm=NAME|none`       | `[GRP/]EVENT pid=N|comm=NAME|none` |
 //! | `set_event_pid` | pids whose hits count (all if empty) | pids; empty clears      |
+//! | `explain`   | the decoder's verdict for the last point written | `PID:0xADDR` or `PID:PATH:0xOFF` |
 
 use crate::control::{Control, Dir, Text};
 use crate::State;
@@ -285,6 +286,31 @@ impl Control for EventPid {
     }
 }
 
+/// `explain`.
+pub(crate) struct Explain;
+
+impl Control for Explain {
+    type Data = State;
+    const WRITABLE: bool = true;
+
+    fn show(s: &State, out: &mut Text) -> core::fmt::Result {
+        out.0
+            .extend_from_slice(&s.explain.lock(), GFP_KERNEL)
+            .map_err(|_| core::fmt::Error)
+    }
+
+    fn write_line(s: &State, line: &[u8]) -> Result {
+        let line = core::str::from_utf8(line).map_err(|_| EINVAL)?.trim();
+        if line.is_empty() {
+            return Ok(());
+        }
+        let mut t = Text::default();
+        let r = crate::uprobe::explain(line, &mut t);
+        *s.explain.lock() = t.0;
+        r
+    }
+}
+
 /// `selftest`.
 pub(crate) struct SelfTest;
 
@@ -403,5 +429,6 @@ pub(crate) fn create_all(dir: &Dir, state: &State) -> Result {
     dir.file::<TracingOn>(c"tracing_on", state)?;
     dir.file::<FilterFile>(c"filter", state)?;
     dir.file::<EventPid>(c"set_event_pid", state)?;
+    dir.file::<Explain>(c"explain", state)?;
     Ok(())
 }

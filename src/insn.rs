@@ -551,6 +551,35 @@ impl fmt::Display for Fixups {
     }
 }
 
+/// Writes the one-line description of the instruction at the start of
+/// `bytes`, as the `rprobes-insn` CLI and the module's `explain` file print
+/// it: `len=N verdict=... [rip_disp_off=K scratch=R] [fixups=...]`, or
+/// `[len=N ]refuse=<reason>`.
+pub fn write_description(w: &mut impl fmt::Write, bytes: &[u8]) -> fmt::Result {
+    let insn = match decode(bytes) {
+        Ok(insn) => insn,
+        Err(reason) => return write!(w, "refuse={reason}"),
+    };
+    let len = insn.len();
+    match insn.verdict() {
+        Verdict::Refuse(reason) => write!(w, "len={len} refuse={reason}"),
+        v @ Verdict::Emulate(_) => write!(w, "len={len} verdict={}", v.name()),
+        v @ Verdict::Step { fixups } => {
+            write!(w, "len={len} verdict={} fixups={fixups}", v.name())
+        }
+        v @ Verdict::StepRipFixup {
+            disp_offset,
+            scratch,
+            fixups,
+        } => write!(
+            w,
+            "len={len} verdict={} rip_disp_off={disp_offset} scratch={} fixups={fixups}",
+            v.name(),
+            scratch.name()
+        ),
+    }
+}
+
 /// What to do with a probed instruction, decided once at insertion time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {

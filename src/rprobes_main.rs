@@ -42,6 +42,8 @@ mod retprobe;
 mod selftest;
 mod symtab;
 mod trampoline;
+mod uprobe;
+pub mod uprobe_target;
 
 use error_log::ErrorLog;
 use probe_line::{ErrorKind, ParseError};
@@ -64,6 +66,9 @@ pub(crate) struct State {
     /// Recently rejected commands.
     #[pin]
     pub(crate) errors: Mutex<ErrorLog>,
+    /// The result of the last `explain` line.
+    #[pin]
+    pub(crate) explain: Mutex<KVec<u8>>,
     /// The event stream. Dropped after `registry` (whose drop unregisters
     /// every probe, so no handler writes into it any more).
     pub(crate) events: events::Events,
@@ -194,6 +199,7 @@ impl kernel::Module for RProbes {
             pin_init!(State {
                 registry <- new_mutex!(Registry::new()),
                 errors <- new_mutex!(ErrorLog::new()),
+                explain <- new_mutex!(KVec::new()),
                 events,
             }),
             GFP_KERNEL,

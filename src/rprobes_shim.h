@@ -119,4 +119,17 @@ void rprobes_current_comm(char *buf);
 /* The address of current->comm ($comm). */
 const char *rprobes_current_comm_ptr(void);
 
+/*
+ * User probe points. Resolves process @pid's virtual address: @addr
+ * itself when @path is NULL, else file offset @addr of the file @path
+ * (compared with d_path() of each file-backed vma) as mapped into it. Reads
+ * up to @len bytes there, as ptrace would (access_process_vm, FOLL_FORCE),
+ * into @buf. Stores the address in @vaddr and the vma's protection
+ * ("r-xp") in @prot (5 bytes). Returns the bytes read, or -ESRCH (no such
+ * process), -EINVAL (no user memory: a kernel thread), -ENOENT (the file is
+ * not mapped there), -EFAULT (nothing readable).
+ */
+long rprobes_uprobe_peek(int pid, const char *path, size_t path_len, unsigned long addr,
+			 void *buf, size_t len, unsigned long *vaddr, char *prot);
+
 #endif /* RPROBES_SHIM_H */

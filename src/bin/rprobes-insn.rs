@@ -15,7 +15,7 @@
 //! `len` is printed for a refusal when the instruction could be decoded.
 //! Bad hex prints `error=bad-hex` and makes the exit status 1.
 
-use rprobes_core::insn::{decode, Verdict};
+use rprobes_core::insn::write_description;
 use std::io::{self, BufRead, Write};
 
 /// Parses one line of hex bytes; `None` on a malformed line.
@@ -63,27 +63,9 @@ fn push_hex(out: &mut Vec<u8>, digits: &str) -> Option<()> {
 
 /// The output line for one instruction.
 fn describe(bytes: &[u8]) -> String {
-    let insn = match decode(bytes) {
-        Ok(insn) => insn,
-        Err(reason) => return format!("refuse={reason}"),
-    };
-    let len = insn.len();
-    match insn.verdict() {
-        Verdict::Refuse(reason) => format!("len={len} refuse={reason}"),
-        v @ Verdict::Emulate(_) => format!("len={len} verdict={}", v.name()),
-        v @ Verdict::Step { fixups } => {
-            format!("len={len} verdict={} fixups={fixups}", v.name())
-        }
-        v @ Verdict::StepRipFixup {
-            disp_offset,
-            scratch,
-            fixups,
-        } => format!(
-            "len={len} verdict={} rip_disp_off={disp_offset} scratch={} fixups={fixups}",
-            v.name(),
-            scratch.name()
-        ),
-    }
+    let mut s = String::new();
+    let _ = write_description(&mut s, bytes);
+    s
 }
 
 fn main() {

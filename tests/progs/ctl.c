@@ -37,6 +37,8 @@ static const char *ename(int e)
 	case ENOSPC: return "ENOSPC";
 	case ESPIPE: return "ESPIPE";
 	case EINTR: return "EINTR";
+	case ESRCH: return "ESRCH";
+	case EFAULT: return "EFAULT";
 	}
 	snprintf(buf, sizeof(buf), "E%d", e);
 	return buf;
