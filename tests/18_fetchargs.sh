@@ -45,6 +45,13 @@ check "symbol: the caller" grep -Eq 'rprobes/op: .* caller=[a-z_0-9]+\+0x[0-9a-f
 check "@SYM:string (kernel memory at a symbol)" grep -q 'rprobes/op: .* ban="Linux version ' $D/trace
 expect_err $D/probes ENOENT 'p:bad vfs_read x=@no_such_symbol_xyz'
 
+# The README's example: a user string argument saved at entry, read at return.
+: >$D/trace
+echo 'r:open do_sys_openat2 path=+0($arg2):ustring ret=$retval:s32' >>$D/probes || fail "README example"
+cat /dev/null
+grep 'rprobes/open:' $D/trace | head -2
+check "README example works" grep -q 'rprobes/open: (.* <- do_sys_openat2) path="/dev/null" ret=3$' $D/trace
+
 # An array of the user's pt_regs words, and the same with tracefs.
 echo "p:arr $SG a=+112(%di):u32[2]" >>$D/probes || fail "add array"
 echo "p:kp/arr $SG a=+112(%di):u32[2] pol=+112(%di):s32 c=\$comm" >>$T/kprobe_events || fail "tracefs add"
