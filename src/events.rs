@@ -126,8 +126,7 @@ fn record_with(
     let used = fill(rest).min(max);
     let mut h = EvHeader {
         id,
-        // SAFETY: Reads current's pid.
-        pid: unsafe { kbind::rprobes_current_pid() },
+        pid: 0,
         kind,
         len: used as u32,
         ip,
@@ -135,7 +134,7 @@ fn record_with(
         comm: [0; 16],
     };
     // SAFETY: `comm` has the TASK_COMM_LEN (16) bytes the shim copies.
-    unsafe { kbind::rprobes_current_comm(h.comm.as_mut_ptr().cast()) };
+    h.pid = unsafe { kbind::rprobes_current_pid_comm(h.comm.as_mut_ptr().cast()) };
     // SAFETY: `head` is `HDR` bytes, possibly only 4-byte aligned (hence
     // the unaligned write); committing ends this CPU's reservation.
     unsafe {

@@ -306,8 +306,11 @@ impl RetCore {
     /// function, and `self` is pinned (its address is stored in instances).
     pub(crate) unsafe fn on_entry(&self, regs: &pt_regs) {
         let s = self.stats.this_cpu();
-        // SAFETY: Reads this CPU's flag; preemption is off in kprobe context.
-        if unsafe { kbind::rprobes_busy() } {
+        let mut cpu = 0u32;
+        // SAFETY: Reads this CPU's flag, `current` and the CPU number;
+        // preemption is off in kprobe context.
+        let task = unsafe { kbind::rprobes_ret_entry(&mut cpu) };
+        if task.is_null() {
             bump(&s.miss_reentrant);
             return;
         }
@@ -321,11 +324,8 @@ impl RetCore {
         inst.ret.store(slot.get(), Relaxed);
         inst.slot.store(slot.addr(), Relaxed);
         inst.t0.store(cycles(), Relaxed);
-        // SAFETY: Plain reads of `current` and the CPU number.
-        unsafe {
-            inst.cpu.store(kbind::rprobes_cpu(), Relaxed);
-            inst.task.store(kbind::rprobes_current() as usize, Relaxed);
-        }
+        inst.cpu.store(cpu, Relaxed);
+        inst.task.store(task as usize, Relaxed);
         if self.args.as_ref().is_some_and(|a| a.entry_args) {
             let regs6 = [regs.di, regs.si, regs.dx, regs.cx, regs.r8, regs.r9];
             for (d, v) in inst.args.iter().zip(regs6) {

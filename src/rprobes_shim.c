@@ -75,9 +75,12 @@ void rprobes_ret_end(bool owner)
 	preempt_enable_notrace();
 }
 
-bool rprobes_busy(void)
+void *rprobes_ret_entry(unsigned int *cpu)
 {
-	return this_cpu_read(rprobes_ret_busy);
+	if (this_cpu_read(rprobes_ret_busy))
+		return NULL;
+	*cpu = raw_smp_processor_id();
+	return current;
 }
 
 void *rprobes_current(void)
@@ -240,6 +243,12 @@ void rprobes_rb_sync(void)
 void rprobes_current_comm(char *buf)
 {
 	memcpy(buf, current->comm, TASK_COMM_LEN);
+}
+
+int rprobes_current_pid_comm(char *buf)
+{
+	memcpy(buf, current->comm, TASK_COMM_LEN);
+	return task_pid_nr(current);
 }
 
 const char *rprobes_current_comm_ptr(void)

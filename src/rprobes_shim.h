@@ -75,7 +75,9 @@ void rprobes_module_put(void);
  */
 bool rprobes_ret_begin(void);
 void rprobes_ret_end(bool owner);
-bool rprobes_busy(void);
+/* Entry side of a return probe: current (NULL if this CPU's flag is taken)
+ * and the CPU number, in one call. */
+void *rprobes_ret_entry(unsigned int *cpu);
 
 /* current, its pid, and the CPU we run on (preemption disabled). */
 void *rprobes_current(void);
@@ -116,6 +118,8 @@ enum { RPROBES_RB_ALL_CPUS = RING_BUFFER_ALL_CPUS };
 /* current->comm (TASK_COMM_LEN bytes, NUL-padded) into @buf. */
 enum { RPROBES_COMM_LEN = TASK_COMM_LEN };
 void rprobes_current_comm(char *buf);
+/* current->comm into @buf (TASK_COMM_LEN bytes); returns current's pid. */
+int rprobes_current_pid_comm(char *buf);
 /* The address of current->comm ($comm). */
 const char *rprobes_current_comm_ptr(void);
 
