@@ -13,7 +13,7 @@ while IFS='|' read -r spec errno msg; do
 	pos=$(echo "$spec" | awk '{ print index($0, "^") - 1 }')
 	: >$D/error_log
 	expect_err $D/probes "$errno" "$line"
-	grep -q "rprobes: error: $msg" $D/error_log || { cat $D/error_log; fail "message for '$line'"; }
+	grep -qF "rprobes: error: $msg" $D/error_log || { cat $D/error_log; fail "message for '$line'"; }
 	grep -qF "  Command: $line" $D/error_log || { cat $D/error_log; fail "command for '$line'"; }
 	len=$(tail -n 1 $D/error_log | wc -c)
 	[ "$len" -eq $((13 + pos)) ] || { cat $D/error_log; fail "caret for '$line': $len != 13 + $pos"; }
@@ -41,6 +41,28 @@ p vfs_read ^$retval|EINVAL|$retval is not available on probe
 p vfs_read ^%none_reg|EINVAL|Invalid register name
 p vfs_read +0(@11):u8[^256]|EINVAL|Array number is too big
 p vfs_read var1=@11 ^var1=@12|EINVAL|This argument name is already used
+p vfs_read ^$stack10000|EINVAL|Invalid stack number
+p vfs_read ^$arg10000|EINVAL|Invalid argument number
+p vfs_read ^$none_var|EINVAL|Invalid $-variable specified
+p vfs_read ^@12345678abcde|EINVAL|Invalid memory address
+p vfs_read ^@+10|EINVAL|File offset is not available for kernel probes
+p vfs_read arg1=\^x|EINVAL|Invalid immediate value
+p vfs_read ^+0@0)|EINVAL|Dereference needs a brace
+p vfs_read ^+0ab1(@0)|EINVAL|Invalid dereference offset
+p vfs_read +0(+0(@0^)|EINVAL|Dereference brace is not closed
+p vfs_read +0(^$comm)|EINVAL|$comm can not be dereferenced
+p vfs_read ^&1|EINVAL|Invalid fetch argument
+p vfs_read +0(@11):u8[10^|EINVAL|Array is not closed
+p vfs_read +0(@11):u8[10]^a|EINVAL|Array has wrong suffix
+p vfs_read +0(@11):u8[^10a]|EINVAL|Invalid array size
+p vfs_read @11:^unknown_type|EINVAL|Unknown type is specified
+p vfs_read $stack0:^string|EINVAL|String accepts only memory argument
+p vfs_read @11:^b10@a/16|EINVAL|Invalid bitfield
+p vfs_read ^=@11|EINVAL|Argument name is not specified
+p vfs_read ^var.1=@11|EINVAL|Argument name must follow the same rules as C identifiers
+p vfs_read arg1=^|EINVAL|No argument expression
+p vfs_read+8 ^$arg1|EINVAL|$arg* can be used only on function entry or exit
+p vfs_read ^$arg*|EOPNOTSUPP|BTF is not available or not supported
 r ^vfs_read+8|EINVAL|Retprobe address must be an function entry
 p ^vfs_read+8%return|EINVAL|Retprobe address must be an function entry
 -:^nosuch|ENOENT|No such probe event
