@@ -567,17 +567,22 @@ impl Registry {
         Ok(())
     }
 
-    /// Arms or disarms one probe (`[GRP/]EVENT`) without unregistering it.
-    pub(crate) fn set_armed(&mut self, spec: &str, on: bool) -> Result {
+    /// The live probe named `[GRP/]EVENT` (`ENOENT` if none).
+    fn find_spec(&self, spec: &str) -> Result<&Probe> {
         let (group, event) = match spec.split_once('/') {
             Some((g, e)) => (Some(g), e),
             None => (None, spec),
         };
-        let p = self
-            .probes
+        self.probes
             .iter()
             .find(|p| p.is(group, event))
-            .ok_or(ENOENT)?;
+            .map(|p| &**p)
+            .ok_or(ENOENT)
+    }
+
+    /// Arms or disarms one probe (`[GRP/]EVENT`) without unregistering it.
+    pub(crate) fn set_armed(&mut self, spec: &str, on: bool) -> Result {
+        let p = self.find_spec(spec)?;
         if p.armed.load(Relaxed) == on {
             return Ok(());
         }
@@ -717,15 +722,7 @@ impl Registry {
 
     /// Sets the filter of probe `[GRP/]EVENT`.
     pub(crate) fn set_filter(&mut self, spec: &str, filter: &str) -> Result {
-        let (group, event) = match spec.split_once('/') {
-            Some((g, e)) => (Some(g), e),
-            None => (None, spec),
-        };
-        let p = self
-            .probes
-            .iter()
-            .find(|p| p.is(group, event))
-            .ok_or(ENOENT)?;
+        let p = self.find_spec(spec)?;
         p.filter.set(filter)
     }
 
@@ -742,15 +739,7 @@ impl Registry {
 
     /// Turns stack recording of return probe `[GRP/]EVENT` on or off.
     pub(crate) fn set_stack(&mut self, spec: &str, on: bool) -> Result {
-        let (group, event) = match spec.split_once('/') {
-            Some((g, e)) => (Some(g), e),
-            None => (None, spec),
-        };
-        let p = self
-            .probes
-            .iter()
-            .find(|p| p.is(group, event))
-            .ok_or(ENOENT)?;
+        let p = self.find_spec(spec)?;
         p.ret.as_ref().ok_or(EINVAL)?.set_stack(on);
         Ok(())
     }
