@@ -23,6 +23,7 @@
 //! | `filter`    | `GRP/EVENT pid=N|comm=NAME|none`       | `[GRP/]EVENT pid=N|comm=NAME|none` |
 //! | `set_event_pid` | pids whose hits count (all if empty) | pids; empty clears      |
 //! | `explain`   | the decoder's verdict for the last point written | `PID:0xADDR` or `PID:PATH:0xOFF` |
+//! | `xol`       | per probed process: XOL area, slots, steps, emulations | -          |
 
 use crate::control::{Control, Dir, Text};
 use crate::State;
@@ -83,6 +84,8 @@ registry_view! {
     Returns => show_returns;
     /// `instances`.
     Instances => show_instances;
+    /// `xol`.
+    XolFile => show_xol;
 }
 
 /// `stacktrace`.
@@ -430,5 +433,6 @@ pub(crate) fn create_all(dir: &Dir, state: &State) -> Result {
     dir.file::<FilterFile>(c"filter", state)?;
     dir.file::<EventPid>(c"set_event_pid", state)?;
     dir.file::<Explain>(c"explain", state)?;
+    dir.file::<XolFile>(c"xol", state)?;
     Ok(())
 }

@@ -510,6 +510,11 @@ impl Fixups {
         self.0
     }
 
+    /// From raw bits (as [`Fixups::bits`] gives them).
+    pub const fn from_bits(bits: u8) -> Fixups {
+        Fixups(bits)
+    }
+
     /// Whether all of `other` is set.
     pub const fn contains(self, other: Fixups) -> bool {
         self.0 & other.0 == other.0

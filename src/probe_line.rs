@@ -22,6 +22,7 @@
 //! The fetch arguments (`FETCHARGS`) are parsed by [`crate::fetch_arg`].
 
 use crate::fetch_arg::{ArgList, ProbeSite};
+use crate::uprobe_target::{self, UTarget, UTargetError};
 
 /// Longest group or event name, including the terminating NUL in tracefs.
 pub const MAX_EVENT_NAME_LEN: usize = 64;
@@ -158,6 +159,37 @@ pub enum ErrorKind {
     EventTooBig,
     /// A probe added to an existing event has other argument types or names.
     DiffArgType,
+    /// `PID` of a user probe point is not a positive decimal number.
+    BadUprobePid,
+    /// The address/offset of a user probe point is not a `0x` number.
+    BadUprobeOffs,
+    /// `PATH` of a user probe point is not absolute.
+    BadUprobePath,
+    /// No process with that `PID`.
+    NoSuchProcess,
+    /// The process has no user memory (a kernel thread) or is exiting.
+    NoUserMemory,
+    /// `PATH` is not mapped at that offset in the process.
+    FileNotMapped,
+    /// Nothing mapped at that address, or it cannot be read.
+    UprobeNotMapped,
+    /// The probe point is not in an executable mapping.
+    UprobeNotExec,
+    /// The probe point is in a shared mapping (writing the breakpoint would
+    /// write the file, or other processes' memory).
+    UprobeShared,
+    /// The decoder refuses the instruction (the reason is in the detail).
+    UprobeInsn(crate::insn::Reason),
+    /// Another user probe is at the same address of the same process.
+    UprobeExists,
+    /// Too many user probes (in the process, or in all).
+    UprobeTooMany,
+    /// `r`/`%return` on a user probe point.
+    UprobeNoReturn,
+    /// Fetch arguments on a user probe point.
+    UprobeNoArgs,
+    /// The breakpoint could not be written into the process.
+    UprobeWrite,
 }
 
 /// Error numbers, as positive values (the caller negates them).
@@ -180,6 +212,10 @@ pub mod errno {
     pub const EOPNOTSUPP: i32 = 95;
     /// No space left (out of return instances).
     pub const ENOSPC: i32 = 28;
+    /// No such process.
+    pub const ESRCH: i32 = 3;
+    /// Bad address (the process's memory cannot be read or written).
+    pub const EFAULT: i32 = 14;
 }
 
 impl ErrorKind {
@@ -248,6 +284,30 @@ impl ErrorKind {
             BadBitfield => "Invalid bitfield",
             EventTooBig => "Event too big (too many fields?)",
             DiffArgType => "Argument type or name is different from existing probe",
+            BadUprobePid => "Invalid process ID (PID must be a positive decimal number)",
+            BadUprobeOffs => "Invalid uprobe offset (must be a 0x-prefixed hex number)",
+            BadUprobePath => "Invalid file path (must be absolute)",
+            NoSuchProcess => "No such process",
+            NoUserMemory => "The process has no user memory",
+            FileNotMapped => "The file is not mapped at that offset in the process",
+            UprobeNotMapped => "Nothing readable is mapped at that address",
+            UprobeNotExec => "The probe point is not in an executable mapping",
+            UprobeShared => "The probe point is in a shared mapping",
+            UprobeInsn(_) => "The instruction cannot be probed",
+            UprobeExists => "A user probe is already at that address",
+            UprobeTooMany => "Too many user probes",
+            UprobeNoReturn => "Return probes are not supported on user space",
+            UprobeNoArgs => "Fetch arguments are not supported on user probes",
+            UprobeWrite => "Failed to write the breakpoint",
+        }
+    }
+
+    /// More about the error, printed after the message (the decoder's
+    /// reason for a refused instruction).
+    pub fn detail(self) -> Option<&'static str> {
+        match self {
+            ErrorKind::UprobeInsn(r) => Some(r.name()),
+            _ => None,
         }
     }
 
@@ -292,7 +352,15 @@ const fn kind_errno(kind: ErrorKind) -> i32 {
         ErrorKind::BadProbeAddr | ErrorKind::NoSuchEvent => errno::ENOENT,
         ErrorKind::EventExist | ErrorKind::SameProbe | ErrorKind::DiffArgType => errno::EEXIST,
         ErrorKind::BadInsnBndry => errno::EILSEQ,
-        ErrorKind::ArgsUnsupported | ErrorKind::NosupBtfarg => errno::EOPNOTSUPP,
+        ErrorKind::ArgsUnsupported
+        | ErrorKind::NosupBtfarg
+        | ErrorKind::UprobeNoReturn
+        | ErrorKind::UprobeNoArgs => errno::EOPNOTSUPP,
+        ErrorKind::NoSuchProcess => errno::ESRCH,
+        ErrorKind::FileNotMapped => errno::ENOENT,
+        ErrorKind::UprobeExists => errno::EEXIST,
+        ErrorKind::UprobeTooMany => errno::ENOSPC,
+        ErrorKind::UprobeNotMapped | ErrorKind::UprobeWrite => errno::EFAULT,
         ErrorKind::LineTooLong
         | ErrorKind::TooManyArgs
         | ErrorKind::ArgTooLong
@@ -315,6 +383,8 @@ pub enum Target<'a> {
     },
     /// An absolute kernel address.
     Addr(u64),
+    /// A user probe point: `PID:0xADDR` or `PID:PATH:0xOFF`.
+    User(UTarget<'a>),
 }
 
 /// Entry or return probe.
@@ -498,6 +568,25 @@ fn parse_event_name(s: &str, pos: usize) -> Result<(Option<&str>, &str), ParseEr
 /// Returns the target and whether `%return` was given.
 fn parse_target(s: &str, pos: usize) -> Result<(Target<'_>, bool), ParseError> {
     use ErrorKind::*;
+    if is_user_target(s) {
+        if s.ends_with("%return") {
+            return Err(ParseError::new(UprobeNoReturn, 0));
+        }
+        return uprobe_target::parse(s)
+            .map(|t| (Target::User(t), false))
+            .map_err(|e| {
+                let kind = match e {
+                    UTargetError::BadPid => BadUprobePid,
+                    UTargetError::BadOffset => BadUprobeOffs,
+                    UTargetError::BadPath => BadUprobePath,
+                };
+                let at = match e {
+                    UTargetError::BadPid => 0,
+                    _ => s.find(':').map_or(0, |i| i + 1),
+                };
+                ParseError::new(kind, pos + at)
+            });
+    }
     if let Some(addr) = parse_u64(s) {
         if !s.starts_with('+') {
             return Ok((Target::Addr(addr), false));
@@ -526,6 +615,15 @@ fn parse_target(s: &str, pos: usize) -> Result<(Target<'_>, bool), ParseError> {
         return Err(ParseError::new(BadProbeAddr, pos));
     }
     Ok((Target::Symbol { name, offset }, is_return))
+}
+
+/// Whether a probe point is a user one: it starts with `PID:` (a module
+/// name is never all digits).
+pub fn is_user_target(s: &str) -> bool {
+    match s.split_once(':') {
+        Some((pid, _)) => !pid.is_empty() && pid.bytes().all(|c| c.is_ascii_digit()),
+        None => false,
+    }
 }
 
 /// A plausible `[MOD:]SYM`: symbol characters only, at most one `:`.
@@ -615,6 +713,14 @@ pub fn parse(line: &str) -> Result<Command<'_>, ParseError> {
         }
         is_return = true;
     }
+    if let Target::User(_) = target {
+        if is_return {
+            return Err(ParseError::new(UprobeNoReturn, 0));
+        }
+        if let Some((p, _)) = words.clone().next() {
+            return Err(ParseError::new(UprobeNoArgs, p));
+        }
+    }
     if is_return {
         match target {
             Target::Symbol { offset: 0, .. } => {}
@@ -690,7 +796,9 @@ impl<const N: usize> core::fmt::Write for FixedBuf<N> {
 }
 
 /// The event name tracefs would generate: `p_<sym>_<off>`, `r_<sym>_0`,
-/// `p_0x<addr>`, with `.` and `:` turned into `_`, cut to 63 bytes.
+/// `p_0x<addr>`, and for user probes `p_<pid>_0x<addr>` or
+/// `p_<pid>_<file>_0x<off>`; characters other than letters, digits and `_`
+/// become `_`; cut to 63 bytes.
 pub fn default_event_name(def: &ProbeDef<'_>) -> FixedBuf<MAX_EVENT_NAME_LEN> {
     use core::fmt::Write;
     let c = match def.kind {
@@ -701,10 +809,19 @@ pub fn default_event_name(def: &ProbeDef<'_>) -> FixedBuf<MAX_EVENT_NAME_LEN> {
     let _ = match def.target {
         Target::Symbol { name, offset } => write!(full, "{c}_{name}_{offset}"),
         Target::Addr(a) => write!(full, "{c}_0x{a:x}"),
+        Target::User(UTarget::Addr { pid, addr }) => write!(full, "{c}_{pid}_0x{addr:x}"),
+        Target::User(UTarget::File { pid, path, offset }) => {
+            let base = path.rsplit('/').next().unwrap_or(path);
+            write!(full, "{c}_{pid}_{base}_0x{offset:x}")
+        }
     };
     let mut out = FixedBuf::new();
     for ch in full.as_str().chars().take(MAX_EVENT_NAME_LEN - 1) {
-        let ch = if ch == '.' || ch == ':' { '_' } else { ch };
+        let ch = if ch.is_ascii_alphanumeric() || ch == '_' {
+            ch
+        } else {
+            '_'
+        };
         let _ = out.write_char(ch);
     }
     out
@@ -716,6 +833,10 @@ pub fn write_target(w: &mut impl core::fmt::Write, t: &Target<'_>) -> core::fmt:
         Target::Symbol { name, offset: 0 } => w.write_str(name),
         Target::Symbol { name, offset } => write!(w, "{name}+{offset}"),
         Target::Addr(a) => write!(w, "0x{a:x}"),
+        Target::User(UTarget::Addr { pid, addr }) => write!(w, "{pid}:0x{addr:x}"),
+        Target::User(UTarget::File { pid, path, offset }) => {
+            write!(w, "{pid}:{path}:0x{offset:x}")
+        }
     }
 }
 
@@ -731,7 +852,11 @@ pub fn write_error_entry(
     line: &str,
     err: &ParseError,
 ) -> core::fmt::Result {
-    writeln!(w, "rprobes: error: {}", err.kind.message())?;
+    write!(w, "rprobes: error: {}", err.kind.message())?;
+    if let Some(d) = err.kind.detail() {
+        write!(w, ": {d}")?;
+    }
+    w.write_char('\n')?;
     w.write_str("  Command: ")?;
     for (i, (_, word)) in Words::new(line).enumerate() {
         if i > 0 {

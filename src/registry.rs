@@ -226,6 +226,8 @@ pub(crate) struct Registry {
     symbols: SymTab,
     /// Id of the next probe (ids are not reused while events may name them).
     next_id: u32,
+    /// User probes.
+    uprobes: crate::uprobes::UProbes,
 }
 
 /// `maxactive` when a return probe gives none: tracefs' (kretprobe's)
@@ -246,7 +248,20 @@ impl Registry {
             enabled: true,
             symbols: SymTab::new(),
             next_id: 1,
+            uprobes: crate::uprobes::UProbes::new(),
         }
+    }
+
+    /// The user probes.
+    pub(crate) fn uprobes_mut(&mut self) -> &mut crate::uprobes::UProbes {
+        &mut self.uprobes
+    }
+
+    /// Removes every probe and forgets every probed address space (module
+    /// exit).
+    pub(crate) fn shutdown(&mut self) {
+        self.clear();
+        self.uprobes.shutdown();
     }
 
     /// The probe (live or parked) that events with this id come from.
@@ -263,9 +278,10 @@ impl Registry {
         e: &crate::events::Event,
     ) -> core::fmt::Result {
         let mut n = FixedBuf::<{ 2 * MAX_EVENT_NAME_LEN + 8 }>::new();
-        match self.by_id(e.hdr.id) {
-            Some(p) => p.write_name(&mut n)?,
-            None => write!(n, "<removed probe {}>", e.hdr.id)?,
+        match (self.by_id(e.hdr.id), self.uprobes.by_id(e.hdr.id)) {
+            (Some(p), _) => p.write_name(&mut n)?,
+            (None, Some(u)) => u.write_name(&mut n)?,
+            (None, None) => write!(n, "<removed probe {}>", e.hdr.id)?,
         }
         crate::events::write_head(w, e, n.as_str())?;
         if let Some(args) = self.by_id(e.hdr.id).and_then(|p| p.args()) {
@@ -358,9 +374,9 @@ impl Registry {
         self.parked.len()
     }
 
-    /// Number of probes.
+    /// Number of probes (kernel and user).
     pub(crate) fn len(&self) -> usize {
-        self.probes.len()
+        self.probes.len() + self.uprobes.len()
     }
 
     /// Parses and executes one control line.
@@ -393,6 +409,25 @@ impl Registry {
             };
             return Err(CmdError::at(kind, 0));
         }
+        if let Some(t) = self.uprobes.target_of(Some(group.as_str()), event.as_str()) {
+            let kind = if t == target.as_str() {
+                ErrorKind::SameProbe
+            } else {
+                ErrorKind::EventExist
+            };
+            return Err(CmdError::at(kind, 0));
+        }
+        if let Target::User(t) = def.target {
+            self.uprobes.add(crate::uprobes::NewUProbe {
+                id: self.next_id,
+                group,
+                event,
+                target: t,
+                target_pos: def.target_pos,
+            })?;
+            self.next_id = self.next_id.wrapping_add(1).max(1);
+            return Ok(());
+        }
         let args = if def.args.is_empty() {
             None
         } else {
@@ -413,6 +448,7 @@ impl Registry {
         let place = match def.target {
             Target::Symbol { name, offset } => Place::Symbol(name, offset as u32),
             Target::Addr(a) => Place::Addr(a as usize),
+            Target::User(_) => return Err(CmdError::at(ErrorKind::BadProbeAddr, def.target_pos)),
         };
         let ret = match def.kind {
             Kind::Entry => None,
@@ -523,6 +559,15 @@ impl Registry {
 
     fn remove(&mut self, def: &RemoveDef<'_>) -> Result<(), CmdError> {
         let Some(i) = self.probes.iter().position(|p| p.is(def.group, def.event)) else {
+            if let Some(t) = self.uprobes.target_of(def.group, def.event) {
+                if let Some((pos, want)) = def.target {
+                    if want != t {
+                        return Err(CmdError::at(ErrorKind::NoSuchEvent, pos));
+                    }
+                }
+                self.uprobes.remove(def.group, def.event);
+                return Ok(());
+            }
             return Err(CmdError::at(ErrorKind::NoSuchEvent, 2));
         };
         if let Some((pos, t)) = def.target {
@@ -548,6 +593,7 @@ impl Registry {
             p.kprobe.unregister();
             self.retire(p);
         }
+        self.uprobes.clear();
     }
 
     /// Whether probes are globally enabled.
@@ -563,6 +609,7 @@ impl Registry {
         for p in self.probes.iter().filter(|p| p.armed.load(Relaxed)) {
             p.kprobe.set_armed(on)?;
         }
+        crate::uprobes::UProbes::set_enabled(on);
         self.enabled = on;
         Ok(())
     }
@@ -582,6 +629,13 @@ impl Registry {
 
     /// Arms or disarms one probe (`[GRP/]EVENT`) without unregistering it.
     pub(crate) fn set_armed(&mut self, spec: &str, on: bool) -> Result {
+        let (group, event) = match spec.split_once('/') {
+            Some((g, e)) => (Some(g), e),
+            None => (None, spec),
+        };
+        if self.find_spec(spec).is_err() && self.uprobes.set_armed(group, event, on) {
+            return Ok(());
+        }
         let p = self.find_spec(spec)?;
         if p.armed.load(Relaxed) == on {
             return Ok(());
@@ -614,7 +668,7 @@ impl Registry {
             }
             w.write_char('\n')?;
         }
-        Ok(())
+        self.uprobes.show_probes(w)
     }
 
     /// `profile`: name, hits, misses (our reentrancy), kprobe `nmissed`,
@@ -656,7 +710,7 @@ impl Registry {
                 None => writeln!(w, " {:>15} {:>10}", "-", "-")?,
             }
         }
-        Ok(())
+        self.uprobes.show_profile(w)
     }
 
     /// `latency`: per return probe, the entry-to-return time histogram.
@@ -760,13 +814,14 @@ impl Registry {
             p.write_name(w)?;
             writeln!(w, " {}", u8::from(p.armed.load(Relaxed)))?;
         }
-        Ok(())
+        self.uprobes.show_armed(w)
     }
 
     /// `memory`: the module's own accounting of what probes cost.
     pub(crate) fn show_memory(&self, w: &mut impl Write) -> core::fmt::Result {
-        let bytes: usize = self.probes.iter().map(|p| p.footprint()).sum();
-        let n = self.probes.len();
+        let bytes: usize =
+            self.probes.iter().map(|p| p.footprint()).sum::<usize>() + self.uprobes.footprint();
+        let n = self.len();
         writeln!(w, "probes {n}")?;
         writeln!(w, "probe_bytes {bytes}")?;
         writeln!(w, "bytes_per_probe {}", bytes.checked_div(n).unwrap_or(0))
@@ -785,7 +840,12 @@ impl Registry {
                 if on { "" } else { " [DISABLED]" }
             )?;
         }
-        Ok(())
+        self.uprobes.show_list(w, self.enabled)
+    }
+
+    /// `xol`: the XOL area of each probed process.
+    pub(crate) fn show_xol(&mut self, w: &mut impl Write) -> core::fmt::Result {
+        self.uprobes.show_xol(w)
     }
 }
 

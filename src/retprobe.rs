@@ -580,6 +580,8 @@ pub(crate) fn on_return(idx: usize, regs: &pt_regs) {
 /// runs no code any more, so none of its instances can be returned into.
 unsafe extern "C" fn on_task_free(task: *mut kernel::ffi::c_void) {
     let task = task as usize;
+    // User probes: steps the task left in flight.
+    crate::uprobes::task_gone(task);
     for (w, word) in IN_USE.iter().enumerate() {
         let mut bits = word.load(Acquire);
         while bits != 0 {

@@ -44,6 +44,8 @@ mod symtab;
 mod trampoline;
 mod uprobe;
 pub mod uprobe_target;
+mod uprobes;
+mod xol;
 
 use error_log::ErrorLog;
 use probe_line::{ErrorKind, ParseError};
@@ -129,28 +131,31 @@ impl State {
         Error::from_errno(-errno)
     }
 
-    /// Adds the probes of the `kprobes=` and `kretprobes=` parameters; on
-    /// the first bad item nothing stays registered.
+    /// Adds the probes of the `kprobes=`, `kretprobes=` and `uprobes=`
+    /// parameters; on the first bad item nothing stays registered.
     fn add_param_probes(&self) -> Result {
         // SAFETY: The shim returns pointers to the module's NUL-terminated
         // parameter buffers, which live as long as the module.
-        let (kp, krp) = unsafe {
+        let (kp, krp, up) = unsafe {
             (
                 CStr::from_char_ptr(kbind::rprobes_param_kprobes()),
                 CStr::from_char_ptr(kbind::rprobes_param_kretprobes()),
+                CStr::from_char_ptr(kbind::rprobes_param_uprobes()),
             )
         };
         let r = self
             .add_param_list("kprobes", kp.to_str().map_err(|_| EINVAL)?)
-            .and_then(|()| self.add_param_list("kretprobes", krp.to_str().map_err(|_| EINVAL)?));
+            .and_then(|()| self.add_param_list("kretprobes", krp.to_str().map_err(|_| EINVAL)?))
+            .and_then(|()| self.add_param_list("uprobes", up.to_str().map_err(|_| EINVAL)?));
         if r.is_err() {
             self.registry.lock().clear();
         }
         r
     }
 
-    /// One parameter's items: `SYM[+OFF]|ADDR` (`kprobes`), or
-    /// `SYM[:MAXACTIVE]` (`kretprobes`, as the line `r[MAXACTIVE] SYM`).
+    /// One parameter's items: `SYM[+OFF]|ADDR` (`kprobes`),
+    /// `SYM[:MAXACTIVE]` (`kretprobes`, as the line `r[MAXACTIVE] SYM`), or
+    /// `PID:0xADDR|PID:PATH:0xOFF` (`uprobes`).
     fn add_param_list(&self, param: &str, list: &str) -> Result {
         use core::fmt::Write;
         for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
@@ -188,6 +193,9 @@ struct RProbes {
     /// Dropped after every probe is unregistered (see `Drop`) and before
     /// the state: waits for returns in flight, whose probes the state owns.
     _ret: retprobe::RetGlobal,
+    /// Dropped after every user probe is gone (see `Drop`), before the
+    /// state its reaper uses.
+    _user: uprobes::UGlobal,
     state: Pin<KBox<State>>,
     _modules: symtab::ModuleWatch,
 }
@@ -206,7 +214,11 @@ impl kernel::Module for RProbes {
         )?;
         let modules = symtab::ModuleWatch::new()?;
         let ret = retprobe::RetGlobal::new()?;
-        state.add_param_probes()?;
+        let user = uprobes::UGlobal::new(&state)?;
+        if let Err(e) = state.add_param_probes() {
+            state.registry.lock().shutdown();
+            return Err(e);
+        }
         let dir = control::Dir::new(c"rprobes")?;
         files::create_all(&dir, &state)?;
         pr_info!(
@@ -216,6 +228,7 @@ impl kernel::Module for RProbes {
         Ok(Self {
             _dir: dir,
             _ret: ret,
+            _user: user,
             state,
             _modules: modules,
         })
@@ -228,6 +241,6 @@ impl Drop for RProbes {
         pr_info!("unloading, removing {} probe(s)\n", reg.len());
         // Unregister everything now: `_ret` then waits for the returns
         // still in flight before the state (and their probes) go.
-        reg.clear();
+        reg.shutdown();
     }
 }

@@ -49,9 +49,24 @@ const char *rprobes_param_kretprobes(void)
 	return kretprobes;
 }
 
+static char uprobes[RPROBES_PARAM_MAX];
+module_param_string(uprobes, uprobes, sizeof(uprobes), 0444);
+MODULE_PARM_DESC(uprobes,
+		 "User probes to add at load time: PID:0xADDR|PID:PATH:0xOFF[,...]");
+
+const char *rprobes_param_uprobes(void)
+{
+	return uprobes;
+}
+
 void rprobes_module_get(void)
 {
 	__module_get(THIS_MODULE);
+}
+
+bool rprobes_module_try_get(void)
+{
+	return try_module_get(THIS_MODULE);
 }
 
 void rprobes_module_put(void)
@@ -254,76 +269,4 @@ int rprobes_current_pid_comm(char *buf)
 const char *rprobes_current_comm_ptr(void)
 {
 	return current->comm;
-}
-
-long rprobes_uprobe_peek(int pid, const char *path, size_t path_len, unsigned long addr,
-			 void *buf, size_t len, unsigned long *vaddr, char *prot)
-{
-	struct task_struct *task;
-	struct mm_struct *mm;
-	struct pid *p;
-	long ret = 0;
-
-	p = find_get_pid(pid);
-	task = p ? get_pid_task(p, PIDTYPE_PID) : NULL;
-	put_pid(p);
-	if (!task)
-		return -ESRCH;
-	mm = get_task_mm(task);
-	if (!mm) {
-		put_task_struct(task);
-		return -EINVAL;
-	}
-	strscpy(prot, "----", 5);
-	if (path) {
-		char *pbuf = kmalloc(PATH_MAX, GFP_KERNEL);
-		struct vm_area_struct *vma;
-		VMA_ITERATOR(vmi, mm, 0);
-
-		ret = -ENOENT;
-		if (!pbuf) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		mmap_read_lock(mm);
-		for_each_vma(vmi, vma) {
-			unsigned long start = vma->vm_pgoff << PAGE_SHIFT;
-			char *name;
-
-			if (!vma->vm_file || addr < start ||
-			    addr - start >= vma->vm_end - vma->vm_start)
-				continue;
-			name = d_path(&vma->vm_file->f_path, pbuf, PATH_MAX);
-			if (IS_ERR(name) || strlen(name) != path_len || memcmp(name, path, path_len))
-				continue;
-			*vaddr = vma->vm_start + (addr - start);
-			ret = 0;
-			break;
-		}
-		mmap_read_unlock(mm);
-		kfree(pbuf);
-		if (ret)
-			goto out;
-	} else {
-		*vaddr = addr;
-	}
-	mmap_read_lock(mm);
-	{
-		struct vm_area_struct *vma = vma_lookup(mm, *vaddr);
-
-		if (vma) {
-			prot[0] = vma->vm_flags & VM_READ ? 'r' : '-';
-			prot[1] = vma->vm_flags & VM_WRITE ? 'w' : '-';
-			prot[2] = vma->vm_flags & VM_EXEC ? 'x' : '-';
-			prot[3] = vma->vm_flags & VM_MAYSHARE ? 's' : 'p';
-		}
-	}
-	mmap_read_unlock(mm);
-	ret = access_process_vm(task, *vaddr, buf, len, FOLL_FORCE);
-	if (ret <= 0)
-		ret = -EFAULT;
-out:
-	mmput(mm);
-	put_task_struct(task);
-	return ret;
 }

@@ -29,6 +29,8 @@
 const char *rprobes_param_kprobes(void);
 /* The `kretprobes=` parameter: comma-separated SYM[:MAXACTIVE] items. */
 const char *rprobes_param_kretprobes(void);
+/* The `uprobes=` parameter: comma-separated PID:0xADDR|PID:PATH:0xOFF items. */
+const char *rprobes_param_uprobes(void);
 
 /* __alloc_percpu()/free_percpu(): zeroed per-CPU memory. */
 void *rprobes_alloc_percpu(size_t size, size_t align);
@@ -62,6 +64,8 @@ enum {
 /* Return probes: the module's reference for each hijacked return. */
 void rprobes_module_get(void);
 void rprobes_module_put(void);
+/* try_module_get(): false once the module is going. */
+bool rprobes_module_try_get(void);
 
 /*
  * Per-CPU "a return handler runs here" flag: set while the trampoline's
@@ -124,16 +128,108 @@ int rprobes_current_pid_comm(char *buf);
 const char *rprobes_current_comm_ptr(void);
 
 /*
- * User probe points. Resolves process @pid's virtual address: @addr
- * itself when @path is NULL, else file offset @addr of the file @path
- * (compared with d_path() of each file-backed vma) as mapped into it. Reads
- * up to @len bytes there, as ptrace would (access_process_vm, FOLL_FORCE),
- * into @buf. Stores the address in @vaddr and the vma's protection
- * ("r-xp") in @prot (5 bytes). Returns the bytes read, or -ESRCH (no such
- * process), -EINVAL (no user memory: a kernel thread), -ENOENT (the file is
- * not mapped there), -EFAULT (nothing readable).
+ * User probes (src/uprobe_shim.c).
  */
-long rprobes_uprobe_peek(int pid, const char *path, size_t path_len, unsigned long addr,
-			 void *buf, size_t len, unsigned long *vaddr, char *prot);
+
+/* A resolved user probe point (rprobes_uprobe_resolve()). */
+struct rprobes_upoint {
+	/* The virtual address of the probe point. */
+	unsigned long vaddr;
+	/* Out: the process's mm, with a mm_count reference (mmgrab()), if
+	 * @mm_ref was set; release it with rprobes_mm_drop(). */
+	void *mm;
+	/* Out: the thread group id of the process. */
+	int tgid;
+	/* Out: RPROBES_UVMA_* bits of the vma at @vaddr. */
+	unsigned int vm_flags;
+	/* In: take a reference on the mm. */
+	bool mm_ref;
+	/* Out: the bytes at @vaddr (as many as could be read). */
+	unsigned char bytes[16];
+};
+
+enum {
+	RPROBES_UVMA_MAPPED = 1,
+	RPROBES_UVMA_READ = 2,
+	RPROBES_UVMA_WRITE = 4,
+	RPROBES_UVMA_EXEC = 8,
+	RPROBES_UVMA_SHARED = 16,
+	RPROBES_UVMA_SPECIAL = 32,
+};
+
+/*
+ * Resolves process @pid's probe point: virtual address @addr when @path is
+ * NULL, else file offset @addr of the file @path (compared with d_path() of
+ * each file-backed vma) as mapped into it; reads the bytes there as ptrace
+ * would (FOLL_FORCE). Returns the number of bytes read, or -ESRCH (no such
+ * process), -EINVAL (no user memory: a kernel thread, or exiting), -ENOENT
+ * (the file is not mapped there), -EFAULT (nothing readable), -ENOMEM.
+ */
+long rprobes_uprobe_resolve(int pid, const char *path, size_t path_len, unsigned long addr,
+			    struct rprobes_upoint *out);
+
+/*
+ * Die notifier for user-mode (64-bit) int3 and debug traps: @int3(regs, mm)
+ * and @debug(regs, mm, dr6) run with interrupts off in the trapping task;
+ * returning true consumes the trap (NOTIFY_STOP).
+ */
+int rprobes_die_hook(bool (*int3)(struct pt_regs *regs, void *mm),
+		     bool (*debug)(struct pt_regs *regs, void *mm, unsigned long *dr6));
+/* Unhooks and waits for running callbacks. */
+void rprobes_die_unhook(void);
+
+/*
+ * Process events, from the sched tracepoints: @fork(parent_mm, child) for a
+ * child with its own copy of a parent's mm (not vfork/CLONE_VM), before the
+ * child runs (preemption disabled); @gone() when a thread group exits or a
+ * process execs (an mm may be about to die).
+ */
+int rprobes_proc_hook(void (*fork)(void *parent_mm, void *child), void (*gone)(void));
+/* Unhooks and waits until no probe runs. */
+void rprobes_proc_unhook(void);
+
+/*
+ * Runs @fn(@arg) in @task's own context (current if NULL) before it next
+ * returns to user space (or as it exits: then task->mm may be NULL), with
+ * a module reference held until @fn returns. Callable in atomic context.
+ * Returns 0, or -ENOMEM, -ENODEV (the module is going) or -ESRCH (the task
+ * is exiting): then @fn will not run.
+ */
+int rprobes_task_work(void *task, void (*fn)(void *arg), void *arg);
+
+/* A delayed work item that calls @fn (process context). */
+void rprobes_reap_init(void (*fn)(void));
+/* Queues it to run in @ms milliseconds, unless already queued. */
+void rprobes_reap_kick(unsigned int ms);
+/* Cancels it and waits for a running call. */
+void rprobes_reap_stop(void);
+
+/* current->mm (NULL in kernel threads). */
+void *rprobes_current_mm(void);
+/* mmdrop(): releases a reference from rprobes_uprobe_resolve(). */
+void rprobes_mm_drop(void *mm);
+/* Whether the address space still has users (mm_users > 0). */
+bool rprobes_mm_alive(void *mm);
+/* Whether thread group @tgid still exists and uses @mm. */
+bool rprobes_pid_uses_mm(int tgid, void *mm);
+/*
+ * Reads or writes @len bytes (within one page) at @addr of @mm, as ptrace
+ * does: FOLL_FORCE, and a write to a private mapping breaks COW, so only
+ * this address space sees it. Process context. Returns @len or -errno.
+ */
+long rprobes_umm_rw(void *mm, unsigned long addr, void *buf, unsigned int len, bool write);
+
+/* A page for the XOL area, filled with int3; NULL if out of memory. */
+void *rprobes_xol_page_alloc(void);
+/* put_page(). */
+void rprobes_page_put(void *page);
+/* page_address(). */
+void *rprobes_page_address(void *page);
+/*
+ * Maps @n pages as current's XOL area: r-x, anonymous, placed one page
+ * above the stack when free (else wherever mmap puts it); never writable
+ * by user space, not copied on fork. Returns the address or -errno.
+ */
+long rprobes_xol_map(void **pages, unsigned int n);
 
 #endif /* RPROBES_SHIM_H */

@@ -4,8 +4,7 @@
 //! live process and judging the instruction there with the decoder.
 //!
 //! This is the inspection half of user probes (the `explain` file): nothing
-//! is written into the process. Breakpoint insertion and out-of-line
-//! stepping are not implemented yet.
+//! is written into the process. Probes themselves are in [`crate::uprobes`].
 
 use crate::insn::{self, MAX_INSN_LEN};
 use crate::kbind;
@@ -37,27 +36,36 @@ pub(crate) fn peek(t: &UTarget<'_>) -> Result<Peek> {
         bytes: [0; MAX_INSN_LEN],
         len: 0,
     };
-    let mut prot = [0u8; 5];
-    let (pp, pl) = path.map_or((core::ptr::null(), 0), |s| (s.as_ptr(), s.len()));
-    // SAFETY: `path` (if any) is `pl` readable bytes; `bytes`, `vaddr` and
-    // `prot` are writable for the sizes the shim documents.
-    let n = unsafe {
-        kbind::rprobes_uprobe_peek(
-            pid as i32,
-            pp.cast(),
-            pl,
-            addr as usize,
-            p.bytes.as_mut_ptr().cast(),
-            p.bytes.len(),
-            (&raw mut p.vaddr).cast(),
-            prot.as_mut_ptr().cast(),
-        )
+    let mut pt = kbind::rprobes_upoint {
+        vaddr: 0,
+        mm: core::ptr::null_mut(),
+        tgid: 0,
+        vm_flags: 0,
+        mm_ref: false,
+        bytes: [0; 16],
     };
+    let (pp, pl) = path.map_or((core::ptr::null(), 0), |s| (s.as_ptr(), s.len()));
+    // SAFETY: `path` (if any) is `pl` readable bytes; `pt` is writable; no
+    // mm reference is asked for.
+    let n =
+        unsafe { kbind::rprobes_uprobe_resolve(pid as i32, pp.cast(), pl, addr as usize, &mut pt) };
     if n < 0 {
         return Err(Error::from_errno(n as i32));
     }
+    let f = pt.vm_flags;
+    let bit = |b: u32, c: u8| if f & b != 0 { c } else { b'-' };
+    p.vaddr = pt.vaddr as u64;
+    p.prot = [
+        bit(kbind::RPROBES_UVMA_READ, b'r'),
+        bit(kbind::RPROBES_UVMA_WRITE, b'w'),
+        bit(kbind::RPROBES_UVMA_EXEC, b'x'),
+        bit(kbind::RPROBES_UVMA_SHARED, b's'),
+    ];
+    if p.prot[3] == b'-' {
+        p.prot[3] = b'p';
+    }
     p.len = (n as usize).min(MAX_INSN_LEN);
-    p.prot.copy_from_slice(&prot[..4]);
+    p.bytes.copy_from_slice(&pt.bytes[..MAX_INSN_LEN]);
     Ok(p)
 }
 

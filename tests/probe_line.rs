@@ -242,3 +242,60 @@ fn never_panics_on_junk() {
         }
     }
 }
+
+#[test]
+fn user_probe_points() {
+    use rprobes_core::uprobe_target::UTarget;
+    let d = add("p:g/u 42:0x401000");
+    assert_eq!(
+        d.target,
+        Target::User(UTarget::Addr {
+            pid: 42,
+            addr: 0x401000
+        })
+    );
+    assert_eq!(d.target_pos, 6);
+    let d = add("p 7:/usr/bin/my-prog:0x1a0");
+    assert_eq!(
+        d.target,
+        Target::User(UTarget::File {
+            pid: 7,
+            path: "/usr/bin/my-prog",
+            offset: 0x1a0
+        })
+    );
+    // Not an identifier character in the path: `_` in the generated name.
+    assert_eq!(default_event_name(&d).as_str(), "p_7_my_prog_0x1a0");
+    assert_eq!(default_event_name(&add("p 42:0x10")).as_str(), "p_42_0x10");
+    let mut t = String::new();
+    rprobes_core::probe_line::write_target(&mut t, &d.target).unwrap();
+    assert_eq!(t, "7:/usr/bin/my-prog:0x1a0");
+    // A module-qualified kernel symbol is not a user point.
+    assert!(matches!(
+        add("p ext4:ext4_sync_fs").target,
+        Target::Symbol { .. }
+    ));
+}
+
+#[test]
+fn user_probe_point_errors() {
+    check_error("p ^0:0x10", ErrorKind::BadUprobePid);
+    check_error("p 12:^4096", ErrorKind::BadUprobeOffs);
+    check_error("p 12:^bin/ls:0x10", ErrorKind::BadUprobePath);
+    check_error("p 12:^/bin/ls:10", ErrorKind::BadUprobeOffs);
+    check_error("^r 12:0x10", ErrorKind::UprobeNoReturn);
+    check_error("^p 12:0x10%return", ErrorKind::UprobeNoReturn);
+    check_error("p 12:0x10 ^x=%ax", ErrorKind::UprobeNoArgs);
+    let e = parse("p 1:0x10 a=%di").unwrap_err();
+    assert_eq!(e.errno, 95);
+    let mut log = String::new();
+    let e = ParseError::new(
+        ErrorKind::UprobeInsn(rprobes_core::insn::Reason::Syscall),
+        2,
+    );
+    write_error_entry(&mut log, "p 1:0x10", &e).unwrap();
+    assert!(
+        log.starts_with("rprobes: error: The instruction cannot be probed: syscall\n"),
+        "{log}"
+    );
+}

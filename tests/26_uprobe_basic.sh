@@ -1,0 +1,96 @@
+# SPDX-License-Identifier: GPL-2.0
+# User probes end to end: breakpoints in one process (and not in another
+# process running the same binary), emulated and stepped instructions,
+# exact hit counts, identical program output, the XOL area, removal,
+# errors, reaping at exit, unload.
+. /tests/lib.sh
+load
+N=1000
+pids=
+trap 'kill -9 $pids 2>/dev/null' EXIT
+start() { # TAG: runs uprobe_loop, waits for its probe points
+	rm -f /tmp/go.$1 /tmp/end.$1 /tmp/ul.$1
+	uprobe_loop /tmp/go.$1 /tmp/end.$1 $N >/tmp/ul.$1 2>&1 &
+	eval pid_$1=$!
+	pids="$pids $!"
+	for i in $(seq 100); do grep -q '^ready' /tmp/ul.$1 2>/dev/null && return; usleep 50000; done
+	fail "uprobe_loop $1 did not start"
+}
+addr() { awk -v n="$2" '$1 == n { print $2 }' /tmp/ul.$1; }
+result() { # TAG: waits for the result line
+	for i in $(seq 600); do grep -q '^result' /tmp/ul.$1 && break; usleep 50000; done
+	grep '^result' /tmp/ul.$1
+}
+
+# Reference run, unprobed.
+start ref
+touch /tmp/go.ref /tmp/end.ref
+ref=$(result ref)
+wait $pid_ref
+echo "reference: $ref"
+[ -n "$ref" ] || fail "no reference result"
+
+# Probed run, with an unprobed twin running the same binary at once.
+start p
+start twin
+pid=$pid_p
+for n in u_nop u_push u_rip u_ripst u_mov u_call u_jcc_jz u_icall u_retp_ret; do
+	expect_ok $D/probes "p:ut/$n $pid:$(addr p $n)"
+done
+cat $D/probes
+check "probes listed" [ "$(grep -c "^p:ut/.* $pid:0x" $D/probes)" = 9 ]
+cat $D/list
+check "list shows the verdicts" grep -q "ut/u_rip $pid:0x[0-9a-f]* \[step-fixup\]" $D/list
+grep "pid=$pid " $D/xol
+check "no XOL area before a step" grep -q "pid=$pid area=none" $D/xol
+touch /tmp/go.p /tmp/go.twin
+got=$(result p)
+twin=$(result twin)
+echo "probed: $got"
+echo "twin:   $twin"
+check "probed output identical" [ "$got" = "$ref" ]
+check "twin output identical (no breakpoint in it)" [ "$twin" = "$ref" ]
+cat $D/profile
+# u_call calls u_nop, u_icall calls u_rip through fptr.
+for n in u_nop u_push u_rip u_ripst u_mov u_call u_jcc_jz u_icall u_retp_ret; do
+	want=$N
+	case $n in u_nop | u_rip) want=$((2 * N)) ;; esac
+	h=$(hits ut/$n)
+	[ "$h" = $want ] || fail "ut/$n: $h hits, expected $want"
+done
+echo "ok: every probe hit exactly as often as it was called"
+line=$(grep "pid=$pid " $D/xol)
+echo "$line"
+area=$(echo "$line" | sed -n 's/.*area=\(0x[0-9a-f]*\).*/\1/p')
+[ -n "$area" ] || fail "no XOL area after steps"
+case $line in *" stepped=$((6 * N)) emulated=$((5 * N)) "*) echo "ok: step and emulation counts" ;; *) fail "counts" ;; esac
+case $line in *" slots=0/"*) echo "ok: no slot left in use" ;; *) fail "slots in use" ;; esac
+grep "^${area#0x}-" /proc/$pid/maps
+check "XOL area r-xp in the process" grep -q "^${area#0x}-[0-9a-f]* r-xp " /proc/$pid/maps
+check "no XOL area in the twin" not grep -q "pid=$pid_twin " $D/xol
+
+# Errors: each with an errno and a reason; nothing changes.
+expect_err $D/probes EEXIST "p:ut/again $pid:$(addr p u_nop)"
+expect_err $D/probes EINVAL "p:ut/bad $pid:$(addr p u_int3)"
+check "reason in error_log" grep -q "The instruction cannot be probed: int" $D/error_log
+expect_err $D/probes EOPNOTSUPP "r:ut/ret $pid:$(addr p u_nop)"
+expect_err $D/probes EFAULT "p:ut/data $pid:0x1000"
+expect_err $D/probes ENOENT "p:ut/file $pid:/no/such:0x0"
+expect_err $D/probes EOPNOTSUPP "p:ut/args $pid:$(addr p u_nop) x=%ax"
+check "still 9 probes" [ "$(grep -c '^p:ut/' $D/probes)" = 9 ]
+
+# Removal restores the instruction; the process keeps running correctly.
+expect_ok $D/probes "-:ut/u_rip"
+check "removed" not grep -q 'ut/u_rip ' $D/probes
+touch /tmp/end.p /tmp/end.twin
+wait $pid_p
+check "probed process exits 0" [ $? = 0 ]
+wait $pid_twin
+
+# Exit: its probes and state are reaped.
+for i in $(seq 50); do grep -q "pid=$pid " $D/xol || break; usleep 100000; done
+check "state reaped at exit" not grep -q "pid=$pid " $D/xol
+check "probes reaped at exit" not grep -q '^p:ut/' $D/probes
+expect_err $D/probes ESRCH "p:ut/dead $pid:$(addr p u_nop)"
+rmmod rprobes || fail "rmmod"
+finish
