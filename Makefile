@@ -3,7 +3,9 @@
 # rprobes: user-facing targets. Kbuild reads ./Kbuild for the module itself.
 #
 #   make            build rprobes.ko against the cached guest kernel
-#   make check      host cargo test + the QEMU guest test suite (what CI runs)
+#   make check      host cargo test, a bounded fuzz run, the QEMU guest test
+#                   suite (what CI runs)
+#   make fuzz       the cargo-fuzz targets, FUZZ_LONG seconds each
 #   make run        boot the guest, probe hot kernel functions, print hit counts
 #   make shell      interactive guest shell with rprobes loaded
 #   make bench      probe costs vs the kernel's own mechanisms (BENCH=REPS,ITERS,NPROBES)
@@ -21,8 +23,11 @@ export LIBCLANG_PATH := /usr/lib/llvm-$(LLVM_VER)/lib
 KDIR_SH = kdir=$$(scripts/setup --kdir) || exit 1
 QEMU_TIMEOUT ?= 900
 BENCH ?= 5,200000,1000
+# Seconds per fuzz target: in `make check`, and in `make fuzz`.
+FUZZ_SECONDS ?= 20
+FUZZ_LONG ?= 600
 
-.PHONY: all modules setup check host-test guest-test run shell bench lint rust-analyzer clean
+.PHONY: all modules setup check host-test fuzz fuzz-smoke guest-test run shell bench lint rust-analyzer clean
 
 all: modules
 
@@ -39,10 +44,16 @@ modules:
 host-test:
 	scripts/host-test
 
+fuzz-smoke:
+	scripts/fuzz $(FUZZ_SECONDS)
+
+fuzz:
+	scripts/fuzz $(FUZZ_LONG)
+
 guest-test: modules
 	@$(KDIR_SH); scripts/run-qemu --kdir "$$kdir" --timeout $(QEMU_TIMEOUT) check
 
-check: host-test guest-test
+check: host-test fuzz-smoke guest-test
 
 run: modules
 	@$(KDIR_SH); scripts/run-qemu --kdir "$$kdir" --timeout 300 run

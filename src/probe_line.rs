@@ -638,7 +638,9 @@ fn is_symbol(s: &str) -> bool {
             && t.bytes()
                 .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'$')
     };
-    module.is_none_or(ok) && ok(sym)
+    // A symbol never starts with a digit (`2+0` is not symbol `2`, which
+    // would read back as the address 2).
+    module.is_none_or(ok) && ok(sym) && !sym.starts_with(|c: char| c.is_ascii_digit())
 }
 
 /// Parses one control line (without its newline).

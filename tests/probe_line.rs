@@ -299,3 +299,11 @@ fn user_probe_point_errors() {
         "{log}"
     );
 }
+
+/// Found by the `probe_line` fuzz target: `2+0` was taken as symbol `2`,
+/// which reads back as the address 2.
+#[test]
+fn symbols_do_not_start_with_a_digit() {
+    check_error("r ^2+0", ErrorKind::BadProbeAddr);
+    check_error("p ^ext4:9sym", ErrorKind::BadProbeAddr);
+}

@@ -1,0 +1,33 @@
+//! Fuzz target: one fetch argument (`src/fetch_arg.rs`) at every probe
+//! site. Invariants: no panic; an accepted argument has a record size
+//! within tracefs' limits and prints back (name and body) without error; a
+//! rejected one has a caret inside the word and a positive errno.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use rprobes_core::fetch_arg::{parse_arg, ProbeSite};
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&idx, rest)) = data.split_first() else {
+        return;
+    };
+    let Ok(word) = core::str::from_utf8(rest) else {
+        return;
+    };
+    for site in [ProbeSite::FunctionEntry, ProbeSite::FunctionReturn, ProbeSite::Other] {
+        match parse_arg(word, usize::from(idx % 160), site) {
+            Ok(arg) => {
+                assert!(arg.size() <= 3072 + 64, "size {} for {word:?}", arg.size());
+                let mut s = String::new();
+                arg.write_name(&mut s, word).unwrap();
+                arg.write_body(&mut s, word).unwrap();
+            }
+            Err(e) => {
+                let pe = e.at(0);
+                assert!(pe.pos <= word.len() + 1, "caret {} past {word:?}", pe.pos);
+                assert!(pe.errno > 0);
+            }
+        }
+    }
+});
