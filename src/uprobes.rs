@@ -199,6 +199,8 @@ pub(crate) struct UMm {
     emulated: AtomicU64,
     /// Traps taken again for want of an area or a free slot.
     retries: AtomicU64,
+    /// Found dead by the reaper (registry mutex held).
+    reaping: AtomicBool,
     /// The breakpoints, for fork children: `vaddr << 8 | original byte`,
     /// 0 when free.
     points: [AtomicU64; MAX_PER_MM],
@@ -1093,6 +1095,7 @@ impl UProbes {
                 stepped: AtomicU64::new(0),
                 emulated: AtomicU64::new(0),
                 retries: AtomicU64::new(0),
+                reaping: AtomicBool::new(false),
                 points: [const { AtomicU64::new(0) }; MAX_PER_MM],
             },
             GFP_KERNEL,
@@ -1155,8 +1158,17 @@ impl UProbes {
     /// Frees the probes and state of address spaces that died (exit, exec).
     /// Returns whether some seem about to die (poll again).
     pub(crate) fn reap(&mut self) -> bool {
-        let dead = |u: &UMm| !u.alive();
-        if self.mms.iter().any(|u| dead(u)) {
+        // Decide once which are dead: an address space dying meanwhile must
+        // not have its probes freed while they are still in the table.
+        let mut any = false;
+        for u in self.mms.iter() {
+            if !u.alive() {
+                u.reaping.store(true, Relaxed);
+                any = true;
+            }
+        }
+        let dead = |u: &UMm| u.reaping.load(Relaxed);
+        if any {
             for p in self.probes.iter().filter(|p| dead(&p.umm)) {
                 POINTS.remove(hash_point(p.mm, p.vaddr), &**p);
             }
