@@ -37,3 +37,41 @@ expect_ok() { # file line
 not() { ! "$@"; }
 # grep in the kernel log, usable under `check`.
 in_dmesg() { dmesg | grep -q "$1"; }
+# --- user probes (tests 22-25; the programs' protocol is in progs/uprog.h)
+# Wait until FILE has a line matching REGEX (at most SECS seconds, 60 if
+# not given); fails the test otherwise.
+wait_line() { # file regex [secs]
+	_n=$((${3:-60} * 10))
+	while [ $_n -gt 0 ]; do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		usleep 100000
+		_n=$((_n - 1))
+	done
+	cat "$1" 2>/dev/null | tail -n 5
+	fail "timeout waiting for '$2' in $1"
+}
+# Field of a program's "point NAME 0xADDR HITS VERDICT" line ($2: 3 addr,
+# 4 hits, 5 verdict).
+point() { awk -v n="$1" -v f="$2" '$1 == "point" && $2 == n { print $f }' "$3"; }
+# The program's pid from its "pid N" line.
+prog_pid() { awk '$1 == "pid" { print $2; exit }' "$1"; }
+# The `xol` line of a process, and one of its fields (area, slots, hwm,
+# stepped, emulated).
+xol_line() { grep "^pid=$1 " $D/xol; }
+xol_field() { xol_line "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k { print $2 }'; }
+# A probe point's verdict name as `explain` prints it.
+explain_verdict() { # PID:ADDR
+	expect_ok $D/explain "$1"
+	sed -n 's/.* verdict=\([a-z-]*\).*/\1/p' $D/explain
+}
+# File offset of virtual address ADDR in PID's mapping of PATH.
+file_off() { # pid path addr
+	awk -v p="$2" '$6 == p { print $1, $3 }' /proc/$1/maps | while read -r r o; do
+		s=$((0x${r%-*}))
+		e=$((0x${r#*-}))
+		if [ $(($3)) -ge $s ] && [ $(($3)) -lt $e ]; then
+			printf '0x%x\n' $(($3 - s + 0x$o))
+			break
+		fi
+	done
+}

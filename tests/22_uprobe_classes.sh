@@ -1,0 +1,158 @@
+# SPDX-License-Identifier: GPL-2.0
+# User probes on every class of instruction (progs/uclasses.c): nop forms,
+# push (incl. %rsp, REX), mov, rip-relative loads/stores/RMW, call/jmp
+# rel8/rel32, jcc taken and not (all 16 conditions), ret/ret imm, indirect
+# call/jmp through rip-relative memory and registers, SSE and AVX with
+# rip-relative operands, popf/pushf and flags, loop/jrcxz, and a program
+# that single-steps itself with TF. For each point: `explain` gives the
+# expected verdict; probed, the program prints exactly what it prints
+# unprobed; every probe counts exactly the times its instruction ran; the
+# `xol` file counts stepped and emulated hits; another process running the
+# same binary meanwhile never traps; removal restores every byte.
+. /tests/lib.sh
+load
+R=20
+BIN=/tests/progs/uclasses
+if grep -qw avx /proc/cpuinfo; then
+	avx=1
+else
+	avx=0
+	echo "# SKIP avx class: the guest CPU has no AVX (/proc/cpuinfo)"
+fi
+md5_bin=$(md5sum $BIN | cut -d' ' -f1)
+# Result lines of a run: between "ready" (or the start) and "done"/"done2".
+results() { awk '/^done/ { exit } on { print } /^ready$/ { on = 1 }' "$1"; }
+results2() { awk '/^done2$/ { exit } on { print } /^done$/ { on = 1 }' "$1"; }
+membyte() { dd if=/proc/$1/mem bs=1 skip=$(($2)) count=1 2>/dev/null | od -An -tx1 | tr -d ' \n'; }
+filebyte() { dd if=$1 bs=1 skip=$(($2)) count=1 2>/dev/null | od -An -tx1 | tr -d ' \n'; }
+same_results() { # ref got what
+	if ! cmp -s "$1" "$2"; then
+		diff "$1" "$2" | head -n 40
+		fail "$3: probed output differs from the unprobed run"
+	fi
+	echo "ok: $3: output identical to the unprobed run ($(wc -l <"$1") lines)"
+}
+
+run_set() { # tag classes
+	tag=$1
+	out=/tmp/uc.$tag
+	uclasses -n $R -c "$2" >$out.ref || fail "$tag: unprobed run failed"
+	results $out.ref >$out.ref.res
+	check "$tag: the program's AVX detection matches /proc/cpuinfo" grep -q "^avx $avx\$" $out.ref
+	rm -f /tmp/uc.go /tmp/uc.go.2
+	uclasses -n $R -c "$2" -g /tmp/uc.go -h >$out &
+	bg=$!
+	wait_line $out '^ready$'
+	pid=$(prog_pid $out)
+	check "$tag: pid line" [ "$pid" = "$bg" ]
+	awk '$1 == "point" { print $2, $3, $4, $5 }' $out >$out.points
+	npoints=$(wc -l <$out.points)
+
+	# Verdicts first (explain reads the text, nothing is inserted yet),
+	# then the probes; every third one by file offset.
+	bad=""
+	i=0
+	steps=0
+	emus=0
+	while read -r name addr hits v; do
+		got=$(explain_verdict "$pid:$addr")
+		[ "$got" = "$v" ] || bad="$bad $name($addr):$got!=$v"
+		if [ $((i % 3)) = 2 ]; then
+			off=$(file_off $pid $BIN $addr)
+			[ -n "$off" ] || fail "$name: $addr not in a mapping of $BIN"
+			expect_ok $D/probes "p:uc/$name $pid:$BIN:$off"
+		else
+			expect_ok $D/probes "p:uc/$name $pid:$addr"
+		fi
+		case $v in
+		emulate-*) emus=$((emus + hits)) ;;
+		*) steps=$((steps + hits)) ;;
+		esac
+		i=$((i + 1))
+	done <$out.points
+	[ -z "$bad" ] || fail "$tag: explain verdicts differ:$bad"
+	echo "ok: $tag: explain verdicts of $npoints points as expected"
+	check "$tag: $npoints probes listed" [ "$(grep -c '^p:uc/' $D/probes)" = "$npoints" ]
+	first=$(head -n 1 $out.points)
+	fname=${first%% *}
+	faddr=$(echo "$first" | cut -d' ' -f2)
+	grep "uc/$fname" $D/probes $D/list
+	check "$tag: list shows the address" grep -q "^$faddr uc/$fname " $D/list
+	check "$tag: int3 in the process's text" [ "$(membyte $pid $faddr)" = cc ]
+	check "$tag: the file itself is unchanged" [ "$(md5sum $BIN | cut -d' ' -f1)" = "$md5_bin" ]
+	fo=$(file_off $pid $BIN $faddr)
+	f0=$(filebyte $BIN $fo)
+	expect_err $D/probes EEXIST "p:uc/again $pid:$BIN:$fo"
+
+	# The same binary in another process, unprobed, meanwhile: no trap.
+	uclasses -n $R -c "$2" >$out.other &
+	other=$!
+	touch /tmp/uc.go
+	wait_line $out '^done$' 300
+	wait $other
+	check "$tag: the other process exited normally" [ $? = 0 ]
+	results $out.other >$out.other.res
+	same_results $out.ref.res $out.other.res "$tag: other process"
+	results $out >$out.res
+	same_results $out.ref.res $out.res "$tag"
+
+	bad=""
+	while read -r name addr hits v; do
+		got=$(hits uc/$name)
+		[ "$got" = "$hits" ] || bad="$bad $name:$got!=$hits"
+	done <$out.points
+	[ -z "$bad" ] || fail "$tag: hit counts differ (got!=want):$bad"
+	echo "ok: $tag: exact hit counts on all $npoints probes"
+
+	xol_line $pid
+	check "$tag: xol stepped=$steps" [ "$(xol_field $pid stepped)" = $steps ]
+	check "$tag: xol emulated=$emus" [ "$(xol_field $pid emulated)" = $emus ]
+	slots=$(xol_field $pid slots)
+	check "$tag: no XOL slot in use after the run" [ "${slots%/*}" = 0 ]
+	area=$(xol_field $pid area)
+	if [ $steps -gt 0 ]; then
+		check "$tag: an XOL area exists" [ "$area" != none ]
+		grep "^${area#0x}-" /proc/$pid/maps
+		check "$tag: XOL area r-xp, anonymous, in /proc/PID/maps" \
+			awk -v a="${area#0x}" 'index($1, a "-") == 1 && $2 == "r-xp" && $6 == "" { f = 1 } END { exit !f }' /proc/$pid/maps
+		check "$tag: hwm >= 1" [ "$(xol_field $pid hwm)" -ge 1 ]
+	else
+		check "$tag: no XOL area when every probe is emulated" [ "$area" = none ]
+	fi
+
+	# Remove: half one by one, the rest at once; every byte restored.
+	i=0
+	while read -r name addr hits v; do
+		[ $((i % 2)) = 0 ] && expect_ok $D/probes "-:uc/$name"
+		i=$((i + 1))
+	done <$out.points
+	: >$D/probes
+	check "$tag: no probe left" [ ! -s $D/probes ]
+	bad=""
+	while read -r name addr hits v; do
+		m=$(membyte $pid $addr)
+		f=$(filebyte $BIN "$(file_off $pid $BIN $addr)")
+		[ "$m" = "$f" ] || bad="$bad $name:$m!=$f"
+	done <$out.points
+	[ -z "$bad" ] || fail "$tag: text not restored after removal (memory!=file):$bad"
+	echo "ok: $tag: original bytes back at all $npoints points ($faddr: $f0)"
+	touch /tmp/uc.go.2
+	wait_line $out '^done2$' 300
+	results2 $out >$out.res2
+	same_results $out.ref.res $out.res2 "$tag: after removal"
+	kill $bg
+	wait $bg 2>/dev/null
+	n=50
+	while xol_line $bg >/dev/null && [ $n -gt 0 ]; do
+		usleep 100000
+		n=$((n - 1))
+	done
+	check "$tag: the xol line is gone after exit" not xol_line $bg
+}
+
+run_set classes nop,push,mov,rip,call,jmp,jcc,cc,flags,ret,icall,sse,avx,loop
+# A program that single-steps itself (TF set by popf, SIGTRAP handler):
+# same trap sequence with probes on the traced instructions.
+run_set tf tf
+check "module unloads" rmmod rprobes
+finish
