@@ -1,0 +1,106 @@
+# SPDX-License-Identifier: GPL-2.0
+# User probes hit by many threads at once (progs/uthreads.c): 16 threads
+# through the same emulated (push) and stepped (rip-relative load, ret)
+# probes give exact totals and correct results; a SIGUSR1 storm while the
+# threads run through the stepped probes, the handler itself calling a
+# probed function; SIGKILL of a process in the middle of a hit storm.
+# Afterwards no XOL slot is in use, the process's state is freed, the
+# module unloads (the harness checks the kernel log).
+. /tests/lib.sh
+load
+T=16
+K=1000
+val() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
+
+start() { # out mode args...: starts uthreads, sets $bg, waits for ready
+	o=$1
+	shift
+	rm -f /tmp/ut.go
+	uthreads -m "$@" -g /tmp/ut.go >$o &
+	bg=$!
+	wait_line $o '^ready$'
+	check "pid line" [ "$(prog_pid $o)" = $bg ]
+}
+probe() { # out point...
+	o=$1
+	shift
+	for p in "$@"; do
+		expect_ok $D/probes "p:ut/$p $bg:$(point $p 3 $o)"
+	done
+}
+slots_free() { # pid what
+	xol_line $1
+	s=$(xol_field $1 slots)
+	check "$2: no XOL slot in use" [ "${s%/*}" = 0 ]
+	check "$2: hwm within the slots" [ "$(xol_field $1 hwm)" -le "${s#*/}" ]
+}
+gone() { # pid what
+	n=50
+	while xol_line $1 >/dev/null && [ $n -gt 0 ]; do
+		usleep 100000
+		n=$((n - 1))
+	done
+	check "$2: the xol line is gone" not xol_line $1
+}
+
+# 1. 16 threads, exact totals.
+o=/tmp/ut.hits
+start $o hits -t $T -k $K -h
+probe $o t_emu t_step t_ret
+touch /tmp/ut.go
+wait_line $o '^done$' 100
+check "hits: every result right" [ "$(val errors $o)" = 0 ]
+calls=$(val calls $o)
+check "hits: $T x $K calls" [ "$calls" = $((T * K)) ]
+for p in t_emu t_step t_ret; do
+	check "hits: $p hit exactly $calls times (got $(hits ut/$p))" [ "$(hits ut/$p)" = "$calls" ]
+done
+check "hits: xol stepped = 2 x $calls" [ "$(xol_field $bg stepped)" = $((2 * calls)) ]
+check "hits: xol emulated = $calls" [ "$(xol_field $bg emulated)" = "$calls" ]
+slots_free $bg hits
+: >$D/probes
+kill $bg
+wait $bg 2>/dev/null
+gone $bg hits
+
+# 2. A SIGUSR1 storm through the stepped probes; the handler calls t_sig.
+o=/tmp/ut.sig
+start $o signals -t $T -k $K -h
+probe $o t_emu t_step t_ret t_sig
+touch /tmp/ut.go
+wait_line $o '^done$' 100
+cat $o | grep -v point
+check "signals: every result right" [ "$(val errors $o)" = 0 ]
+calls=$(val calls $o)
+handled=$(val handled $o)
+check "signals: each thread took >= 20 signals" [ "$handled" -ge $((T * 20)) ]
+for p in t_emu t_step t_ret; do
+	check "signals: $p hit exactly $calls times (got $(hits ut/$p))" [ "$(hits ut/$p)" = "$calls" ]
+done
+check "signals: t_sig hit exactly $handled times (got $(hits ut/t_sig))" [ "$(hits ut/t_sig)" = "$handled" ]
+check "signals: xol stepped" [ "$(xol_field $bg stepped)" = $((2 * calls + handled)) ]
+slots_free $bg signals
+: >$D/probes
+kill $bg
+wait $bg 2>/dev/null
+gone $bg signals
+
+# 3. SIGKILL during a hit storm, after different delays.
+for ms in 300 1000 2500; do
+	o=/tmp/ut.kill
+	start $o storm -t $T
+	probe $o t_emu t_step t_ret
+	touch /tmp/ut.go
+	wait_line $o '^running$' 60
+	usleep $((ms * 1000))
+	check "kill after ${ms} ms: probes were hit" [ "$(hits ut/t_step)" -gt 0 ]
+	xol_line $bg
+	kill -KILL $bg
+	wait $bg
+	check "kill after ${ms} ms: killed by SIGKILL" [ $? = 137 ]
+	gone $bg "kill after ${ms} ms"
+	: >$D/probes
+	check "kill after ${ms} ms: no probe left" [ ! -s $D/probes ]
+done
+check "module unloads" rmmod rprobes
+finish

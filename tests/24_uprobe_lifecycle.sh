@@ -1,0 +1,177 @@
+# SPDX-License-Identifier: GPL-2.0
+# Life cycle of a probed process (progs/ulife.c): fork children run
+# unprobed on their original text without an XOL area and are not
+# counted; vfork children share the mm and are counted; a vfork child's
+# exec leaves the parent's probes alone; exec drops the old image's probes;
+# 1000 fork/exit cycles with a probe hit each time leak nothing; probes
+# removed and re-added while threads hit them; rmmod is refused while a
+# thread is in the middle of a step (the stepped instruction faulted and its
+# SIGSEGV handler sleeps) and works once it has left.
+. /tests/lib.sh
+load
+val() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
+start() { # out mode args...: starts ulife, sets $bg, waits for ready
+	o=$1
+	shift
+	rm -f /tmp/ul.go /tmp/ul.go.2 /tmp/ul.go.stop
+	ulife -m "$@" -g /tmp/ul.go >$o &
+	bg=$!
+	wait_line $o '^ready$'
+	check "pid line" [ "$(prog_pid $o)" = $bg ]
+}
+probe() { # out point...
+	o=$1
+	shift
+	for p in "$@"; do
+		expect_ok $D/probes "p:ul/$p $bg:$(point $p 3 $o)"
+	done
+}
+stop() { # pid
+	: >$D/probes
+	kill $1 2>/dev/null
+	wait $1 2>/dev/null
+}
+
+# 1. fork: the child runs unprobed, on its original bytes, no XOL area.
+o=/tmp/ul.fork
+start $o fork -h
+probe $o l_emu l_step
+touch /tmp/ul.go
+wait_line $o '^done$'
+grep -v point $o
+check "fork: the parent had an XOL area" not grep -q '^parent xol area 0$' $o
+check "fork: the child's text has the original bytes" grep -q '^child text l_emu=55 l_step=48$' $o
+check "fork: the XOL area is not in the child" grep -q '^child xol mapped 0$' $o
+check "fork: the child's results right" grep -q '^child errors 0$' $o
+check "fork: the child exited 0" grep -q '^child status 0$' $o
+check "fork: the parent still has its breakpoint" grep -q '^parent text l_emu=cc$' $o
+check "fork: parent results right" grep -q '^errors 0$' $o
+check "fork: only the parent counted: l_emu 2 (got $(hits ul/l_emu))" [ "$(hits ul/l_emu)" = 2 ]
+check "fork: only the parent counted: l_step 2 (got $(hits ul/l_step))" [ "$(hits ul/l_step)" = 2 ]
+xol_line $bg
+check "fork: xol stepped 2" [ "$(xol_field $bg stepped)" = 2 ]
+check "fork: xol emulated 2" [ "$(xol_field $bg emulated)" = 2 ]
+stop $bg
+
+# 2. vfork: the child shares the mm and is probed; vfork+exec.
+o=/tmp/ul.vfork
+start $o vfork -h
+probe $o l_emu l_step
+touch /tmp/ul.go
+wait_line $o '^done$'
+grep -v point $o
+check "vfork: child exited 0, results right" grep -q '^vfork child status 0 errors 0$' $o
+check "vfork: vfork+exec child exited 0" grep -q '^vfork+exec child status 0$' $o
+check "vfork: results right" grep -q '^errors 0$' $o
+check "vfork: 1 + 3 (child) + 1 hits on l_emu (got $(hits ul/l_emu))" [ "$(hits ul/l_emu)" = 5 ]
+check "vfork: 1 + 3 (child) + 1 hits on l_step (got $(hits ul/l_step))" [ "$(hits ul/l_step)" = 5 ]
+check "vfork: the parent's probes survive the child's exec" [ "$(grep -c '^p:ul/' $D/probes)" = 2 ]
+stop $bg
+
+# 3. exec drops the old image's probes; the new image runs unprobed.
+o=/tmp/ul.exec
+start $o exec -h
+probe $o l_emu l_step
+touch /tmp/ul.go
+wait_line $o '^done$'
+grep -v point $o
+check "exec: the new image has the original bytes" grep -q "^after exec pid $bg text l_emu=55 l_step=48\$" $o
+check "exec: the new image's results right" grep -q '^errors 0$' $o
+cat $D/probes
+check "exec: the old image's probes are gone from probes" not grep -q "^p:ul/" $D/probes
+xol_line $bg
+check "exec: no XOL state of the old image" sh -c "! grep -q '^pid=$bg ' $D/xol || grep -q '^pid=$bg area=none ' $D/xol"
+expect_ok $D/probes "p:ul/l_emu $bg:$(point l_emu 3 $o)"
+check "exec: the new image can be probed at the same address" [ "$(grep -c '^p:ul/' $D/probes)" = 1 ]
+stop $bg
+
+# 4. 1000 fork/exit cycles, a probe hit in the parent each time: no growth.
+mem() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
+o=/tmp/ul.loop
+start $o forkloop -w 100 -k 1000 -h
+probe $o l_emu l_step
+touch /tmp/ul.go
+wait_line $o '^warm ' 60
+check "forkloop: warm-up cycles fine" grep -q '^warm 100 failures 0$' $o
+cat $D/memory >/tmp/ul.mem0
+free0=$(mem MemFree)
+slab0=$(mem Slab)
+touch /tmp/ul.go.2
+wait_line $o '^done$' 100
+free1=$(mem MemFree)
+slab1=$(mem Slab)
+cat $D/memory >/tmp/ul.mem1
+echo "# MemFree ${free0} -> ${free1} kB, Slab ${slab0} -> ${slab1} kB"
+check "forkloop: 1000 cycles, children fine" grep -q '^forks 1000 failures 0$' $o
+check "forkloop: parent results right" grep -q '^errors 0$' $o
+check "forkloop: 1100 hits on l_step (got $(hits ul/l_step))" [ "$(hits ul/l_step)" = 1100 ]
+check "forkloop: 1100 hits on l_emu (got $(hits ul/l_emu))" [ "$(hits ul/l_emu)" = 1100 ]
+xol_line $bg
+check "forkloop: xol stepped 1100" [ "$(xol_field $bg stepped)" = 1100 ]
+check "forkloop: Slab grew < 256 kB over 1000 cycles" [ $((slab1 - slab0)) -lt 256 ]
+check "forkloop: MemFree fell < 2 MB over 1000 cycles" [ $((free0 - free1)) -lt 2048 ]
+if ! cmp -s /tmp/ul.mem0 /tmp/ul.mem1; then
+	diff /tmp/ul.mem0 /tmp/ul.mem1
+	fail "forkloop: the module's memory accounting changed"
+fi
+echo "ok: forkloop: the module's memory file is unchanged"
+check "forkloop: one xol line (no state left by the children)" [ "$(grep -c . $D/xol)" = 1 ]
+stop $bg
+
+# 5. Removal (and re-insertion) while threads hit the probes.
+o=/tmp/ul.thr
+start $o threads -t 4
+probe $o l_emu l_step
+touch /tmp/ul.go
+wait_line $o '^running$'
+for i in 1 2 3 4 5; do
+	usleep 300000
+	h=$(hits ul/l_step)
+	check "threads: round $i: hits while probed ($h)" [ "$h" -gt 0 ]
+	expect_ok $D/probes "-:ul/l_step"
+	expect_ok $D/probes "-:ul/l_emu"
+	usleep 200000
+	probe $o l_step l_emu
+done
+usleep 200000
+: >$D/probes
+touch /tmp/ul.go.stop
+wait $bg
+check "threads: exited 0" [ $? = 0 ]
+check "threads: results right" grep -q '^errors 0$' $o
+
+# 6. rmmod while a thread is in the middle of a step.
+o=/tmp/ul.fault
+ulife -m fault -g /tmp/ul.ref >$o.ref &
+ref=$!
+touch /tmp/ul.ref
+wait_line $o.ref '^in-handler$'
+touch /tmp/ul.ref.2
+wait $ref
+check "fault, unprobed: recovered" grep -q '^recovered 77$' $o.ref
+start $o fault -h
+probe $o l_fault
+touch /tmp/ul.go
+wait_line $o '^in-handler$'
+xol_line $bg
+echo "# hits in the handler: $(hits ul/l_fault)"
+check "fault: the handler saw the original address (as unprobed)" grep -q '^segv at l_fault addr 0x8$' $o
+check "fault: rmmod refused while the thread is mid-step" not rmmod rprobes
+check "fault: module still loaded" [ -d /sys/module/rprobes ]
+expect_ok $D/probes "-:ul/l_fault"
+if rmmod rprobes 2>/dev/null; then
+	echo "# rmmod after the probe's removal, thread still in its handler: succeeded"
+else
+	echo "# rmmod after the probe's removal, thread still in its handler: refused"
+fi
+touch /tmp/ul.go.2
+wait_line $o '^done$'
+grep -v point $o
+check "fault: the load was redone after the handler" grep -q '^recovered 77$' $o
+check "fault: results right" grep -q '^errors 0$' $o
+kill $bg
+wait $bg 2>/dev/null
+if [ -d /sys/module/rprobes ]; then
+	check "rmmod works once the thread has left" rmmod rprobes
+fi
+finish

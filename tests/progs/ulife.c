@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ulife: fork, vfork, exec, exit and faults of a probed process, for
+ * tests/24.
+ *
+ *   ulife -m MODE [-k N] [-w N] [-t T] [-g GOFILE] [-h]
+ *
+ * Probe points (see uprog.h): l_emu (push %rbp, emulated), l_step (a
+ * rip-relative load, stepped), l_fault (mov (%rdi),%rax, stepped; faults
+ * when asked to).
+ *
+ * fork:     l_emu+l_step once; fork: the child checks that its text holds
+ *           the original bytes and no XOL area, calls both 5 times and
+ *           exits; the parent waits, calls both once more. Parent hits: 2.
+ * vfork:    once; a vfork child calls both 3 times (same mm: counted);
+ *           a vfork child execs /bin/true; once more. Hits: 5.
+ * exec:     once, then exec this program again in mode "after" (same
+ *           addresses): it checks its text and calls both 3 times.
+ * forkloop: -w N warm-up cycles, "warm", waits for GOFILE.2, -k N cycles:
+ *           l_emu+l_step in the parent, fork, the same in the child, exit,
+ *           wait. Parent hits: warm-up + N.
+ * threads:  -t T threads call l_emu+l_step until GOFILE.stop exists.
+ * fault:    l_fault on an unmapped address: the SIGSEGV handler prints
+ *           where it was (the original instruction's address, as without
+ *           a probe), says "in-handler", sleeps until GOFILE.2 exists, then
+ *           points %rdi at a valid word and returns: the load is redone.
+ * Each mode prints "errors 0" when every result and check was right.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/wait.h>
+#include <ucontext.h>
+#include "uprog.h"
+
+long g_base = 100, g_valid = 77;
+
+asm(".text\n"
+    ".globl l_emu\n l_emu:\n"
+    P(l_emu) " push %rbp\n"
+    " mov %rsp,%rbp\n lea 1(%rdi),%rax\n pop %rbp\n ret\n"
+    ".globl l_step\n l_step:\n"
+    P(l_step) " mov g_base(%rip),%rax\n"
+    " add %rdi,%rax\n ret\n"
+    ".globl l_fault\n l_fault:\n"
+    P(l_fault) " mov (%rdi),%rax\n"
+    " ret\n");
+
+long l_emu(long), l_step(long), l_fault(long *);
+extern const unsigned char up_l_emu[], up_l_step[], up_l_fault[];
+
+static atomic_long errors;
+static const char *go;
+
+static void calls(long n)
+{
+	for (long i = 0; i < n; i++) {
+		if (l_emu(i) != i + 1)
+			atomic_fetch_add(&errors, 1);
+		if (l_step(i) != i + 100)
+			atomic_fetch_add(&errors, 1);
+	}
+}
+
+static char *suffixed(const char *s)
+{
+	static char buf[256];
+
+	snprintf(buf, sizeof(buf), "%s%s", go ? go : "/tmp/ulife.go", s);
+	return buf;
+}
+
+/* Is there a mapping starting at ADDR in this process? */
+static int mapped_at(unsigned long addr)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	int found = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (strtoul(line, NULL, 16) == addr)
+			found = 1;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static int mode_fork(void)
+{
+	unsigned long area;
+	int st;
+	pid_t p;
+
+	calls(1);
+	area = xol_area();
+	printf("parent xol area %#lx\n", area);
+	fflush(stdout);
+	p = fork();
+	if (p == 0) {
+		int bad = 0;
+
+		printf("child text l_emu=%02x l_step=%02x\n", up_l_emu[0], up_l_step[0]);
+		bad += up_l_emu[0] != 0x55 || up_l_step[0] != 0x48;
+		printf("child xol mapped %d\n", area ? mapped_at(area) : 0);
+		bad += area && mapped_at(area);
+		calls(5);
+		printf("child errors %ld\n", bad + atomic_load(&errors));
+		fflush(stdout);
+		_exit(bad + atomic_load(&errors) ? 1 : 0);
+	}
+	if (p < 0 || waitpid(p, &st, 0) != p)
+		return 1;
+	printf("child status %d\n", st);
+	printf("parent text l_emu=%02x\n", up_l_emu[0]);
+	calls(1);
+	return st != 0;
+}
+
+static int mode_vfork(void)
+{
+	volatile long verr = 0;
+	int st, bad = 0;
+	pid_t p;
+
+	calls(1);
+	p = vfork();
+	if (p == 0) {
+		for (long i = 0; i < 3; i++)
+			if (l_emu(i) != i + 1 || l_step(i) != i + 100)
+				verr++;
+		_exit(0);
+	}
+	if (p < 0 || waitpid(p, &st, 0) != p)
+		return 1;
+	printf("vfork child status %d errors %ld\n", st, verr);
+	bad += st != 0 || verr;
+	p = vfork();
+	if (p == 0) {
+		execl("/bin/true", "true", (char *)NULL);
+		_exit(127);
+	}
+	if (p < 0 || waitpid(p, &st, 0) != p)
+		return 1;
+	printf("vfork+exec child status %d\n", st);
+	bad += st != 0;
+	calls(1);
+	return bad;
+}
+
+static int mode_after(void)
+{
+	printf("after exec pid %d text l_emu=%02x l_step=%02x\n", getpid(), up_l_emu[0], up_l_step[0]);
+	calls(3);
+	return up_l_emu[0] != 0x55 || up_l_step[0] != 0x48;
+}
+
+static int cycles(long n)
+{
+	int failures = 0;
+
+	for (long i = 0; i < n; i++) {
+		int st;
+		pid_t p;
+
+		calls(1);
+		p = fork();
+		if (p == 0) {
+			calls(1);
+			_exit(atomic_load(&errors) ? 1 : 0);
+		}
+		if (p < 0 || waitpid(p, &st, 0) != p || st != 0)
+			failures++;
+	}
+	return failures;
+}
+
+static void *worker(void *arg)
+{
+	(void)arg;
+	while (access(suffixed(".stop"), F_OK))
+		calls(10);
+	return NULL;
+}
+
+static void on_segv(int sig, siginfo_t *si, void *ctx)
+{
+	ucontext_t *uc = ctx;
+	unsigned long rip = uc->uc_mcontext.gregs[REG_RIP];
+	char buf[160];
+	int n;
+
+	(void)sig;
+	n = snprintf(buf, sizeof(buf), "segv at %s addr %p\nin-handler\n",
+		     rip == (unsigned long)up_l_fault ? "l_fault" : "elsewhere", si->si_addr);
+	write(1, buf, n);
+	while (access(suffixed(".2"), F_OK))
+		usleep(10000);
+	uc->uc_mcontext.gregs[REG_RDI] = (long)&g_valid;
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = "fork";
+	long n = 1000, warm = 100;
+	int hold_after = 0, threads = 4, opt, bad = 0;
+
+	while ((opt = getopt(argc, argv, "m:k:w:t:g:h")) != -1) {
+		switch (opt) {
+		case 'm': mode = optarg; break;
+		case 'k': n = atol(optarg); break;
+		case 'w': warm = atol(optarg); break;
+		case 't': threads = atoi(optarg); break;
+		case 'g': go = optarg; break;
+		case 'h': hold_after = 1; break;
+		default: return 2;
+		}
+	}
+	if (!strcmp(mode, "after")) {
+		bad = mode_after();
+		goto out;
+	}
+	printf("pid %d\n", getpid());
+	print_point("l_emu", up_l_emu, -1, "emulate-push");
+	print_point("l_step", up_l_step, -1, "step-fixup");
+	print_point("l_fault", up_l_fault, -1, "step");
+	printf("ready\n");
+	fflush(stdout);
+	wait_for_file(go);
+	if (!strcmp(mode, "fork")) {
+		bad = mode_fork();
+	} else if (!strcmp(mode, "vfork")) {
+		bad = mode_vfork();
+	} else if (!strcmp(mode, "exec")) {
+		calls(1);
+		printf("exec\n");
+		fflush(stdout);
+		if (hold_after)
+			execl("/proc/self/exe", "ulife", "-m", "after", "-h", (char *)NULL);
+		else
+			execl("/proc/self/exe", "ulife", "-m", "after", (char *)NULL);
+		printf("exec failed: %s\n", strerror(errno));
+		return 1;
+	} else if (!strcmp(mode, "forkloop")) {
+		int f = cycles(warm);
+
+		printf("warm %ld failures %d\n", warm, f);
+		fflush(stdout);
+		wait_for_file(suffixed(".2"));
+		f += cycles(n);
+		printf("forks %ld failures %d\n", n, f);
+		bad = f != 0;
+	} else if (!strcmp(mode, "threads")) {
+		pthread_t th[64];
+
+		if (threads < 1 || threads > 64)
+			return 2;
+		for (int i = 0; i < threads; i++)
+			pthread_create(&th[i], NULL, worker, NULL);
+		printf("running\n");
+		fflush(stdout);
+		for (int i = 0; i < threads; i++)
+			pthread_join(th[i], NULL);
+	} else if (!strcmp(mode, "fault")) {
+		struct sigaction sa = { .sa_sigaction = on_segv, .sa_flags = SA_SIGINFO };
+		long v;
+
+		sigaction(SIGSEGV, &sa, NULL);
+		fflush(stdout);
+		v = l_fault((long *)8);
+		printf("recovered %ld\n", v);
+		bad = v != 77;
+	} else {
+		return 2;
+	}
+out:
+	printf("errors %ld\ndone\n", bad + atomic_load(&errors));
+	if (hold_after)
+		hold();
+	return bad || atomic_load(&errors);
+}
