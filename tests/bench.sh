@@ -37,6 +37,58 @@ done </tmp/cands
 sed 's/^p:m\([0-9]*\) .*/m\1 0/' /tmp/many >/tmp/many-off
 sed 's/^p:m/p:kprobes\/m/' /tmp/many >/tmp/many-tracefs
 
+# User probes: `bench uloop` waits for a go-file, the probe goes in
+# meanwhile (tracefs: by file offset of /tests/progs/bench; rprobes: by
+# address in that process), then times N calls and waits for GOFILE.done
+# while the hit count is checked (a probe that did not fire would report a
+# cost it never paid).
+UITERS=$((ITERS / 4))
+UB=/tests/progs/bench
+ucase() { # case: uprobe_base | uprobe_{emu,step,rip}_{tracefs,rprobes}
+	k=${1#uprobe_}
+	mech=${k#*_}
+	k=${k%%_*}
+	fn=ub_fn
+	[ "$k" = rip ] && fn=ub_rip
+	n=$UITERS
+	[ "$k" = base ] && n=$((ITERS * 10))
+	rm -f /tmp/ub.go /tmp/ub.go.done
+	bench uloop $n $fn /tmp/ub.go >/tmp/ub.out &
+	bp=$!
+	i=0
+	until grep -q '^ready$' /tmp/ub.out; do
+		i=$((i + 1))
+		[ $i -lt 300 ] || return 1
+		usleep 10000
+	done
+	addr=$(awk -v t="ub_$k" '$1 == "target" && $2 == t { print $3 }' /tmp/ub.out)
+	off=$(awk -v t="ub_$k" '$1 == "target" && $2 == t { print $4 }' /tmp/ub.out)
+	case $mech in
+	tracefs) echo "p:ub/x $UB:$off" >$T/uprobe_events && echo 1 >$T/events/ub/x/enable || return 1 ;;
+	rprobes) echo "p:ub/x $bp:$addr" >$D/probes || return 1 ;;
+	esac
+	touch /tmp/ub.go
+	i=0
+	until [ "$(grep -c . /tmp/ub.out)" -gt 5 ]; do
+		i=$((i + 1))
+		[ $i -lt 12000 ] || return 1
+		usleep 10000
+	done
+	case $mech in
+	tracefs) h=$(awk '$2 == "x" { print $3 }' $T/uprobe_profile) ;;
+	rprobes) h=$(awk '$1 == "ub/x" { print $2 }' $D/profile) ;;
+	*) h=$n ;;
+	esac
+	case $mech in
+	tracefs) echo 0 >$T/events/ub/x/enable && echo >$T/uprobe_events ;;
+	rprobes) : >$D/probes ;;
+	esac
+	touch /tmp/ub.go.done
+	wait $bp || return 1
+	[ "$h" = "$n" ] || { echo "BENCHERROR $1: $h hits, expected $n" >&2; return 1; }
+	tail -n 1 /tmp/ub.out
+}
+
 meminfo() { awk '/^(Slab|Percpu):/ { s += $2 } END { print s }' /proc/meminfo; }
 
 setup() {
@@ -68,12 +120,14 @@ teardown() {
 measure() {
 	case $1 in
 	ufunc_base) bench ufunc $((ITERS * 20)) ;;
+	uprobe_*) ucase "$1" ;;
 	*) bench getpid "$ITERS" ;;
 	esac
 }
 
 cases="syscall_base kprobe_tracefs kprobe_rprobes kprobe_rprobes_noevent kprobe_rprobes_disarmed kprobe_rprobes_1000 ufunc_base
-kretprobe_tracefs kretprobe_rprobes kprobe3_tracefs kprobe3_rprobes"
+kretprobe_tracefs kretprobe_rprobes kprobe3_tracefs kprobe3_rprobes
+uprobe_base uprobe_emu_tracefs uprobe_emu_rprobes uprobe_step_tracefs uprobe_step_rprobes uprobe_rip_tracefs uprobe_rip_rprobes"
 rep=1
 while [ $rep -le "$REPS" ]; do
 	# Rotate the order every repetition (A B C, B C A, ...) against drift.

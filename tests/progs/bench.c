@@ -7,8 +7,16 @@
  *   bench write FILE LINES    ns to open(O_APPEND) FILE, write LINES (a
  *                             file) in one write(2) and close it
  *   bench trunc FILE          ns to open(O_TRUNC) FILE and close it
+ *   bench uloop N FN GOFILE   user-probe cases: prints "pid P" and
+ *                             "target NAME 0xADDR 0xFILEOFF" for the probe
+ *                             points of ub_fn, "ready", waits until GOFILE
+ *                             exists (the probe goes in meanwhile), prints
+ *                             ns per call of FN (ub_fn or ub_rip) over N
+ *                             calls, then waits for GOFILE.done (the hit
+ *                             counts are read meanwhile) and exits
  *
- * Prints one number. Exits non-zero if an operation fails.
+ * Prints one number (uloop: as its last line). Exits non-zero if an
+ * operation fails.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -24,6 +32,44 @@ static long long now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/*
+ * User-probe targets: ub_fn's first instruction (push %rbp) is emulated by
+ * both rprobes and the kernel's uprobes, its second (mov %rsp,%rbp) is
+ * single-stepped out of line by both; ub_rip's first is a rip-relative
+ * load (stepped with a fix-up).
+ */
+long ub_val = 1;
+asm(".text\n"
+    ".globl ub_fn\n ub_fn:\n"
+    ".globl ub_emu\n ub_emu: push %rbp\n"
+    ".globl ub_step\n ub_step: mov %rsp,%rbp\n"
+    " lea 1(%rdi),%rax\n pop %rbp\n ret\n"
+    ".globl ub_rip\n ub_rip: mov ub_val(%rip),%rax\n"
+    " add %rdi,%rax\n ret\n");
+long ub_fn(long), ub_rip(long);
+extern const char ub_emu[], ub_step[];
+
+/* File offset of ADDR in its mapping of this program, from /proc/self/maps. */
+static unsigned long file_off(const void *addr)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	unsigned long a = (unsigned long)addr, s, e, off, r = 0;
+	char line[512];
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx %*s %lx", &s, &e, &off) == 3 && a >= s && a < e)
+			r = a - s + off;
+	if (f)
+		fclose(f);
+	return r;
+}
+
+static void wait_file(const char *path)
+{
+	while (access(path, F_OK))
+		usleep(10000);
 }
 
 __attribute__((noinline)) int bench_target(int x)
@@ -56,6 +102,28 @@ int main(int argc, char **argv)
 		t1 = now();
 		printf("%.1f\n", (double)(t1 - t0) / n);
 		return x == 0;
+	}
+	if (argc == 5 && !strcmp(argv[1], "uloop")) {
+		long n = atol(argv[2]), x = 0;
+		long (*fn)(long) = !strcmp(argv[3], "ub_rip") ? ub_rip : ub_fn;
+		char done[256];
+
+		printf("pid %d\n", getpid());
+		printf("target ub_emu %p %#lx\n", (void *)ub_emu, file_off(ub_emu));
+		printf("target ub_step %p %#lx\n", (void *)ub_step, file_off(ub_step));
+		printf("target ub_rip %p %#lx\n", (void *)ub_rip, file_off(ub_rip));
+		printf("ready\n");
+		fflush(stdout);
+		wait_file(argv[4]);
+		t0 = now();
+		for (long i = 0; i < n; i++)
+			x = fn(x);
+		t1 = now();
+		printf("%.1f\n", (double)(t1 - t0) / n);
+		fflush(stdout);
+		snprintf(done, sizeof(done), "%s.done", argv[4]);
+		wait_file(done);
+		return x != n; /* both add 1 per call */
 	}
 	if (argc == 4 && !strcmp(argv[1], "write")) {
 		static char buf[1 << 20];
