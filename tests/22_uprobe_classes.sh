@@ -150,7 +150,10 @@ run_set() { # tag classes
 	check "$tag: the xol line is gone after exit" not xol_line $bg
 }
 
-run_set classes nop,push,mov,rip,call,jmp,jcc,cc,flags,ret,icall,sse,avx,loop
+# At most 64 probes per process: the classes in three sets.
+run_set basic nop,push,mov,rip,call,jmp,jcc
+run_set cc cc
+run_set more flags,ret,icall,sse,avx,loop
 # A program that single-steps itself (TF set by popf, SIGTRAP handler):
 # same trap sequence with probes on the traced instructions.
 run_set tf tf

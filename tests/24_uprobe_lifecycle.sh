@@ -77,6 +77,12 @@ wait_line $o '^done$'
 grep -v point $o
 check "exec: the new image has the original bytes" grep -q "^after exec pid $bg text l_emu=55 l_step=48\$" $o
 check "exec: the new image's results right" grep -q '^errors 0$' $o
+# Reaped shortly after the exec (a work item).
+n=50
+while grep -q "^p:ul/" $D/probes && [ $n -gt 0 ]; do
+	usleep 100000
+	n=$((n - 1))
+done
 cat $D/probes
 check "exec: the old image's probes are gone from probes" not grep -q "^p:ul/" $D/probes
 xol_line $bg
@@ -155,7 +161,6 @@ touch /tmp/ul.go
 wait_line $o '^in-handler$'
 xol_line $bg
 echo "# hits in the handler: $(hits ul/l_fault)"
-check "fault: the handler saw the original address (as unprobed)" grep -q '^segv at l_fault addr 0x8$' $o
 check "fault: rmmod refused while the thread is mid-step" not rmmod rprobes
 check "fault: module still loaded" [ -d /sys/module/rprobes ]
 expect_ok $D/probes "-:ul/l_fault"
@@ -169,6 +174,11 @@ wait_line $o '^done$'
 grep -v point $o
 check "fault: the load was redone after the handler" grep -q '^recovered 77$' $o
 check "fault: results right" grep -q '^errors 0$' $o
+# What the handler saw (fault address, the instruction it was at, TF in
+# the interrupted context) must be what it sees without the probe.
+check "fault, unprobed: the handler saw l_fault" grep -q '^segv at l_fault addr 0x8 tf 0$' $o.ref
+check "fault: the handler saw the same context as unprobed: $(grep '^segv' $o)" \
+	[ "$(grep '^segv' $o)" = "$(grep '^segv' $o.ref)" ]
 kill $bg
 wait $bg 2>/dev/null
 if [ -d /sys/module/rprobes ]; then

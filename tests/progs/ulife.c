@@ -21,9 +21,11 @@
  *           wait. Parent hits: warm-up + N.
  * threads:  -t T threads call l_emu+l_step until GOFILE.stop exists.
  * fault:    l_fault on an unmapped address: the SIGSEGV handler prints
- *           where it was (the original instruction's address, as without
- *           a probe), says "in-handler", sleeps until GOFILE.2 exists, then
- *           points %rdi at a valid word and returns: the load is redone.
+ *           where the fault was ("segv at l_fault": the original
+ *           instruction, or "elsewhere"), the address and the TF bit of
+ *           the interrupted context, says "in-handler", sleeps until
+ *           GOFILE.2 exists, then points %rdi at a valid word and returns:
+ *           the load is redone.
  * Each mode prints "errors 0" when every result and check was right.
  */
 #define _GNU_SOURCE
@@ -192,8 +194,9 @@ static void on_segv(int sig, siginfo_t *si, void *ctx)
 	int n;
 
 	(void)sig;
-	n = snprintf(buf, sizeof(buf), "segv at %s addr %p\nin-handler\n",
-		     rip == (unsigned long)up_l_fault ? "l_fault" : "elsewhere", si->si_addr);
+	n = snprintf(buf, sizeof(buf), "segv at %s addr %p tf %d\nin-handler\n",
+		     rip == (unsigned long)up_l_fault ? "l_fault" : "elsewhere", si->si_addr,
+		     !!(uc->uc_mcontext.gregs[REG_EFL] & 0x100));
 	write(1, buf, n);
 	while (access(suffixed(".2"), F_OK))
 		usleep(10000);
