@@ -10,6 +10,7 @@
 # `xol` file counts stepped and emulated hits; another process running the
 # same binary meanwhile never traps; removal restores every byte.
 . /tests/lib.sh
+trap uprobe_cleanup EXIT
 load
 R=20
 BIN=/tests/progs/uclasses
@@ -40,9 +41,10 @@ run_set() { # tag classes
 	results $out.ref >$out.ref.res
 	check "$tag: the program's AVX detection matches /proc/cpuinfo" grep -q "^avx $avx\$" $out.ref
 	rm -f /tmp/uc.go /tmp/uc.go.2
-	uclasses -n $R -c "$2" -g /tmp/uc.go -h >$out &
+	uclasses -n $R -c "$2" -g /tmp/uc.go -h >$out 2>&1 &
+	upids="$upids $!"
 	bg=$!
-	wait_line $out '^ready$'
+	wait_line $out '^ready$' 60 $bg
 	pid=$(prog_pid $out)
 	check "$tag: pid line" [ "$pid" = "$bg" ]
 	awk '$1 == "point" { print $2, $3, $4, $5 }' $out >$out.points
@@ -85,10 +87,11 @@ run_set() { # tag classes
 	expect_err $D/probes EEXIST "p:uc/again $pid:$BIN:$fo"
 
 	# The same binary in another process, unprobed, meanwhile: no trap.
-	uclasses -n $R -c "$2" >$out.other &
+	uclasses -n $R -c "$2" >$out.other 2>&1 &
+	upids="$upids $!"
 	other=$!
 	touch /tmp/uc.go
-	wait_line $out '^done$' 300
+	wait_line $out '^done$' 100 $bg
 	wait $other
 	check "$tag: the other process exited normally" [ $? = 0 ]
 	results $out.other >$out.other.res
@@ -137,7 +140,7 @@ run_set() { # tag classes
 	[ -z "$bad" ] || fail "$tag: text not restored after removal (memory!=file):$bad"
 	echo "ok: $tag: original bytes back at all $npoints points ($faddr: $f0)"
 	touch /tmp/uc.go.2
-	wait_line $out '^done2$' 300
+	wait_line $out '^done2$' 100 $bg
 	results2 $out >$out.res2
 	same_results $out.ref.res $out.res2 "$tag: after removal"
 	kill $bg

@@ -7,6 +7,7 @@
 # Afterwards no XOL slot is in use, the process's state is freed, the
 # module unloads (the harness checks the kernel log).
 . /tests/lib.sh
+trap uprobe_cleanup EXIT
 load
 T=16
 K=1000
@@ -16,9 +17,10 @@ start() { # out mode args...: starts uthreads, sets $bg, waits for ready
 	o=$1
 	shift
 	rm -f /tmp/ut.go
-	uthreads -m "$@" -g /tmp/ut.go >$o &
+	uthreads -m "$@" -g /tmp/ut.go >$o 2>&1 &
+	upids="$upids $!"
 	bg=$!
-	wait_line $o '^ready$'
+	wait_line $o '^ready$' 60 $bg
 	check "pid line" [ "$(prog_pid $o)" = $bg ]
 }
 probe() { # out point...
@@ -48,7 +50,7 @@ o=/tmp/ut.hits
 start $o hits -t $T -k $K -h
 probe $o t_emu t_step t_ret
 touch /tmp/ut.go
-wait_line $o '^done$' 100
+wait_line $o '^done$' 100 $bg
 check "hits: every result right" [ "$(val errors $o)" = 0 ]
 calls=$(val calls $o)
 check "hits: $T x $K calls" [ "$calls" = $((T * K)) ]
@@ -68,7 +70,7 @@ o=/tmp/ut.sig
 start $o signals -t $T -k $K -h
 probe $o t_emu t_step t_ret t_sig
 touch /tmp/ut.go
-wait_line $o '^done$' 100
+wait_line $o '^done$' 100 $bg
 cat $o | grep -v point
 check "signals: every result right" [ "$(val errors $o)" = 0 ]
 calls=$(val calls $o)
@@ -91,7 +93,7 @@ for ms in 300 1000 2500; do
 	start $o storm -t $T
 	probe $o t_emu t_step t_ret
 	touch /tmp/ut.go
-	wait_line $o '^running$' 60
+	wait_line $o '^running$' 60 $bg
 	usleep $((ms * 1000))
 	check "kill after ${ms} ms: probes were hit" [ "$(hits ut/t_step)" -gt 0 ]
 	xol_line $bg

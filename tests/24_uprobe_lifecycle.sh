@@ -8,15 +8,17 @@
 # thread is in the middle of a step (the stepped instruction faulted and its
 # SIGSEGV handler sleeps) and works once it has left.
 . /tests/lib.sh
+trap uprobe_cleanup EXIT
 load
 val() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
 start() { # out mode args...: starts ulife, sets $bg, waits for ready
 	o=$1
 	shift
 	rm -f /tmp/ul.go /tmp/ul.go.2 /tmp/ul.go.stop
-	ulife -m "$@" -g /tmp/ul.go >$o &
+	ulife -m "$@" -g /tmp/ul.go >$o 2>&1 &
+	upids="$upids $!"
 	bg=$!
-	wait_line $o '^ready$'
+	wait_line $o '^ready$' 60 $bg
 	check "pid line" [ "$(prog_pid $o)" = $bg ]
 }
 probe() { # out point...
@@ -37,7 +39,7 @@ o=/tmp/ul.fork
 start $o fork -h
 probe $o l_emu l_step
 touch /tmp/ul.go
-wait_line $o '^done$'
+wait_line $o '^done$' 60 $bg
 grep -v point $o
 check "fork: the parent had an XOL area" not grep -q '^parent xol area 0$' $o
 check "fork: the child's text has the original bytes" grep -q '^child text l_emu=55 l_step=48$' $o
@@ -58,7 +60,7 @@ o=/tmp/ul.vfork
 start $o vfork -h
 probe $o l_emu l_step
 touch /tmp/ul.go
-wait_line $o '^done$'
+wait_line $o '^done$' 60 $bg
 grep -v point $o
 check "vfork: child exited 0, results right" grep -q '^vfork child status 0 errors 0$' $o
 check "vfork: vfork+exec child exited 0" grep -q '^vfork+exec child status 0$' $o
@@ -73,7 +75,7 @@ o=/tmp/ul.exec
 start $o exec -h
 probe $o l_emu l_step
 touch /tmp/ul.go
-wait_line $o '^done$'
+wait_line $o '^done$' 60 $bg
 grep -v point $o
 check "exec: the new image has the original bytes" grep -q "^after exec pid $bg text l_emu=55 l_step=48\$" $o
 check "exec: the new image's results right" grep -q '^errors 0$' $o
@@ -97,13 +99,13 @@ o=/tmp/ul.loop
 start $o forkloop -w 100 -k 1000 -h
 probe $o l_emu l_step
 touch /tmp/ul.go
-wait_line $o '^warm ' 60
+wait_line $o '^warm ' 60 $bg
 check "forkloop: warm-up cycles fine" grep -q '^warm 100 failures 0$' $o
 cat $D/memory >/tmp/ul.mem0
 free0=$(mem MemFree)
 slab0=$(mem Slab)
 touch /tmp/ul.go.2
-wait_line $o '^done$' 100
+wait_line $o '^done$' 100 $bg
 free1=$(mem MemFree)
 slab1=$(mem Slab)
 cat $D/memory >/tmp/ul.mem1
@@ -129,7 +131,7 @@ o=/tmp/ul.thr
 start $o threads -t 4
 probe $o l_emu l_step
 touch /tmp/ul.go
-wait_line $o '^running$'
+wait_line $o '^running$' 60 $bg
 for i in 1 2 3 4 5; do
 	usleep 300000
 	h=$(hits ul/l_step)
@@ -148,17 +150,18 @@ check "threads: results right" grep -q '^errors 0$' $o
 
 # 6. rmmod while a thread is in the middle of a step.
 o=/tmp/ul.fault
-ulife -m fault -g /tmp/ul.ref >$o.ref &
+ulife -m fault -g /tmp/ul.ref >$o.ref 2>&1 &
+upids="$upids $!"
 ref=$!
 touch /tmp/ul.ref
-wait_line $o.ref '^in-handler$'
+wait_line $o.ref '^in-handler$' 60 $ref
 touch /tmp/ul.ref.2
 wait $ref
 check "fault, unprobed: recovered" grep -q '^recovered 77$' $o.ref
 start $o fault -h
 probe $o l_fault
 touch /tmp/ul.go
-wait_line $o '^in-handler$'
+wait_line $o '^in-handler$' 60 $bg
 xol_line $bg
 echo "# hits in the handler: $(hits ul/l_fault)"
 check "fault: rmmod refused while the thread is mid-step" not rmmod rprobes
@@ -170,7 +173,7 @@ else
 	echo "# rmmod after the probe's removal, thread still in its handler: refused"
 fi
 touch /tmp/ul.go.2
-wait_line $o '^done$'
+wait_line $o '^done$' 60 $bg
 grep -v point $o
 check "fault: the load was redone after the handler" grep -q '^recovered 77$' $o
 check "fault: results right" grep -q '^errors 0$' $o

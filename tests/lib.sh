@@ -38,16 +38,30 @@ not() { ! "$@"; }
 # grep in the kernel log, usable under `check`.
 in_dmesg() { dmesg | grep -q "$1"; }
 # --- user probes (tests 22-25; the programs' protocol is in progs/uprog.h)
+# Test programs started in the background go into $upids: killed when the
+# test ends, however it ends (a held program would otherwise keep the
+# runner's pipe open).
+upids=
+uprobe_cleanup() { [ -z "$upids" ] || kill -9 $upids 2>/dev/null; }
+# Is process PID alive (not gone, not a zombie)?
+alive() { [ -r /proc/$1/stat ] && [ "$(sed 's/.*) //' /proc/$1/stat | cut -c1)" != Z ]; }
 # Wait until FILE has a line matching REGEX (at most SECS seconds, 60 if
-# not given); fails the test otherwise.
-wait_line() { # file regex [secs]
+# not given); fails the test otherwise, or as soon as process PID (if
+# given) is gone without having written it.
+wait_line() { # file regex [secs [pid]]
 	_n=$((${3:-60} * 10))
 	while [ $_n -gt 0 ]; do
 		grep -q "$2" "$1" 2>/dev/null && return 0
+		if [ -n "$4" ] && ! alive "$4"; then
+			grep -q "$2" "$1" 2>/dev/null && return 0
+			tail -n 5 "$1"
+			dmesg | tail -n 5
+			fail "process $4 ended without '$2' in $1"
+		fi
 		usleep 100000
 		_n=$((_n - 1))
 	done
-	cat "$1" 2>/dev/null | tail -n 5
+	tail -n 5 "$1" 2>/dev/null
 	fail "timeout waiting for '$2' in $1"
 }
 # Field of a program's "point NAME 0xADDR HITS VERDICT" line ($2: 3 addr,

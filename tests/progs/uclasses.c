@@ -427,6 +427,14 @@ static void on_trap(int sig, siginfo_t *si, void *ctx)
 	ntraps++;
 }
 
+/* The memory the functions write: the same at the start of every run. */
+static void reset(void)
+{
+	g_store = 0;
+	g_ctr = 0;
+	g_bytes[1] = 2;
+}
+
 static void run_round(int r)
 {
 	int i;
@@ -552,6 +560,7 @@ int main(int argc, char **argv)
 	printf("ready\n");
 	fflush(stdout);
 	wait_for_file(go);
+	reset();
 	for (int r = 1; r <= rounds; r++)
 		run_round(r);
 	printf("done\n");
@@ -563,6 +572,7 @@ int main(int argc, char **argv)
 		snprintf(go2, sizeof(go2), "%s.2", go);
 		fflush(stdout);
 		wait_for_file(go2);
+		reset();
 		for (int r = 1; r <= rounds; r++)
 			run_round(r);
 		printf("done2\n");

@@ -26,7 +26,7 @@
  *             int3 sigtraps 1"), then waits for GOFILE.2 (the test removes
  *             the probes) and checks its bytes survived ("kept 1");
  *   calm      calls h_emu/h_step in a loop until GOFILE.stop exists (a
- *             bystander).
+ *             bystander), prints "calls N ..." and "done" (then -h holds).
  * Then (all but calm) "after" and it calls h_emu and h_step 5 times each
  * ("emu errors N", "step errors N") and prints "done". Dying of a signal
  * on the way is allowed: only this process may suffer. -f (development
@@ -207,6 +207,8 @@ int main(int argc, char **argv)
 			n++;
 		}
 		say("calls %ld emu errors %ld step errors %ld\ndone\n", n, emu_err, step_err);
+		if (hold_after)
+			hold();
 		return emu_err || step_err;
 	}
 
