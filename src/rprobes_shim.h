@@ -171,11 +171,20 @@ long rprobes_uprobe_resolve(int pid, const char *path, size_t path_len, unsigned
 /*
  * Die notifier for user-mode (64-bit) int3 and debug traps: @int3(regs, mm)
  * and @debug(regs, mm, dr6) run with interrupts off in the trapping task;
- * returning true consumes the trap (NOTIFY_STOP).
+ * returning true consumes the trap (NOTIFY_STOP). @signal is for
+ * rprobes_signal_hook().
  */
 int rprobes_die_hook(bool (*int3)(struct pt_regs *regs, void *mm),
-		     bool (*debug)(struct pt_regs *regs, void *mm, unsigned long *dr6));
-/* Unhooks and waits for running callbacks. */
+		     bool (*debug)(struct pt_regs *regs, void *mm, unsigned long *dr6),
+		     void (*signal)(struct pt_regs *regs, void *mm));
+/*
+ * Registers (once; the first user probe does it) a kprobe on
+ * arch_do_signal_or_restart(): @signal(regs, mm) of rprobes_die_hook() then
+ * runs (preemption off) before a task with an mm handles its signals, with
+ * its user registers. Returns 0 or -errno.
+ */
+int rprobes_signal_hook(void);
+/* Unhooks both and waits for running callbacks. */
 void rprobes_die_unhook(void);
 
 /*

@@ -9,6 +9,7 @@
  */
 #include <linux/module.h>
 #include <linux/kdebug.h>
+#include <linux/kprobes.h>
 #include <linux/notifier.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
@@ -30,6 +31,7 @@
 /* ---- die notifier: user-mode int3 and single-step traps ---- */
 
 static bool (*rp_int3)(struct pt_regs *regs, void *mm);
+static void (*rp_signal)(struct pt_regs *regs, void *mm);
 static bool (*rp_debug)(struct pt_regs *regs, void *mm, unsigned long *dr6);
 
 static int rprobes_die_cb(struct notifier_block *nb, unsigned long val, void *data)
@@ -53,18 +55,52 @@ static struct notifier_block rprobes_die_nb = {
 	.notifier_call = rprobes_die_cb,
 };
 
+/* Signal delivery: before arch_do_signal_or_restart() builds a frame. */
+static int rp_sig_pre(struct kprobe *p, struct pt_regs *kregs)
+{
+	struct mm_struct *mm = current->mm;
+
+	if (mm)
+		rp_signal((struct pt_regs *)regs_get_kernel_argument(kregs, 0), mm);
+	return 0;
+}
+
+static struct kprobe rp_sig_kp = {
+	.symbol_name = "arch_do_signal_or_restart",
+	.pre_handler = rp_sig_pre,
+};
+
 int rprobes_die_hook(bool (*int3)(struct pt_regs *regs, void *mm),
-		     bool (*debug)(struct pt_regs *regs, void *mm, unsigned long *dr6))
+		     bool (*debug)(struct pt_regs *regs, void *mm, unsigned long *dr6),
+		     void (*signal)(struct pt_regs *regs, void *mm))
 {
 	rp_int3 = int3;
 	rp_debug = debug;
+	rp_signal = signal;
 	return register_die_notifier(&rprobes_die_nb);
+}
+
+static bool rp_sig_on;
+
+int rprobes_signal_hook(void)
+{
+	int ret;
+
+	if (rp_sig_on)
+		return 0;
+	ret = register_kprobe(&rp_sig_kp);
+	if (!ret)
+		rp_sig_on = true;
+	return ret;
 }
 
 void rprobes_die_unhook(void)
 {
-	/* Waits for running callbacks (an RCU grace period). */
+	/* Both wait for running callbacks. */
 	unregister_die_notifier(&rprobes_die_nb);
+	if (rp_sig_on)
+		unregister_kprobe(&rp_sig_kp);
+	rp_sig_on = false;
 }
 
 /* ---- process events: fork, exit, exec ---- */

@@ -35,7 +35,7 @@ use crate::xol::{self, Step, StepInfo, Xol};
 use core::fmt::Write;
 use core::ptr::null_mut;
 use core::sync::atomic::{
-    AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8,
+    AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize,
     Ordering::{Acquire, Relaxed, Release},
 };
 use kernel::prelude::*;
@@ -204,7 +204,17 @@ pub(crate) struct UMm {
     /// The breakpoints, for fork children: `vaddr << 8 | original byte`,
     /// 0 when free.
     points: [AtomicU64; MAX_PER_MM],
+    /// Hits whose step was aborted for a signal (the task traps on the
+    /// breakpoint again when its handler returns): (task, address).
+    replay: [(AtomicUsize, AtomicU64); MAX_REPLAYS],
+    /// Tokens in `replay` (the hit path looks only when not 0).
+    replays: AtomicU32,
+    /// Steps aborted for a signal.
+    aborted: AtomicU64,
 }
+
+/// Aborted steps remembered per address space.
+const MAX_REPLAYS: usize = 16;
 
 impl Drop for UMm {
     fn drop(&mut self) {
@@ -250,6 +260,46 @@ impl UMm {
         }
     }
 
+    /// Remembers that `task`'s next hit at `addr` was counted already.
+    fn add_replay(&self, task: usize, addr: u64) {
+        for (t, a) in self.replay.iter() {
+            if t.compare_exchange(0, task, Acquire, Relaxed).is_ok() {
+                a.store(addr, Release);
+                self.replays.fetch_add(1, Release);
+                return;
+            }
+        }
+        // Full: that hit will count twice.
+    }
+
+    /// Consumes `task`'s token for `addr`, if it has one.
+    #[inline]
+    fn take_replay(&self, task: usize, addr: u64) -> bool {
+        if self.replays.load(Acquire) == 0 {
+            return false;
+        }
+        for (t, a) in self.replay.iter() {
+            if t.load(Relaxed) == task && a.load(Acquire) == addr {
+                a.store(0, Relaxed);
+                t.store(0, Release);
+                self.replays.fetch_sub(1, Relaxed);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Drops a dead task's tokens.
+    fn drop_replays(&self, task: usize) {
+        for (t, a) in self.replay.iter() {
+            if t.load(Relaxed) == task {
+                a.store(0, Relaxed);
+                t.store(0, Release);
+                self.replays.fetch_sub(1, Relaxed);
+            }
+        }
+    }
+
     fn add_point(&self, vaddr: u64, orig: u8) -> Result {
         let w = vaddr << 8 | u64::from(orig);
         for p in self.points.iter() {
@@ -289,11 +339,12 @@ impl UMm {
         let (used, hwm) = self.xol.usage();
         writeln!(
             w,
-            " slots={used}/{} hwm={hwm} stepped={} emulated={} retries={}",
+            " slots={used}/{} hwm={hwm} stepped={} emulated={} retries={} aborted={}",
             xol::NSLOTS,
             self.stepped.load(Relaxed),
             self.emulated.load(Relaxed),
-            self.retries.load(Relaxed)
+            self.retries.load(Relaxed),
+            self.aborted.load(Relaxed)
         )
     }
 }
@@ -393,6 +444,9 @@ pub(crate) struct UProbe {
     orig: u8,
     len: u8,
     verdict: Verdict,
+    /// Fix-ups of a step (an emulated instruction is stepped when the task
+    /// has TF set or its stack write would fault).
+    fixups: Fixups,
     /// What runs in the XOL slot: the instruction, or its rewrite that
     /// addresses memory through `scratch` instead of `%rip`.
     step: [u8; MAX_INSN_LEN],
@@ -434,11 +488,18 @@ impl UProbe {
         let umm = &*self.umm;
         let bp = self.vaddr;
         regs.ip = bp as usize;
+        // SAFETY: Reads `current`.
+        let me = unsafe { kbind::rprobes_current() } as usize;
+        // The same hit again after a step aborted for a signal: counted
+        // already.
+        let counted = umm.take_replay(me, bp);
         // A task that steps itself (TF) gets its trap from a real step.
         if regs.flags as u64 & TF == 0 {
             if let Verdict::Emulate(e) = self.verdict {
                 if emulate(e, regs, bp, self.len) {
-                    self.count();
+                    if !counted {
+                        self.count();
+                    }
                     umm.emulated.fetch_add(1, Relaxed);
                     return;
                 }
@@ -464,7 +525,9 @@ impl UProbe {
             umm.retries.fetch_add(1, Relaxed);
             return;
         };
-        self.count();
+        if !counted {
+            self.count();
+        }
         umm.xol.write(slot, &self.step[..usize::from(self.len)]);
         let mut saved = 0;
         if let Some((reg, value)) = self.scratch {
@@ -476,14 +539,12 @@ impl UProbe {
             orig: bp,
             info: StepInfo {
                 len: self.len,
-                fixups: self.verdict.fixups().bits(),
+                fixups: self.fixups.bits(),
                 scratch: self.scratch.map(|(r, _)| r),
                 saved_tf: regs.flags as u64 & TF != 0,
             },
             saved,
         };
-        // SAFETY: Reads `current`.
-        let me = unsafe { kbind::rprobes_current() } as usize;
         umm.xol.begin(me, &step);
         regs.ip = umm.xol.slot_addr(slot) as usize;
         regs.flags |= TF as usize;
@@ -626,6 +687,20 @@ fn emulate(e: Emulation, regs: &mut pt_regs, bp: u64, len: u8) -> bool {
     true
 }
 
+/// The fix-ups of a step of an instruction with this verdict: an emulated
+/// one is stepped as well when the task has TF set (or a stack write would
+/// fault); it is relative to its address, and a `call` pushes it.
+fn step_fixups(v: Verdict) -> Fixups {
+    match v {
+        Verdict::Emulate(Emulation::Call { .. }) => Fixups::IP.with(Fixups::CALL_RET_ADDR),
+        Verdict::Emulate(Emulation::Jmp { .. } | Emulation::Jcc { .. }) => {
+            Fixups::IP.with(Fixups::BRANCH_REL)
+        }
+        Verdict::Emulate(_) => Fixups::IP,
+        v => v.fixups(),
+    }
+}
+
 /// Completes a step: `regs` as the step left them.
 fn complete(umm: &UMm, s: &Step, regs: &mut pt_regs) {
     let slot_addr = umm.xol.slot_addr(s.slot);
@@ -747,6 +822,51 @@ unsafe extern "C" fn on_debug(
     true
 }
 
+/// Signal delivery to a task of a probed process (a kprobe on
+/// `arch_do_signal_or_restart`, before the signal frame is built): a step
+/// that has not run yet (the task is at the start of its slot: the signal
+/// came first, or the stepped copy faulted) is aborted, so the handler sees
+/// the task as it would be without the probe: at the original instruction,
+/// with its own registers and flags. When the handler returns, the task
+/// traps on the breakpoint again, and that hit is not counted twice.
+///
+/// # Safety
+///
+/// Called from the kprobe only (preemption disabled): `regs` are the
+/// current task's user registers, `mm` its address space.
+unsafe extern "C" fn on_signal(regs: *mut pt_regs, mm: *mut kernel::ffi::c_void) {
+    // SAFETY: The kprobe passes current's user registers.
+    let regs = unsafe { &mut *regs };
+    let mm = mm as usize;
+    // SAFETY: Preemption is disabled: an RCU read-side critical section.
+    let Some(umm) = (unsafe { MMS.find(hash_mm(mm), |u| u.mm == mm) }) else {
+        return;
+    };
+    let ip = regs.ip as u64;
+    let Some(slot) = umm.xol.slot_of(ip) else {
+        return;
+    };
+    if ip != umm.xol.slot_addr(slot) {
+        return;
+    }
+    // SAFETY: Reads `current`.
+    let me = unsafe { kbind::rprobes_current() } as usize;
+    let Some(s) = umm.xol.finish_at(slot, me) else {
+        return;
+    };
+    if let Some(reg) = s.info.scratch {
+        set_gpr(regs, reg, s.saved);
+    }
+    regs.ip = s.orig as usize;
+    if !s.info.saved_tf {
+        regs.flags &= !(TF as usize);
+    }
+    umm.add_replay(me, s.orig);
+    umm.aborted.fetch_add(1, Relaxed);
+    // SAFETY: The step's module reference.
+    unsafe { kbind::rprobes_module_put() };
+}
+
 /// A fork child with its own copy of a probed address space: the copy has
 /// our breakpoints, and nothing handles them there. Remove them in the
 /// child before it runs (preemption disabled: atomic allocation).
@@ -840,6 +960,7 @@ pub(crate) fn task_gone(task: usize) {
         // SAFETY: The hook runs in an RCU callback (softirq, an RCU
         // read-side critical section); the entry was live when loaded.
         let umm = unsafe { &*p };
+        umm.drop_replays(task);
         for _ in 0..umm.xol.abandon(task) {
             // SAFETY: Each step held a module reference.
             unsafe { kbind::rprobes_module_put() };
@@ -1043,6 +1164,7 @@ impl UProbes {
                 orig: bytes[0],
                 len,
                 verdict,
+                fixups: step_fixups(verdict),
                 step,
                 scratch,
                 stats: PerCpu::new().map_err(|_| oom())?,
@@ -1076,6 +1198,16 @@ impl UProbes {
     /// A new probed address space (takes over the mm reference).
     fn new_mm(&mut self, mm: usize, tgid: i32) -> Result<Arc<UMm>, CmdError> {
         let oom = || cmd_err(ErrorKind::NoMemory, 0);
+        // Signals abort steps that have not run (see `on_signal`): hooked
+        // with the first user probe, so that signal delivery costs nothing
+        // extra until then.
+        // SAFETY: Registers the shim's own kprobe (idempotent).
+        let r = unsafe { kbind::rprobes_signal_hook() };
+        if r != 0 {
+            // SAFETY: The reference `rprobes_uprobe_resolve` took.
+            unsafe { kbind::rprobes_mm_drop(mm as *mut kernel::ffi::c_void) };
+            return Err(ParseError::with_errno(ErrorKind::FailRegProbe, 0, -r).into());
+        }
         let xol = match Xol::new() {
             Ok(x) => x,
             Err(_) => {
@@ -1096,6 +1228,9 @@ impl UProbes {
                 emulated: AtomicU64::new(0),
                 retries: AtomicU64::new(0),
                 reaping: AtomicBool::new(false),
+                replay: [const { (AtomicUsize::new(0), AtomicU64::new(0)) }; MAX_REPLAYS],
+                replays: AtomicU32::new(0),
+                aborted: AtomicU64::new(0),
                 points: [const { AtomicU64::new(0) }; MAX_PER_MM],
             },
             GFP_KERNEL,
@@ -1299,7 +1434,7 @@ impl UGlobal {
             return Err(Error::from_errno(r));
         }
         // SAFETY: As above.
-        let r = unsafe { kbind::rprobes_die_hook(Some(on_int3), Some(on_debug)) };
+        let r = unsafe { kbind::rprobes_die_hook(Some(on_int3), Some(on_debug), Some(on_signal)) };
         if r != 0 {
             // SAFETY: Hooked above.
             unsafe { kbind::rprobes_proc_unhook() };

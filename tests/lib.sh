@@ -3,8 +3,10 @@
 # failed check; `finish` records the result for the runner.
 D=/sys/kernel/debug/rprobes
 T=/sys/kernel/tracing
-name=$(basename "$0" .sh)
-echo 1 >/tmp/rc.$name
+# (Its own variable: tests use `name` for their own purposes.)
+_rp_test=$(basename "$0" .sh)
+name=$_rp_test
+echo 1 >/tmp/rc.$_rp_test
 fail() {
 	echo "FAIL: $*"
 	exit 1
@@ -15,7 +17,7 @@ check() { # description, command...
 	if "$@"; then echo "ok: $d"; else fail "$d"; fi
 }
 finish() {
-	echo 0 >/tmp/rc.$name
+	echo 0 >/tmp/rc.$_rp_test
 	exit 0
 }
 load() {
