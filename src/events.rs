@@ -254,9 +254,9 @@ impl Events {
     }
 
     /// Every event in the buffer, oldest first, without consuming them.
-    pub(crate) fn snapshot(&self, max: usize) -> Result<KVec<Event>> {
+    pub(crate) fn snapshot(&self, max: usize) -> Result<KVVec<Event>> {
         let b = self.buf();
-        let mut out = KVec::new();
+        let mut out = KVVec::new();
         let mut err = Ok(());
         cpus(|cpu| {
             // SAFETY: `b` is valid; the iterator is finished below.
