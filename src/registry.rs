@@ -545,16 +545,9 @@ impl Registry {
             v.push(crate::fetch_eval::Arg { arg, word, fast }, GFP_KERNEL)
                 .map_err(|_| oom())?;
         }
-        KBox::new(
-            crate::fetch_eval::Args {
-                args: v,
-                fixed,
-                entry_args,
-                strings,
-            },
-            GFP_KERNEL,
-        )
-        .map_err(|_| oom())
+        let args =
+            crate::fetch_eval::Args::new(v, fixed, entry_args, strings).map_err(|_| oom())?;
+        KBox::new(args, GFP_KERNEL).map_err(|_| oom())
     }
 
     fn remove(&mut self, def: &RemoveDef<'_>) -> Result<(), CmdError> {
