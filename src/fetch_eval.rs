@@ -402,8 +402,7 @@ fn run(arg: &FetchArg, word: &str, ctx: &Ctx<'_>, rec: &mut [u8], dyn_end: &mut 
             // SAFETY: Returns the address of `current->comm`.
             Some(unsafe { kbind::rprobes_current_comm_ptr() } as u64)
         }
-        // SAFETY: Returns `current`.
-        Some(Insn::Current) => Some(unsafe { kbind::rprobes_current() } as u64),
+        Some(Insn::Current) => Some(crate::percpu::current() as u64),
         Some(Insn::Arg(n)) => match kernel_argument(u32::from(*n)) {
             ArgLocation::Reg(o) => Some(reg(regs, o)),
             ArgLocation::Stack(k) => read_u64(sp.wrapping_add(u64::from(k) * 8), false),
