@@ -108,6 +108,11 @@ int rprobes_sprint_symbol(char *buf, unsigned long addr);
  * readers through an irq_work, as tracefs does.
  */
 void *rprobes_rb_alloc(unsigned long size);
+/*
+ * Set while a reader sleeps (or is about to): writers read it inline and
+ * call rprobes_rb_wake() only when it is set.
+ */
+extern bool rprobes_rb_waiters;
 /* Wakes sleeping readers (NMI-safe, cheap when nobody waits). */
 void rprobes_rb_wake(void);
 /* Sleeps until @rb is not empty: 0, or -ERESTARTSYS on a signal. */
