@@ -528,8 +528,7 @@ pub(crate) mod comm_cache {
         // `current` is a valid task for as long as it runs, which covers
         // this handler.
         let task = crate::percpu::current();
-        // SAFETY: `task` is valid (above); a task's pid does not change.
-        let pid = unsafe { (*task).pid };
+        let pid = crate::percpu::current_pid();
         if pid <= 0 {
             return pid; // The idle tasks: shown as `<idle>`.
         }

@@ -14,6 +14,8 @@ extern "C" {
     /// The running task (x86's exported per-CPU `current_task`, a
     /// `struct task_struct *`).
     static current_task: *mut kernel::ffi::c_void;
+    /// This CPU's number (x86's exported per-CPU `cpu_number`, an `int`).
+    static cpu_number: i32;
 }
 
 /// This CPU's per-CPU offset: `this_cpu_read(this_cpu_off)`, inline (the
@@ -53,6 +55,31 @@ pub(crate) fn current() -> *mut kernel::bindings::task_struct {
         )
     };
     task
+}
+
+/// The CPU this runs on: `raw_smp_processor_id()`, inline.
+#[inline(always)]
+pub(crate) fn cpu() -> u32 {
+    let cpu: u32;
+    // SAFETY: A `%gs`-relative load of the per-CPU variable `cpu_number`,
+    // the instruction `raw_smp_processor_id()` compiles to; it only reads
+    // memory.
+    unsafe {
+        core::arch::asm!(
+            "mov {cpu:e}, dword ptr gs:[{var}]",
+            cpu = out(reg) cpu,
+            var = sym cpu_number,
+            options(nostack, preserves_flags, readonly),
+        )
+    };
+    cpu
+}
+
+/// The running task's pid (`task_pid_nr(current)`), inline.
+#[inline(always)]
+pub(crate) fn current_pid() -> i32 {
+    // SAFETY: `current` is valid while it runs, and its pid never changes.
+    unsafe { (*current()).pid }
 }
 
 /// Marker for types that may live in per-CPU memory.

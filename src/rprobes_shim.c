@@ -260,12 +260,6 @@ void rprobes_current_comm(char *buf)
 	memcpy(buf, current->comm, TASK_COMM_LEN);
 }
 
-int rprobes_current_pid_comm(char *buf)
-{
-	memcpy(buf, current->comm, TASK_COMM_LEN);
-	return task_pid_nr(current);
-}
-
 const char *rprobes_current_comm_ptr(void)
 {
 	return current->comm;

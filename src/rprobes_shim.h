@@ -127,8 +127,6 @@ enum { RPROBES_RB_ALL_CPUS = RING_BUFFER_ALL_CPUS };
 /* current->comm (TASK_COMM_LEN bytes, NUL-padded) into @buf. */
 enum { RPROBES_COMM_LEN = TASK_COMM_LEN };
 void rprobes_current_comm(char *buf);
-/* current->comm into @buf (TASK_COMM_LEN bytes); returns current's pid. */
-int rprobes_current_pid_comm(char *buf);
 /* The address of current->comm ($comm). */
 const char *rprobes_current_comm_ptr(void);
 
