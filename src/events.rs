@@ -97,12 +97,14 @@ pub(crate) fn set_tracing_on(on: bool) {
 /// return cost as much as a few dozen plain instructions.
 #[inline(always)]
 pub(crate) fn record(id: u32, kind: u32, ip: u64, caller: u64, payload: &[u8]) {
-    if TRACING_ON.load(Relaxed) {
-        record_with(id, kind, ip, caller, payload.len(), |data| {
-            if !payload.is_empty() {
-                data.copy_from_slice(payload);
-            }
-        });
+    if !TRACING_ON.load(Relaxed) {
+        return;
+    }
+    if let Some(mut r) = Reservation::new(kind, payload.len()) {
+        if !payload.is_empty() {
+            r.data().copy_from_slice(payload);
+        }
+        r.commit(id, kind, ip, caller);
     }
 }
 
@@ -120,12 +122,11 @@ pub(crate) fn record_args(
     if !TRACING_ON.load(Relaxed) {
         return;
     }
-    if args.is_fast() {
-        record_with(id, kind, ip, caller, args.max_size(), |data| {
-            crate::fetch_eval::build_fast(args, ctx, data);
-        });
-    } else {
+    if !args.is_fast() {
         record_generic(id, kind, ip, caller, args, ctx);
+    } else if let Some(mut r) = Reservation::new(kind, args.max_size()) {
+        crate::fetch_eval::build_fast(args, ctx, r.data());
+        r.commit(id, kind, ip, caller);
     }
 }
 
@@ -139,54 +140,84 @@ fn record_generic(
     args: &crate::fetch_eval::Args,
     ctx: &crate::fetch_eval::Ctx<'_>,
 ) {
-    record_with(id, kind, ip, caller, args.max_size(), |data| {
-        crate::fetch_eval::build(args, ctx, data);
-    });
+    if let Some(mut r) = Reservation::new(kind, args.max_size()) {
+        crate::fetch_eval::build(args, ctx, r.data());
+        r.commit(id, kind, ip, caller);
+    }
 }
 
-/// Reserves room for a header and `max` bytes of data, lets `fill` write
-/// the data and commits.
-#[inline(always)]
-fn record_with(id: u32, kind: u32, ip: u64, caller: u64, max: usize, fill: impl FnOnce(&mut [u8])) {
-    let b = BUF.load(Acquire);
-    if b.is_null() {
-        return;
+/// An event being written: reserved in this CPU's ring buffer, committed
+/// by [`Reservation::commit`], which every path must reach (this CPU's
+/// buffer stays reserved until then).
+///
+/// # Invariants
+///
+/// `b` is the live buffer and `rec` the data of an event reserved in it
+/// (`head + max` bytes, exclusively ours) and not committed yet.
+struct Reservation {
+    b: *mut kbind::trace_buffer,
+    rec: *mut u8,
+    head: usize,
+    max: usize,
+}
+
+impl Reservation {
+    /// Reserves a record of `kind` with `max` bytes of argument data
+    /// (`None` if there is no buffer or no room: counted as dropped).
+    #[inline(always)]
+    fn new(kind: u32, max: usize) -> Option<Self> {
+        let b = BUF.load(Acquire);
+        if b.is_null() {
+            return None;
+        }
+        let head = if kind == RETURN { HDR + CALLER } else { HDR };
+        // SAFETY: `b` is the live buffer: it is freed only after every probe
+        // is unregistered (so no handler runs) and `BUF` is cleared.
+        let ev = unsafe { kbind::ring_buffer_lock_reserve(b, head + max) };
+        if ev.is_null() {
+            DROPPED.fetch_add(1, Relaxed);
+            return None;
+        }
+        // SAFETY: `ev` was just reserved.
+        let rec = unsafe { kbind::ring_buffer_event_data(ev) }.cast::<u8>();
+        // INVARIANT: `ev` has room for `head + max` bytes of data.
+        Some(Self { b, rec, head, max })
     }
-    let head = if kind == RETURN { HDR + CALLER } else { HDR };
-    let size = head + max;
-    // SAFETY: `b` is the live buffer: it is freed only after every probe is
-    // unregistered (so no handler runs) and `BUF` is cleared.
-    let ev = unsafe { kbind::ring_buffer_lock_reserve(b, size) };
-    if ev.is_null() {
-        DROPPED.fetch_add(1, Relaxed);
-        return;
+
+    /// Room for the argument data.
+    #[inline(always)]
+    fn data(&mut self) -> &mut [u8] {
+        // SAFETY: By the type invariant `rec` has `head + max` bytes that
+        // are ours; the borrow of `self` keeps them from being committed.
+        unsafe { core::slice::from_raw_parts_mut(self.rec.add(self.head), self.max) }
     }
-    // SAFETY: The reserved event has room for `size` bytes of data,
-    // exclusively ours until the commit below.
-    let data = unsafe {
-        core::slice::from_raw_parts_mut(kbind::ring_buffer_event_data(ev).cast::<u8>(), size)
-    };
-    let (h, rest) = data.split_at_mut(head);
-    fill(rest);
-    let rec = Rec {
-        id: if kind == RETURN { id | RETURN_FLAG } else { id },
-        pid: comm_cache::current_pid(),
-        ip,
-    };
-    // SAFETY: `h` is `head` (>= `HDR`) bytes, possibly only 4-byte aligned
-    // (hence the unaligned writes).
-    unsafe { ptr::write_unaligned(h.as_mut_ptr().cast::<Rec>(), rec) };
-    if let Some(c) = h.get_mut(HDR..HDR + CALLER) {
-        c.copy_from_slice(&caller.to_ne_bytes());
-    }
-    // SAFETY: Committing ends this CPU's reservation.
-    unsafe { kbind::ring_buffer_unlock_commit(b) };
-    // SAFETY: `rprobes_rb_waiters` is a C `bool`, which the C side only
-    // accesses with READ_ONCE/WRITE_ONCE: an atomic byte.
-    let waiters = unsafe { AtomicBool::from_ptr(ptr::addr_of_mut!(kbind::rprobes_rb_waiters)) };
-    if waiters.load(Relaxed) {
-        // SAFETY: Queues the readers' wake-up (NMI-safe).
-        unsafe { kbind::rprobes_rb_wake() };
+
+    /// Writes the header and commits.
+    #[inline(always)]
+    fn commit(self, id: u32, kind: u32, ip: u64, caller: u64) {
+        let rec = Rec {
+            id: if kind == RETURN { id | RETURN_FLAG } else { id },
+            pid: comm_cache::current_pid(),
+            ip,
+        };
+        // SAFETY: By the type invariant `rec` has at least `head` >= `HDR`
+        // bytes, possibly only 4-byte aligned (hence the unaligned writes),
+        // and a return's head has room for the caller.
+        unsafe {
+            ptr::write_unaligned(self.rec.cast::<Rec>(), rec);
+            if kind == RETURN {
+                ptr::write_unaligned(self.rec.add(HDR).cast::<u64>(), caller);
+            }
+        }
+        // SAFETY: Committing ends this CPU's reservation (type invariant).
+        unsafe { kbind::ring_buffer_unlock_commit(self.b) };
+        // SAFETY: `rprobes_rb_waiters` is a C `bool`, which the C side only
+        // accesses with READ_ONCE/WRITE_ONCE: an atomic byte.
+        let waiters = unsafe { AtomicBool::from_ptr(ptr::addr_of_mut!(kbind::rprobes_rb_waiters)) };
+        if waiters.load(Relaxed) {
+            // SAFETY: Queues the readers' wake-up (NMI-safe).
+            unsafe { kbind::rprobes_rb_wake() };
+        }
     }
 }
 

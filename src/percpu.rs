@@ -51,7 +51,8 @@ pub(crate) fn current() -> *mut kernel::bindings::task_struct {
             "mov {task}, qword ptr gs:[{var}]",
             task = out(reg) task,
             var = sym current_task,
-            options(nostack, preserves_flags, readonly),
+            // A task's `current` is itself wherever it runs: pure.
+            options(nostack, preserves_flags, pure, readonly),
         )
     };
     task
