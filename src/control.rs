@@ -34,9 +34,10 @@ use kernel::{
     uaccess::{UserPtr, UserSlice},
 };
 
-/// Growable text buffer that control files render into.
+/// Growable text buffer that control files render into (`kvmalloc`ed:
+/// `trace` can be megabytes).
 #[derive(Default)]
-pub(crate) struct Text(pub(crate) KVec<u8>);
+pub(crate) struct Text(pub(crate) KVVec<u8>);
 
 impl core::fmt::Write for Text {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
@@ -96,7 +97,7 @@ pub(crate) trait Control: 'static {
 
 /// Per-open state: the read snapshot and the partial line being written.
 struct OpenFile {
-    snapshot: KVec<u8>,
+    snapshot: KVVec<u8>,
     /// Streams: bytes of `snapshot` already read.
     off: usize,
     pending: KVec<u8>,

@@ -109,6 +109,25 @@ impl Arg {
     }
 }
 
+/// One argument with a fast form, packed for the hit path.
+#[derive(Clone, Copy)]
+struct FastOp {
+    /// Its slot in the record.
+    slot: u16,
+    /// The `pt_regs` word (index, below [`REGS`]) holding the value or the
+    /// base address.
+    word: u8,
+    /// Bytes stored (1, 2, 4 or 8).
+    size: u8,
+    /// Whether the value is read at word + `offset` (kernel memory).
+    mem: bool,
+    /// Offset added to the base address.
+    offset: i32,
+}
+
+/// The `unsigned long` words of a `pt_regs`.
+const REGS: usize = core::mem::size_of::<pt_regs>() / 8;
+
 /// The arguments of one probe.
 pub(crate) struct Args {
     /// In order.
@@ -117,14 +136,77 @@ pub(crate) struct Args {
     pub(crate) fixed: usize,
     /// Whether a return probe uses `$argN` (entry registers are saved).
     pub(crate) entry_args: bool,
-    /// String values per record (each gets [`MAX_STRING`] bytes of room).
-    pub(crate) strings: usize,
+    /// The most argument data one record can take: the fixed part and
+    /// [`MAX_STRING`] bytes per string value.
+    max: usize,
+    /// When every argument has a fast form ([`Fast::of`]): all of them, in
+    /// order; else empty.
+    fast: KVec<FastOp>,
 }
 
 impl Args {
+    /// The arguments `args` of a probe, laid out in a fixed part of `fixed`
+    /// bytes with `strings` string values.
+    pub(crate) fn new(
+        args: KVec<Arg>,
+        fixed: usize,
+        entry_args: bool,
+        strings: usize,
+    ) -> Result<Self> {
+        let max = strings
+            .checked_mul(MAX_STRING)
+            .and_then(|n| n.checked_add(fixed))
+            .ok_or(EINVAL)?;
+        let mut fast = KVec::new();
+        for a in args.iter() {
+            let (reg, offset, size, mem) = match a.fast {
+                Fast::Reg { reg, size } => (reg, 0, size, false),
+                Fast::Mem { reg, offset, size } => (reg, offset, size, true),
+                Fast::Generic => {
+                    fast.clear();
+                    break;
+                }
+            };
+            let word = usize::from(reg) / 8;
+            let slot = usize::from(a.arg.offset);
+            if reg % 8 != 0
+                || word >= REGS
+                || !matches!(size, 1 | 2 | 4 | 8)
+                || slot + usize::from(size) > fixed
+            {
+                fast.clear();
+                break;
+            }
+            fast.push(
+                FastOp {
+                    slot: a.arg.offset,
+                    word: word as u8,
+                    size,
+                    mem,
+                    offset,
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        Ok(Self {
+            args,
+            fixed,
+            entry_args,
+            max,
+            fast,
+        })
+    }
+
     /// The most argument data one record can take.
+    #[inline]
     pub(crate) fn max_size(&self) -> usize {
-        self.fixed + self.strings * MAX_STRING
+        self.max
+    }
+
+    /// Whether [`build_fast`] can build the arguments' data.
+    #[inline]
+    pub(crate) fn is_fast(&self) -> bool {
+        !self.fast.is_empty()
     }
 
     /// Bytes of memory held.
@@ -132,7 +214,8 @@ impl Args {
         self.args
             .iter()
             .map(|a| core::mem::size_of::<Arg>() + a.word.len())
-            .sum()
+            .sum::<usize>()
+            + self.fast.len() * core::mem::size_of::<FastOp>()
     }
 }
 
@@ -216,8 +299,32 @@ fn symbol_string(addr: u64, out: &mut [u8]) -> usize {
     break_at(out, n).unwrap_or(0)
 }
 
-/// Builds the argument data of one hit into `rec`; returns its length.
+/// Builds the argument data of one hit into `rec` (at least
+/// [`Args::max_size`] bytes) when every argument has a fast form
+/// ([`Args::is_fast`]): each is a register or one load, and stores its
+/// whole slot (0 for a fault), so nothing needs clearing.
+#[inline(always)]
+pub(crate) fn build_fast(args: &Args, ctx: &Ctx<'_>, rec: &mut [u8]) {
+    // SAFETY: `pt_regs` is `REGS` 8-byte aligned `unsigned long`s (its size
+    // and layout are checked at compile time in `trampoline.rs`), so it can
+    // be read as that many words for as long as `ctx.regs` lives.
+    let words = unsafe { &*core::ptr::from_ref(ctx.regs).cast::<[u64; REGS]>() };
+    for op in args.fast.iter() {
+        let mut v = words.get(usize::from(op.word)).copied().unwrap_or(0);
+        if op.mem {
+            v = read_kernel(v.wrapping_add(i64::from(op.offset) as u64), op.size).unwrap_or(0);
+        }
+        put(rec, usize::from(op.slot), op.size, v);
+    }
+}
+
+/// Builds the argument data of one hit into `rec` (at least
+/// [`Args::max_size`] bytes); returns its length.
 pub(crate) fn build(args: &Args, ctx: &Ctx<'_>, rec: &mut [u8]) -> usize {
+    if args.is_fast() {
+        build_fast(args, ctx, rec);
+        return args.fixed;
+    }
     let fixed = args.fixed.min(rec.len());
     rec[..fixed].fill(0);
     let mut dyn_end = fixed;
@@ -230,17 +337,32 @@ pub(crate) fn build(args: &Args, ctx: &Ctx<'_>, rec: &mut [u8]) -> usize {
                 offset,
                 size,
             } => {
-                let mut b = [0u8; 8];
-                let n = usize::from(size).min(8);
                 let addr = reg(ctx.regs, r).wrapping_add(i64::from(offset) as u64);
-                if read_mem(addr, &mut b[..n], false) {
-                    put(rec, slot, size, u64::from_le_bytes(b));
-                }
+                put(rec, slot, size, read_kernel(addr, size).unwrap_or(0));
             }
             Fast::Generic => run(&a.arg, a.word(), ctx, rec, &mut dyn_end),
         }
     }
     dyn_end
+}
+
+/// Reads a `size`-byte (1, 2, 4 or 8) little-endian number of kernel
+/// memory without faulting.
+#[inline(always)]
+fn read_kernel(addr: u64, size: u8) -> Option<u64> {
+    let mut v = 0u64;
+    let n = usize::from(size).min(8);
+    // SAFETY: `copy_from_kernel_nofault` checks the source itself (and
+    // fails instead of faulting); `v` has room for `n <= 8` bytes, and x86
+    // is little-endian, so the low `n` bytes of `v` are the number.
+    let r = unsafe {
+        kbind::copy_from_kernel_nofault(
+            core::ptr::from_mut(&mut v).cast(),
+            addr as usize as *const kernel::ffi::c_void,
+            n,
+        )
+    };
+    (r == 0).then_some(v)
 }
 
 /// Copies a string into the room it is given; its length with the NUL, or
@@ -280,8 +402,7 @@ fn run(arg: &FetchArg, word: &str, ctx: &Ctx<'_>, rec: &mut [u8], dyn_end: &mut 
             // SAFETY: Returns the address of `current->comm`.
             Some(unsafe { kbind::rprobes_current_comm_ptr() } as u64)
         }
-        // SAFETY: Returns `current`.
-        Some(Insn::Current) => Some(unsafe { kbind::rprobes_current() } as u64),
+        Some(Insn::Current) => Some(crate::percpu::current() as u64),
         Some(Insn::Arg(n)) => match kernel_argument(u32::from(*n)) {
             ArgLocation::Reg(o) => Some(reg(regs, o)),
             ArgLocation::Stack(k) => read_u64(sp.wrapping_add(u64::from(k) * 8), false),
@@ -415,9 +536,37 @@ fn apply_bf(v: u64, bf: Option<(u8, u8, u8)>) -> u64 {
     }
 }
 
+/// Stores the low `size` bytes of `v` at `slot`: a 64-bit value (the
+/// default type) with one store and no jump table, the others out of line.
+#[inline(always)]
 fn put(rec: &mut [u8], slot: usize, size: u8, v: u64) {
-    let n = usize::from(size).min(8);
-    if let Some(d) = rec.get_mut(slot..slot + n) {
-        d.copy_from_slice(&v.to_le_bytes()[..n]);
+    if size == 8 {
+        if let Some(d) = rec.get_mut(slot..slot + 8) {
+            d.copy_from_slice(&v.to_le_bytes());
+        }
+    } else {
+        put_small(rec, slot, size, v);
+    }
+}
+
+#[inline(never)]
+fn put_small(rec: &mut [u8], slot: usize, size: u8, v: u64) {
+    match size {
+        4 => put_n::<4>(rec, slot, v),
+        2 => put_n::<2>(rec, slot, v),
+        1 => put_n::<1>(rec, slot, v),
+        _ => {
+            let n = usize::from(size).min(8);
+            if let Some(d) = rec.get_mut(slot..slot + n) {
+                d.copy_from_slice(&v.to_le_bytes()[..n]);
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn put_n<const N: usize>(rec: &mut [u8], slot: usize, v: u64) {
+    if let Some(d) = rec.get_mut(slot..slot + N) {
+        d.copy_from_slice(&v.to_le_bytes()[..N]);
     }
 }

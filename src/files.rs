@@ -309,7 +309,9 @@ impl Control for Explain {
         }
         let mut t = Text::default();
         let r = crate::uprobe::explain(line, &mut t);
-        *s.explain.lock() = t.0;
+        let mut v = KVec::new();
+        v.extend_from_slice(&t.0, GFP_KERNEL)?;
+        *s.explain.lock() = v;
         r
     }
 }

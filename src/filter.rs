@@ -23,8 +23,7 @@ static GLOBAL_PIDS: [AtomicI32; MAX_PIDS] = [const { AtomicI32::new(0) }; MAX_PI
 static GLOBAL_N: AtomicUsize = AtomicUsize::new(0);
 
 fn current_pid() -> i32 {
-    // SAFETY: Reads current's pid.
-    unsafe { kbind::rprobes_current_pid() }
+    crate::percpu::current_pid()
 }
 
 fn current_comm() -> [u8; 16] {

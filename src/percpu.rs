@@ -8,6 +8,81 @@ use crate::kbind;
 use core::marker::PhantomData;
 use kernel::prelude::*;
 
+extern "C" {
+    /// This CPU's per-CPU offset (x86's exported per-CPU `this_cpu_off`).
+    static this_cpu_off: usize;
+    /// The running task (x86's exported per-CPU `current_task`, a
+    /// `struct task_struct *`).
+    static current_task: *mut kernel::ffi::c_void;
+    /// This CPU's number (x86's exported per-CPU `cpu_number`, an `int`).
+    static cpu_number: i32;
+}
+
+/// This CPU's per-CPU offset: `this_cpu_read(this_cpu_off)`, inline (the
+/// hit paths would otherwise pay a call into the C shim for it).
+///
+/// The caller is expected to have preemption disabled, or to accept the
+/// offset of a CPU it may no longer run on.
+#[inline(always)]
+pub(crate) fn this_cpu_offset() -> usize {
+    let off: usize;
+    // SAFETY: A `%gs`-relative load of the per-CPU variable `this_cpu_off`,
+    // the instruction `this_cpu_read()` compiles to; it only reads memory.
+    unsafe {
+        core::arch::asm!(
+            "mov {off}, qword ptr gs:[{var}]",
+            off = out(reg) off,
+            var = sym this_cpu_off,
+            options(nostack, preserves_flags, readonly),
+        )
+    };
+    off
+}
+
+/// The running task: `current`, inline. It stays valid for as long as it
+/// runs (a probe handler's duration, say).
+#[inline(always)]
+pub(crate) fn current() -> *mut kernel::bindings::task_struct {
+    let task: *mut kernel::bindings::task_struct;
+    // SAFETY: A `%gs`-relative load of the per-CPU variable `current_task`,
+    // the instruction `get_current()` compiles to; it only reads memory.
+    unsafe {
+        core::arch::asm!(
+            "mov {task}, qword ptr gs:[{var}]",
+            task = out(reg) task,
+            var = sym current_task,
+            // A task's `current` is itself wherever it runs: pure.
+            options(nostack, preserves_flags, pure, readonly),
+        )
+    };
+    task
+}
+
+/// The CPU this runs on: `raw_smp_processor_id()`, inline.
+#[inline(always)]
+pub(crate) fn cpu() -> u32 {
+    let cpu: u32;
+    // SAFETY: A `%gs`-relative load of the per-CPU variable `cpu_number`,
+    // the instruction `raw_smp_processor_id()` compiles to; it only reads
+    // memory.
+    unsafe {
+        core::arch::asm!(
+            "mov {cpu:e}, dword ptr gs:[{var}]",
+            cpu = out(reg) cpu,
+            var = sym cpu_number,
+            options(nostack, preserves_flags, readonly),
+        )
+    };
+    cpu
+}
+
+/// The running task's pid (`task_pid_nr(current)`), inline.
+#[inline(always)]
+pub(crate) fn current_pid() -> i32 {
+    // SAFETY: `current` is valid while it runs, and its pid never changes.
+    unsafe { (*current()).pid }
+}
+
 /// Marker for types that may live in per-CPU memory.
 ///
 /// # Safety
@@ -59,10 +134,12 @@ impl<T: Zeroable> PerCpu<T> {
     /// which is still a valid `&T` since `T: Sync`.
     #[inline]
     pub(crate) fn this_cpu(&self) -> &T {
+        let p = (self.ptr as usize).wrapping_add(this_cpu_offset());
         // SAFETY: By the type invariant `ptr` is a live per-CPU allocation,
-        // so `this_cpu_ptr()` yields a valid, aligned, initialised (zeroed,
-        // which `Zeroable` allows) `T` that lives as long as `self`.
-        unsafe { &*kbind::rprobes_this_cpu_ptr(self.ptr).cast::<T>() }
+        // so adding this CPU's offset (what `this_cpu_ptr()` does) yields a
+        // valid, aligned, initialised (zeroed, which `Zeroable` allows) `T`
+        // that lives as long as `self`.
+        unsafe { &*(p as *const T) }
     }
 
     /// Bytes of per-CPU memory this object holds (all possible CPUs).

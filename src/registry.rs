@@ -500,7 +500,8 @@ impl Registry {
                 errno,
             });
         }
-        self.next_id = self.next_id.wrapping_add(1).max(1);
+        // Ids run from 1 to `ID_LIMIT - 1` (events keep the kind in the top bit).
+        self.next_id = self.next_id % (crate::events::ID_LIMIT - 1) + 1;
         probe.addr.store(probe.kprobe.addr() as u64, Relaxed);
         if let Some(r) = probe.ret.as_ref() {
             r.set_func(probe.kprobe.addr());
@@ -545,16 +546,9 @@ impl Registry {
             v.push(crate::fetch_eval::Arg { arg, word, fast }, GFP_KERNEL)
                 .map_err(|_| oom())?;
         }
-        KBox::new(
-            crate::fetch_eval::Args {
-                args: v,
-                fixed,
-                entry_args,
-                strings,
-            },
-            GFP_KERNEL,
-        )
-        .map_err(|_| oom())
+        let args =
+            crate::fetch_eval::Args::new(v, fixed, entry_args, strings).map_err(|_| oom())?;
+        KBox::new(args, GFP_KERNEL).map_err(|_| oom())
     }
 
     fn remove(&mut self, def: &RemoveDef<'_>) -> Result<(), CmdError> {

@@ -344,8 +344,8 @@ impl RetCore {
         bump(&s.hits);
         let lat = cycles_to_ns(now.saturating_sub(inst.t0.load(Relaxed)));
         bump(&s.hist[hist::bucket(lat)]);
-        // SAFETY: Reads the CPU number (interrupts are off).
-        let cpu = unsafe { kbind::rprobes_cpu() };
+        // Interrupts are off: this stays the CPU we run on.
+        let cpu = crate::percpu::cpu();
         if cpu != inst.cpu.load(Relaxed) {
             bump(&s.migrated);
         }
@@ -356,8 +356,7 @@ impl RetCore {
         r.seq.store(seq | 1, Relaxed);
         core::sync::atomic::fence(Release);
         r.ts.store(now, Relaxed);
-        // SAFETY: Reads current's pid.
-        let pid = unsafe { kbind::rprobes_current_pid() };
+        let pid = crate::percpu::current_pid();
         r.pid.store(pid as u32, Relaxed);
         r.cpu.store(cpu, Relaxed);
         r.ret.store(regs.ax as u64, Relaxed);

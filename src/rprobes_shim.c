@@ -199,8 +199,7 @@ long rprobes_seq_kernel_read(void *filp, void *buf, size_t count, long long *pos
 }
 
 static DECLARE_WAIT_QUEUE_HEAD(rprobes_rb_waitq);
-/* A reader sleeps (or is about to): the next event queues a wake-up. */
-static bool rprobes_rb_waiters;
+bool rprobes_rb_waiters;
 
 static void rprobes_rb_wake_fn(struct irq_work *work)
 {
@@ -216,9 +215,10 @@ void *rprobes_rb_alloc(unsigned long size)
 
 /*
  * Like the ring buffer's own waiters_pending: the writer only reads a flag
- * (no barrier on the hit path). A wake-up lost to the race between a
- * reader setting the flag and a writer reading it costs at most the
- * reader's 100 ms timeout, after which it looks again.
+ * (no barrier on the hit path), and calls this only when it is set. A
+ * wake-up lost to the race between a reader setting the flag and a writer
+ * reading it costs at most the reader's 100 ms timeout, after which it
+ * looks again.
  */
 void rprobes_rb_wake(void)
 {
@@ -258,12 +258,6 @@ void rprobes_rb_sync(void)
 void rprobes_current_comm(char *buf)
 {
 	memcpy(buf, current->comm, TASK_COMM_LEN);
-}
-
-int rprobes_current_pid_comm(char *buf)
-{
-	memcpy(buf, current->comm, TASK_COMM_LEN);
-	return task_pid_nr(current);
 }
 
 const char *rprobes_current_comm_ptr(void)

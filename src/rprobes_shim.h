@@ -108,6 +108,11 @@ int rprobes_sprint_symbol(char *buf, unsigned long addr);
  * readers through an irq_work, as tracefs does.
  */
 void *rprobes_rb_alloc(unsigned long size);
+/*
+ * Set while a reader sleeps (or is about to): writers read it inline and
+ * call rprobes_rb_wake() only when it is set.
+ */
+extern bool rprobes_rb_waiters;
 /* Wakes sleeping readers (NMI-safe, cheap when nobody waits). */
 void rprobes_rb_wake(void);
 /* Sleeps until @rb is not empty: 0, or -ERESTARTSYS on a signal. */
@@ -122,8 +127,6 @@ enum { RPROBES_RB_ALL_CPUS = RING_BUFFER_ALL_CPUS };
 /* current->comm (TASK_COMM_LEN bytes, NUL-padded) into @buf. */
 enum { RPROBES_COMM_LEN = TASK_COMM_LEN };
 void rprobes_current_comm(char *buf);
-/* current->comm into @buf (TASK_COMM_LEN bytes); returns current's pid. */
-int rprobes_current_pid_comm(char *buf);
 /* The address of current->comm ($comm). */
 const char *rprobes_current_comm_ptr(void);
 

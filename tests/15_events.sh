@@ -60,6 +60,35 @@ expect_err $D/buffer_size_kb EINVAL 0
 expect_err $D/buffer_size_kb EINVAL abc
 echo 1408 >$D/buffer_size_kb
 
+# comm-pid is resolved when the events are read, from the comm each pid
+# last hit with (tracefs does it from its saved cmdlines), also for a task
+# that renamed itself between hits, while $comm is the comm at the hit.
+: >$D/trace
+echo 'p:sgc __x64_sys_sched_get_priority_min c=$comm' >>$D/probes || fail "add sgc"
+echo 'p:kp/sgc __x64_sys_sched_get_priority_min c=$comm' >>$T/kprobe_events || fail "tracefs add"
+echo 1 >$T/events/kp/sgc/enable
+echo >$T/trace
+cp /tests/progs/trigger /tmp/a-much-longer-name
+trigger 2
+/tmp/a-much-longer-name 1
+trigger -n renamed 2
+echo 0 >$T/events/kp/sgc/enable
+grep ' sgc: ' $T/trace | awk '{ print $1, $NF }' >/tmp/sgc.tracefs
+grep ' rprobes/sgc: ' $D/trace | awk '{ print $1, $NF }' >/tmp/sgc.rprobes
+echo '-:kp/sgc' >>$T/kprobe_events
+echo '-:sgc' >>$D/probes
+echo "# tracefs: $(cat /tmp/sgc.tracefs)"
+echo "# rprobes: $(cat /tmp/sgc.rprobes)"
+check "7 events" [ "$(wc -l </tmp/sgc.rprobes)" -eq 7 ]
+# tracefs may not have saved a comm yet (<...>); where it has, they agree.
+check "pids, comms and \$comm as tracefs" [ "$(paste -d' ' /tmp/sgc.tracefs /tmp/sgc.rprobes |
+	awk '{ t = $1; sub(/.*-/, "", t); r = $3; sub(/.*-/, "", r)
+		if (t != r || $2 != $4 || ($1 !~ /^<...>-/ && $1 != $3)) bad++ }
+		END { print bad + 0 }')" -eq 0 ]
+check "a renamed task shows its last comm" [ "$(grep -c '^renamed-.* c="trigger"$' /tmp/sgc.rprobes)" -eq 2 ]
+check "\$comm is the comm at the hit" [ "$(grep -c '^renamed-.* c="renamed"$' /tmp/sgc.rprobes)" -eq 2 ]
+check "a comm is 15 characters" [ "$(grep -c '^a-much-longer-n-' /tmp/sgc.rprobes)" -eq 1 ]
+
 # Events of a removed probe stay readable.
 trigger 1
 echo >$D/probes

@@ -2,7 +2,9 @@
 /*
  * bench: timing primitives for `make bench` (tests/bench.sh drives them).
  *
- *   bench getpid N            ns per getpid() syscall, over N calls
+ *   bench getpid N [CHUNK]    ns per getpid() syscall, over N calls; with
+ *                             CHUNK, the N calls are timed CHUNK at a time
+ *                             and the fastest chunk is reported
  *   bench ufunc N             ns per call of a noinline user function
  *   bench write FILE LINES    ns to open(O_APPEND) FILE, write LINES (a
  *                             file) in one write(2) and close it
@@ -82,14 +84,32 @@ int main(int argc, char **argv)
 {
 	long long t0, t1;
 
-	if (argc == 3 && !strcmp(argv[1], "getpid")) {
+	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "getpid")) {
 		long n = atol(argv[2]);
+		long chunk = argc == 4 ? atol(argv[3]) : n;
+		double best = -1;
 
-		t0 = now();
-		for (long i = 0; i < n; i++)
-			syscall(SYS_getpid);
-		t1 = now();
-		printf("%.1f\n", (double)(t1 - t0) / n);
+		if (n <= 0 || chunk <= 0)
+			return 2;
+		if (chunk > n)
+			chunk = n;
+		/*
+		 * Time the calls CHUNK at a time and report the fastest chunk:
+		 * a chunk during which the host ran something else instead of
+		 * QEMU (or the guest took an interrupt) is slower.
+		 */
+		for (long done = 0; done + chunk <= n; done += chunk) {
+			double v;
+
+			t0 = now();
+			for (long i = 0; i < chunk; i++)
+				syscall(SYS_getpid);
+			t1 = now();
+			v = (double)(t1 - t0) / chunk;
+			if (best < 0 || v < best)
+				best = v;
+		}
+		printf("%.1f\n", best);
 		return 0;
 	}
 	if (argc == 3 && !strcmp(argv[1], "ufunc")) {

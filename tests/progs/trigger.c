@@ -8,11 +8,14 @@
  *   trigger -r SECS  read(2) from /dev/zero in a loop for SECS seconds
  *   trigger -p P,... call sched_get_priority_min(P) for each policy P in
  *                    order, and print each return value (-errno on error)
+ *   trigger -n NAME N  call it N times, rename itself to NAME
+ *                    (PR_SET_NAME), and call it N times again
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -39,6 +42,15 @@ int main(int argc, char **argv)
 
 			printf("%d\n", r < 0 ? -errno : r);
 		}
+		return 0;
+	}
+	if (argc == 4 && !strcmp(argv[1], "-n")) {
+		for (long i = atol(argv[3]); i > 0; i--)
+			sched_get_priority_min(SCHED_OTHER);
+		if (prctl(PR_SET_NAME, argv[2], 0, 0, 0))
+			return 1;
+		for (long i = atol(argv[3]); i > 0; i--)
+			sched_get_priority_min(SCHED_OTHER);
 		return 0;
 	}
 	if (argc != 2)
