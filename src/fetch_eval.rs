@@ -33,6 +33,9 @@ pub(crate) struct Ctx<'a> {
     pub(crate) retval: Option<u64>,
     /// `$argN` of a return probe: the argument registers saved at entry.
     pub(crate) entry_args: Option<&'a [u64; 6]>,
+    /// A user probe: memory is the probed process's (`$stackN` and
+    /// dereferences read user memory, as tracefs' uprobes do).
+    pub(crate) user: bool,
 }
 
 /// The common argument shapes, with their program pre-digested so the hit
@@ -201,6 +204,18 @@ impl Args {
     #[inline]
     pub(crate) fn max_size(&self) -> usize {
         self.max
+    }
+
+    /// For a user probe: the fast forms read kernel memory, so every
+    /// argument goes through the interpreter (with [`Ctx::user`]).
+    pub(crate) fn for_user(mut self) -> Self {
+        self.fast.clear();
+        for a in self.args.iter_mut() {
+            if let Fast::Mem { .. } = a.fast {
+                a.fast = Fast::Generic;
+            }
+        }
+        self
     }
 
     /// Whether [`build_fast`] can build the arguments' data.
@@ -390,11 +405,13 @@ fn run(arg: &FetchArg, word: &str, ctx: &Ctx<'_>, rec: &mut [u8], dyn_end: &mut 
     let mut slot = usize::from(arg.offset);
     let regs = ctx.regs;
     let sp = reg(regs, off::SP);
+    // In a user probe every address is a user one, but `$comm`'s.
+    let in_user = ctx.user && !matches!(code.first(), Some(Insn::Comm | Insn::ImmStr(_)));
     let mut i = 0;
     // Stage 1: the load.
     let mut val: Option<u64> = match code.first() {
         Some(Insn::Reg(o)) => Some(reg(regs, *o)),
-        Some(Insn::Stack(n)) => read_u64(sp.wrapping_add(u64::from(*n) * 8), false),
+        Some(Insn::Stack(n)) => read_u64(sp.wrapping_add(u64::from(*n) * 8), ctx.user),
         Some(Insn::StackP) => Some(sp),
         Some(Insn::Retval) => ctx.retval,
         Some(Insn::Imm(v)) => Some(*v),
@@ -441,7 +458,7 @@ fn run(arg: &FetchArg, word: &str, ctx: &Ctx<'_>, rec: &mut [u8], dyn_end: &mut 
         match *op {
             Insn::Deref { offset, user } => {
                 lval = val.unwrap_or(0).wrapping_add(i64::from(offset) as u64);
-                val = val.and_then(|_| read_u64(lval, user));
+                val = val.and_then(|_| read_u64(lval, user || in_user));
             }
             Insn::CpuPtr => {
                 // SAFETY: The value is a per-CPU pointer (the argument says
@@ -483,7 +500,7 @@ fn run(arg: &FetchArg, word: &str, ctx: &Ctx<'_>, rec: &mut [u8], dyn_end: &mut 
                     v.wrapping_add(i64::from(offset) as u64)
                         .wrapping_add((k * n) as u64)
                 });
-                let ok = addr.is_some_and(|a| read_mem(a, &mut b[..n], user));
+                let ok = addr.is_some_and(|a| read_mem(a, &mut b[..n], user || in_user));
                 let v = if ok { u64::from_le_bytes(b) } else { 0 };
                 put(rec, slot, size, apply_bf(v, modbf));
                 slot += n;
@@ -492,7 +509,7 @@ fn run(arg: &FetchArg, word: &str, ctx: &Ctx<'_>, rec: &mut [u8], dyn_end: &mut 
                 if k > 0 {
                     // The next pointer of the array.
                     lval = lval.wrapping_add(8);
-                    val = read_u64(lval, kind == StrKind::User);
+                    val = read_u64(lval, kind == StrKind::User || in_user);
                 }
                 let addr = val.map(|v| v.wrapping_add(i64::from(offset) as u64));
                 match (addr, kind) {
@@ -504,7 +521,7 @@ fn run(arg: &FetchArg, word: &str, ctx: &Ctx<'_>, rec: &mut [u8], dyn_end: &mut 
                         Some(&|out: &mut [u8]| Some(symbol_string(a, out))),
                     ),
                     (Some(a), kind) => {
-                        let user = kind == StrKind::User;
+                        let user = kind == StrKind::User || in_user;
                         store_string(
                             rec,
                             slot,

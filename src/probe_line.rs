@@ -186,8 +186,6 @@ pub enum ErrorKind {
     UprobeTooMany,
     /// `r`/`%return` on a user probe point.
     UprobeNoReturn,
-    /// Fetch arguments on a user probe point.
-    UprobeNoArgs,
     /// The breakpoint could not be written into the process.
     UprobeWrite,
 }
@@ -297,7 +295,6 @@ impl ErrorKind {
             UprobeExists => "A user probe is already at that address",
             UprobeTooMany => "Too many user probes",
             UprobeNoReturn => "Return probes are not supported on user space",
-            UprobeNoArgs => "Fetch arguments are not supported on user probes",
             UprobeWrite => "Failed to write the breakpoint",
         }
     }
@@ -352,10 +349,9 @@ const fn kind_errno(kind: ErrorKind) -> i32 {
         ErrorKind::BadProbeAddr | ErrorKind::NoSuchEvent => errno::ENOENT,
         ErrorKind::EventExist | ErrorKind::SameProbe | ErrorKind::DiffArgType => errno::EEXIST,
         ErrorKind::BadInsnBndry => errno::EILSEQ,
-        ErrorKind::ArgsUnsupported
-        | ErrorKind::NosupBtfarg
-        | ErrorKind::UprobeNoReturn
-        | ErrorKind::UprobeNoArgs => errno::EOPNOTSUPP,
+        ErrorKind::ArgsUnsupported | ErrorKind::NosupBtfarg | ErrorKind::UprobeNoReturn => {
+            errno::EOPNOTSUPP
+        }
         ErrorKind::NoSuchProcess => errno::ESRCH,
         ErrorKind::FileNotMapped => errno::ENOENT,
         ErrorKind::UprobeExists => errno::EEXIST,
@@ -718,9 +714,6 @@ pub fn parse(line: &str) -> Result<Command<'_>, ParseError> {
     if let Target::User(_) = target {
         if is_return {
             return Err(ParseError::new(UprobeNoReturn, 0));
-        }
-        if let Some((p, _)) = words.clone().next() {
-            return Err(ParseError::new(UprobeNoArgs, p));
         }
     }
     if is_return {

@@ -131,6 +131,7 @@ unsafe impl KProbeOwner for Probe {
                     regs,
                     retval: None,
                     entry_args: None,
+                    user: false,
                 };
                 crate::events::record_args(self.id, crate::events::ENTRY, ip, 0, args, &ctx);
             }
@@ -284,7 +285,11 @@ impl Registry {
             (None, None) => write!(n, "<removed probe {}>", e.hdr.id)?,
         }
         crate::events::write_head(w, e, n.as_str())?;
-        if let Some(args) = self.by_id(e.hdr.id).and_then(|p| p.args()) {
+        let args = match self.by_id(e.hdr.id) {
+            Some(p) => p.args(),
+            None => self.uprobes.by_id(e.hdr.id).and_then(|u| u.args()),
+        };
+        if let Some(args) = args {
             let mut buf = [0u8; 1024];
             for a in args.args.iter() {
                 let mut out = crate::fetch_fmt::SeqBuf::new(&mut buf);
@@ -418,12 +423,32 @@ impl Registry {
             return Err(CmdError::at(kind, 0));
         }
         if let Target::User(t) = def.target {
+            // `@SYM` names kernel memory: not for a user probe.
+            for la in def.args.iter() {
+                let la = la?;
+                let sym = la
+                    .arg
+                    .insns()
+                    .iter()
+                    .any(|i| matches!(i, crate::fetch_arg::Insn::Symbol(_)));
+                if sym {
+                    return Err(CmdError::at(ErrorKind::BadMemAddr, la.pos));
+                }
+            }
+            let args = if def.args.is_empty() {
+                None
+            } else {
+                let a = self.build_args(def)?;
+                let oom = || CmdError::at(ErrorKind::NoMemory, 0);
+                Some(KBox::new(KBox::into_inner(a).for_user(), GFP_KERNEL).map_err(|_| oom())?)
+            };
             self.uprobes.add(crate::uprobes::NewUProbe {
                 id: self.next_id,
                 group,
                 event,
                 target: t,
                 target_pos: def.target_pos,
+                args,
             })?;
             self.next_id = self.next_id.wrapping_add(1).max(1);
             return Ok(());

@@ -376,6 +376,7 @@ impl RetCore {
                     regs,
                     retval: Some(regs.ax as u64),
                     entry_args: Some(&entry),
+                    user: false,
                 };
                 crate::events::record_args(
                     self.id,

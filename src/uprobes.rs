@@ -454,6 +454,8 @@ pub(crate) struct UProbe {
     scratch: Option<(u8, u64)>,
     stats: PerCpu<UStats>,
     armed: AtomicBool,
+    /// Fetch arguments recorded with each hit's event.
+    args: Option<KBox<crate::fetch_eval::Args>>,
 }
 
 impl UProbe {
@@ -472,15 +474,39 @@ impl UProbe {
         write!(w, "{}/{}", self.group.as_str(), self.event.as_str())
     }
 
-    /// The handler: counts the hit and records an event (trap context).
+    /// The probe's fetch arguments.
+    pub(crate) fn args(&self) -> Option<&crate::fetch_eval::Args> {
+        self.args.as_deref()
+    }
+
+    /// The handler: counts the hit and records an event (trap context),
+    /// with `regs` as they are at the probed instruction.
     #[inline]
-    fn count(&self) {
+    fn count(&self, regs: &pt_regs) {
         if !ENABLED.load(Relaxed) || !self.armed.load(Relaxed) {
             return;
         }
         let s = self.stats.this_cpu();
         s.hits.store(s.hits.load(Relaxed).wrapping_add(1), Relaxed);
-        crate::events::record(self.id, crate::events::ENTRY, self.vaddr, 0, &[]);
+        match self.args.as_deref() {
+            None => crate::events::record(self.id, crate::events::ENTRY, self.vaddr, 0, &[]),
+            Some(args) => {
+                let ctx = crate::fetch_eval::Ctx {
+                    regs,
+                    retval: None,
+                    entry_args: None,
+                    user: true,
+                };
+                crate::events::record_args(
+                    self.id,
+                    crate::events::ENTRY,
+                    self.vaddr,
+                    0,
+                    args,
+                    &ctx,
+                );
+            }
+        }
     }
 
     /// Handles a hit: `regs.ip` is just past our int3 at `self.vaddr`.
@@ -496,9 +522,11 @@ impl UProbe {
         // A task that steps itself (TF) gets its trap from a real step.
         if regs.flags as u64 & TF == 0 {
             if let Verdict::Emulate(e) = self.verdict {
+                // The arguments see the registers before the instruction.
+                let before = self.args.is_some().then_some(*regs);
                 if emulate(e, regs, bp, self.len) {
                     if !counted {
-                        self.count();
+                        self.count(before.as_ref().unwrap_or(regs));
                     }
                     umm.emulated.fetch_add(1, Relaxed);
                     return;
@@ -526,7 +554,7 @@ impl UProbe {
             return;
         };
         if !counted {
-            self.count();
+            self.count(regs);
         }
         umm.xol.write(slot, &self.step[..usize::from(self.len)]);
         let mut saved = 0;
@@ -1010,6 +1038,7 @@ pub(crate) struct NewUProbe<'a> {
     pub(crate) event: Name,
     pub(crate) target: UTarget<'a>,
     pub(crate) target_pos: usize,
+    pub(crate) args: Option<KBox<crate::fetch_eval::Args>>,
 }
 
 fn cmd_err(kind: ErrorKind, pos: usize) -> CmdError {
@@ -1169,6 +1198,7 @@ impl UProbes {
                 scratch,
                 stats: PerCpu::new().map_err(|_| oom())?,
                 armed: AtomicBool::new(true),
+                args: n.args,
             },
             GFP_KERNEL,
         )
@@ -1348,7 +1378,16 @@ impl UProbes {
         for p in self.probes.iter() {
             w.write_str("p:")?;
             p.write_name(w)?;
-            writeln!(w, " {}", p.target.as_str())?;
+            write!(w, " {}", p.target.as_str())?;
+            if let Some(args) = p.args() {
+                for a in args.args.iter() {
+                    w.write_char(' ')?;
+                    a.arg.write_name(w, a.word())?;
+                    w.write_char('=')?;
+                    a.arg.write_body(w, a.word())?;
+                }
+            }
+            w.write_char('\n')?;
         }
         Ok(())
     }

@@ -43,6 +43,11 @@ cat $D/list
 check "list shows the verdicts" grep -q "ut/u_rip $pid:0x[0-9a-f]* \[step-fixup\]" $D/list
 grep "pid=$pid " $D/xol
 check "no XOL area before a step" grep -q "pid=$pid area=none" $D/xol
+# Fetch arguments: registers, $comm, user memory (the return address);
+# its point, `test %edi,%edi`, is stepped: 7 stepped probe points in all.
+expect_ok $D/probes "p:ut/args $pid:$(addr p u_jcc) i=%di:s64 c=\$comm ret=+0(%sp):x64"
+check "arguments read back" grep -q "^p:ut/args $pid:0x[0-9a-f]* i=%di:s64 c=\$comm ret=+0(%sp):x64$" $D/probes
+: >$D/trace
 touch /tmp/go.p /tmp/go.twin
 got=$(result p)
 twin=$(result twin)
@@ -63,11 +68,20 @@ line=$(grep "pid=$pid " $D/xol)
 echo "$line"
 area=$(echo "$line" | sed -n 's/.*area=\(0x[0-9a-f]*\).*/\1/p')
 [ -n "$area" ] || fail "no XOL area after steps"
-case $line in *" stepped=$((6 * N)) emulated=$((5 * N)) "*) echo "ok: step and emulation counts" ;; *) fail "counts" ;; esac
+case $line in *" stepped=$((7 * N)) emulated=$((5 * N)) "*) echo "ok: step and emulation counts" ;; *) fail "counts" ;; esac
 case $line in *" slots=0/"*) echo "ok: no slot left in use" ;; *) fail "slots in use" ;; esac
 grep "^${area#0x}-" /proc/$pid/maps
 check "XOL area r-xp in the process" grep -q "^${area#0x}-[0-9a-f]* r-xp " /proc/$pid/maps
 check "no XOL area in the twin" not grep -q "pid=$pid_twin " $D/xol
+
+grep -c 'ut/args:' $D/trace
+check "one event per call" [ "$(grep -c 'ut/args:' $D/trace)" = $N ]
+grep 'ut/args:' $D/trace | head -n 2
+first=$(grep 'ut/args:' $D/trace | head -n 1)
+second=$(grep 'ut/args:' $D/trace | sed -n 2p)
+case $first in *"uprobe_loop-$pid "*": ut/args: ("*") i=0 c=\"uprobe_loop\" ret=0x4"*) echo "ok: first event" ;; *) fail "first event: $first" ;; esac
+case $second in *") i=1 c=\"uprobe_loop\" ret=0x4"*) echo "ok: second event" ;; *) fail "second event: $second" ;; esac
+expect_ok $D/probes "-:ut/args"
 
 # Errors: each with an errno and a reason; nothing changes.
 expect_err $D/probes EEXIST "p:ut/again $pid:$(addr p u_nop)"
@@ -76,7 +90,8 @@ check "reason in error_log" grep -q "The instruction cannot be probed: int" $D/e
 expect_err $D/probes EOPNOTSUPP "r:ut/ret $pid:$(addr p u_nop)"
 expect_err $D/probes EFAULT "p:ut/data $pid:0x1000"
 expect_err $D/probes ENOENT "p:ut/file $pid:/no/such:0x0"
-expect_err $D/probes EOPNOTSUPP "p:ut/args $pid:$(addr p u_nop) x=%ax"
+expect_err $D/probes EINVAL "p:ut/sym $pid:$(addr p u_jcc) x=@jiffies"
+expect_err $D/probes EINVAL "p:ut/arg1 $pid:$(addr p u_jcc) x=\$arg1"
 check "still 9 probes" [ "$(grep -c '^p:ut/' $D/probes)" = 9 ]
 
 # Removal restores the instruction; the process keeps running correctly.

@@ -46,7 +46,7 @@ int main(int argc, char **argv)
 		{ "u_nop", u_nop },	  { "u_push", u_push },	    { "u_rip", u_rip },
 		{ "u_ripst", u_ripst },	  { "u_mov", u_mov },	    { "u_call", u_call },
 		{ "u_jcc_jz", u_jcc_jz }, { "u_icall", u_icall },   { "u_retp_ret", u_retp_ret },
-		{ "u_int3", u_int3 },
+		{ "u_int3", u_int3 },	  { "u_jcc", u_jcc },
 	};
 	long n = argc > 3 ? atol(argv[3]) : 1000, sum = 0;
 
