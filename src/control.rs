@@ -139,33 +139,35 @@ impl<C: Control> Fops<C> {
         let data = unsafe { &*(*inode).i_private.cast::<C::Data>() };
         // SAFETY: `file` is valid during open.
         let (mode, flags) = unsafe { ((*file).f_mode, (*file).f_flags) };
+        // The per-open state first: once the file is truncated, the open
+        // must not fail for lack of memory for it.
+        let init = new_mutex!(OpenFile {
+            snapshot: KVVec::new(),
+            off: 0,
+            pending: KVec::new(),
+            overflow: false,
+        });
+        let b = match KBox::pin_init(init, GFP_KERNEL) {
+            Ok(b) => b,
+            Err(e) => return e.to_errno(),
+        };
         if mode & FMODE_WRITE != 0 && flags & bindings::O_TRUNC != 0 {
             if let Err(e) = C::truncate(data) {
                 return e.to_errno();
             }
         }
-        let mut text = Text::default();
-        if mode & FMODE_READ != 0 && !C::STREAM && C::show(data, &mut text).is_err() {
-            return ENOMEM.to_errno();
-        }
-        let init = new_mutex!(OpenFile {
-            snapshot: text.0,
-            off: 0,
-            pending: KVec::new(),
-            overflow: false,
-        });
-        match KBox::pin_init(init, GFP_KERNEL) {
-            Ok(b) => {
-                // SAFETY: `file` is valid; `private_data` is ours until
-                // `release`, which turns it back into the box. The box is
-                // never moved out of (we only hand out `Pin` access).
-                unsafe {
-                    (*file).private_data = KBox::into_raw(Pin::into_inner_unchecked(b)).cast()
-                };
-                0
+        if mode & FMODE_READ != 0 && !C::STREAM {
+            let mut text = Text::default();
+            if C::show(data, &mut text).is_err() {
+                return ENOMEM.to_errno();
             }
-            Err(e) => e.to_errno(),
+            b.lock().snapshot = text.0;
         }
+        // SAFETY: `file` is valid; `private_data` is ours until `release`,
+        // which turns it back into the box. The box is never moved out of
+        // (we only hand out `Pin` access).
+        unsafe { (*file).private_data = KBox::into_raw(Pin::into_inner_unchecked(b)).cast() };
+        0
     }
 
     /// # Safety
@@ -365,7 +367,9 @@ impl Dir {
     pub(crate) fn new(name: &CStr) -> Result<Self> {
         // SAFETY: `name` is a valid C string; a null parent means the root.
         let d = unsafe { bindings::debugfs_create_dir(name.as_char_ptr(), core::ptr::null_mut()) };
-        if d.is_null() || kernel::error::from_err_ptr(d).is_err() {
+        // The kernel's error (ENOMEM, ...); ENODEV if there is no debugfs.
+        let d = kernel::error::from_err_ptr(d)?;
+        if d.is_null() {
             return Err(ENODEV);
         }
         // INVARIANT: `d` is a valid directory we own.
@@ -394,7 +398,7 @@ impl Dir {
                 &Fops::<C>::VTABLE,
             )
         };
-        if f.is_null() || kernel::error::from_err_ptr(f).is_err() {
+        if kernel::error::from_err_ptr(f)?.is_null() {
             return Err(ENODEV);
         }
         Ok(())

@@ -41,8 +41,8 @@ impl Control for Probes {
     }
 
     fn truncate(s: &State) -> Result {
-        s.registry.lock().clear();
-        Ok(())
+        let res = s.registry.lock().clear();
+        res.map_err(|e| s.log_clear(e))
     }
 
     fn write_line(s: &State, line: &[u8]) -> Result {

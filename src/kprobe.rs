@@ -103,7 +103,15 @@ impl KProbe {
     /// Registers the probe with the kernel, armed or not.
     ///
     /// Errors are the kernel's: `ENOENT` (no such symbol), `EILSEQ` (not an
-    /// instruction boundary), `EINVAL` (blacklisted or not kernel text), ...
+    /// instruction boundary), `EINVAL` (blacklisted or not kernel text),
+    /// `ENOMEM`, ...
+    ///
+    /// The probe is always registered disarmed, then armed with
+    /// `enable_kprobe()`: when `register_kprobe()` itself fails to arm a
+    /// new probe (an ftrace-based probe whose filter hash cannot be
+    /// allocated), it takes the probe out of its table again but returns 0
+    /// (7.3 `__register_kprobe()`), which would leave a probe that rprobes
+    /// lists and the kernel does not have. `enable_kprobe()` reports it.
     pub(crate) fn register(self: Pin<&Self>, armed: bool) -> Result {
         if self.registered.load(Relaxed) {
             return Err(EBUSY);
@@ -111,18 +119,24 @@ impl KProbe {
         let kp = self.kp.get();
         // SAFETY: `kp` is valid and not registered; the flag write happens
         // before the kernel can see the struct.
-        unsafe {
-            (*kp).flags = if armed {
-                0
-            } else {
-                kbind::KPROBE_FLAG_DISABLED
-            }
-        };
+        unsafe { (*kp).flags = kbind::KPROBE_FLAG_DISABLED };
         // SAFETY: `self` is pinned, so `kp` and `symbol`'s buffer stay put
         // until `Drop`/`unregister_all` unregisters it (type invariant).
         let ret = unsafe { kbind::register_kprobe(kp) };
         if ret < 0 {
             return Err(Error::from_errno(ret));
+        }
+        if armed {
+            // SAFETY: `kp` was just registered, and the registry mutex held
+            // by the caller keeps it so.
+            let ret = unsafe { kbind::enable_kprobe(kp) };
+            if ret < 0 {
+                // SAFETY: Registered above, not yet visible as registered
+                // to anyone else; this waits for running handlers (none:
+                // it was never armed).
+                unsafe { kbind::unregister_kprobe(kp) };
+                return Err(Error::from_errno(ret));
+            }
         }
         // INVARIANT: registered now; `Drop` will unregister before freeing.
         self.registered.store(true, Relaxed);
@@ -150,15 +164,63 @@ impl KProbe {
         }
     }
 
+    /// Disarms a registered probe, the first step of unregistering it.
+    ///
+    /// `unregister_kprobe()` returns nothing, yet the disarming it starts
+    /// with can fail: an ftrace-based probe needs an allocation to leave
+    /// ftrace's filter. The kernel then keeps the `struct kprobe` in its
+    /// table (7.3 `unregister_kprobes()` only clears its address), and
+    /// freeing it would leave the kernel a dangling pointer. So the probe
+    /// is disarmed with `disable_kprobe()` first, which reports that
+    /// failure (the probe then stays registered and armed); a disarmed
+    /// probe unregisters without allocating.
+    fn disarm(&self) -> Result {
+        // SAFETY: The probe is registered (the callers check) and stays so
+        // during the call: the registry mutex is held by the caller (or
+        // the probe is being dropped).
+        let ret = unsafe { kbind::disable_kprobe(self.kp.get()) };
+        if ret < 0 {
+            Err(Error::from_errno(ret))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Whether the kernel has the probe disarmed (or gone with its module),
+    /// so that unregistering it cannot fail.
+    fn disarmed(&self) -> bool {
+        // SAFETY: `kp` is valid for reads; the kernel changes `flags` under
+        // its own mutex (`kprobe_mutex`), so read it volatile.
+        let flags = unsafe { core::ptr::addr_of!((*self.kp.get()).flags).read_volatile() };
+        flags & (kbind::KPROBE_FLAG_DISABLED | kbind::KPROBE_FLAG_GONE) != 0
+    }
+
+    /// Whether the probe is registered and armed, as the kernel has it.
+    pub(crate) fn is_armed(&self) -> bool {
+        self.registered.load(Relaxed) && !self.disarmed()
+    }
+
+    /// Whether the probe is registered.
+    pub(crate) fn is_registered(&self) -> bool {
+        self.registered.load(Relaxed)
+    }
+
     /// Unregisters the probe (a no-op if it is not registered); running
-    /// handlers have finished when this returns.
-    pub(crate) fn unregister(&self) {
+    /// handlers have finished when this returns. When the kernel cannot
+    /// disarm it (see [`Self::disarm`]), it stays registered and armed,
+    /// and the error is returned.
+    pub(crate) fn unregister(&self) -> Result {
+        if !self.registered.load(Relaxed) {
+            return Ok(());
+        }
+        self.disarm()?;
         if self.registered.swap(false, Relaxed) {
             // SAFETY: It was registered (and only this call saw it so: the
-            // flag is cleared atomically); `unregister_kprobe` waits for
-            // running handlers.
+            // flag is cleared atomically) and it is disarmed, so this
+            // cannot fail; `unregister_kprobe` waits for running handlers.
             unsafe { kbind::unregister_kprobe(self.kp.get()) };
         }
+        Ok(())
     }
 
     /// Heap bytes held besides the object itself (the symbol name).
@@ -185,31 +247,64 @@ impl KProbe {
     /// Unregisters many probes with a single RCU grace period
     /// (`unregister_kprobes`), the way tracefs clears its list.
     ///
-    /// On allocation failure nothing is unregistered; each probe is then
-    /// unregistered on its own when it drops.
+    /// Each probe is disarmed first (see [`Self::disarm`]); the probes the
+    /// kernel cannot disarm stay registered and armed, and the last such
+    /// error is returned. Without memory for the pointer list, the probes
+    /// are unregistered one by one.
     pub(crate) fn unregister_all<'a>(probes: impl Iterator<Item = &'a KProbe> + Clone) -> Result {
-        let mut ptrs = KVec::new();
+        let mut res = Ok(());
         for p in probes.clone().filter(|p| p.registered.load(Relaxed)) {
-            ptrs.push(p.kp.get(), GFP_KERNEL)?;
+            if let Err(e) = p.disarm() {
+                res = Err(e);
+            }
         }
-        if !ptrs.is_empty() {
-            // SAFETY: Every pointer is a registered kprobe (checked above),
-            // listed once; the caller holds the registry mutex.
-            unsafe { kbind::unregister_kprobes(ptrs.as_mut_ptr(), ptrs.len() as i32) };
+        let ready = |p: &&KProbe| p.registered.load(Relaxed) && p.disarmed();
+        let mut ptrs = KVec::new();
+        let listed = probes
+            .clone()
+            .filter(ready)
+            .try_for_each(|p| ptrs.push(p.kp.get(), GFP_KERNEL));
+        if listed.is_err() {
+            for p in probes.filter(ready) {
+                // Cannot fail: disarmed.
+                let _ = p.unregister();
+            }
+            return res;
         }
-        for p in probes {
+        // The same probes as in `ptrs`: nothing changed in between.
+        for p in probes.filter(ready) {
             p.registered.store(false, Relaxed);
         }
-        Ok(())
+        if !ptrs.is_empty() {
+            // SAFETY: Every pointer is a registered, disarmed kprobe, listed
+            // once; the caller holds the registry mutex.
+            unsafe { kbind::unregister_kprobes(ptrs.as_mut_ptr(), ptrs.len() as i32) };
+        }
+        res
     }
 }
 
 impl Drop for KProbe {
     fn drop(&mut self) {
-        if *self.registered.get_mut() {
-            // SAFETY: Registered (checked), and `unregister_kprobe` waits for
-            // running handlers, so nothing uses `kp` after it returns.
-            unsafe { kbind::unregister_kprobe(self.kp.get()) };
+        if !*self.registered.get_mut() {
+            return;
         }
+        // The memory must not go while the kernel has it: wait until the
+        // kernel can disarm the probe (see `disarm`). `EINVAL`: the kernel
+        // has no such probe in its table (nothing to disarm, and
+        // `unregister_kprobe` then does nothing but wait for RCU).
+        let mut tries = 0u32;
+        while self.disarm().is_err_and(|e| e != EINVAL) {
+            if tries % 1000 == 0 {
+                pr_warn!("cannot disarm a probe to remove it (out of memory?), retrying\n");
+            }
+            tries = tries.wrapping_add(1);
+            // SAFETY: Probes are dropped in process context.
+            unsafe { kbind::msleep(10) };
+        }
+        // SAFETY: Registered (checked) and disarmed (or unknown to the
+        // kernel), so this cannot fail; `unregister_kprobe` waits for
+        // running handlers, so nothing uses `kp` after it returns.
+        unsafe { kbind::unregister_kprobe(self.kp.get()) };
     }
 }

@@ -259,10 +259,12 @@ impl Registry {
     }
 
     /// Removes every probe and forgets every probed address space (module
-    /// exit).
-    pub(crate) fn shutdown(&mut self) {
-        self.clear();
+    /// exit). Kernel probes the kernel cannot disarm (no memory) stay, and
+    /// the error is returned: the caller tries again.
+    pub(crate) fn shutdown(&mut self) -> Result {
+        self.clear()?;
         self.uprobes.shutdown();
+        Ok(())
     }
 
     /// The probe (live or parked) that events with this id come from.
@@ -551,11 +553,29 @@ impl Registry {
             let la = la?;
             let mut arg = la.arg;
             let symbols = &mut self.symbols;
-            arg.resolve_symbols(la.word, |name| symbols.lookup(name).ok().flatten())
-                .map_err(|errno| CmdError {
+            // A failed scan of /proc/kallsyms (no memory) is not "no such
+            // symbol": it fails the line with its own errno.
+            let mut scan_err = None;
+            arg.resolve_symbols(la.word, |name| {
+                symbols.lookup(name).unwrap_or_else(|e| {
+                    scan_err = Some(e);
+                    None
+                })
+            })
+            .map_err(|errno| match scan_err {
+                Some(e) if e == ENOMEM => oom(),
+                Some(e) => {
+                    let errno = e.to_errno().unsigned_abs() as i32;
+                    CmdError {
+                        err: ParseError::with_errno(ErrorKind::BadFetchArg, la.pos, errno),
+                        errno,
+                    }
+                }
+                None => CmdError {
                     err: ParseError::with_errno(ErrorKind::BadFetchArg, la.pos, errno),
                     errno,
-                })?;
+                },
+            })?;
             entry_args |= arg
                 .insns()
                 .iter()
@@ -594,25 +614,35 @@ impl Registry {
                 return Err(CmdError::at(ErrorKind::NoSuchEvent, pos));
             }
         }
+        // Unregistering waits for running entry handlers; returns already
+        // hijacked may still come back, so the probe may have to be parked.
+        // If the kernel cannot disarm it, the probe stays as it was.
+        self.probes[i].kprobe.unregister().map_err(unreg_error)?;
         let Ok(p) = self.probes.remove(i) else {
             return Err(CmdError::at(ErrorKind::NoSuchEvent, 2));
         };
-        // Unregistering waits for running entry handlers; returns already
-        // hijacked may still come back, so the probe may have to be parked.
-        p.kprobe.unregister();
         self.retire(p);
         Ok(())
     }
 
     /// Removes every probe, with one RCU grace period for all of them.
-    pub(crate) fn clear(&mut self) {
-        // If this fails (no memory), each probe unregisters on its own.
-        let _ = KProbe::unregister_all(self.probes.iter().map(|p| &p.kprobe));
-        while let Some(p) = self.probes.pop() {
-            p.kprobe.unregister();
-            self.retire(p);
+    ///
+    /// Probes the kernel cannot disarm (no memory) stay, registered and
+    /// armed, and the error is returned.
+    pub(crate) fn clear(&mut self) -> Result {
+        let res = KProbe::unregister_all(self.probes.iter().map(|p| &p.kprobe));
+        let mut i = self.probes.len();
+        while i > 0 {
+            i -= 1;
+            if self.probes[i].kprobe.is_registered() {
+                continue;
+            }
+            if let Ok(p) = self.probes.remove(i) {
+                self.retire(p);
+            }
         }
         self.uprobes.clear();
+        res
     }
 
     /// Whether probes are globally enabled.
@@ -620,17 +650,45 @@ impl Registry {
         self.enabled
     }
 
-    /// Globally enables or disables every armed probe.
+    /// Globally enables or disables every armed probe. If one cannot be
+    /// switched (no memory), the ones already switched are switched back
+    /// and the error is returned; if one of those cannot be switched back
+    /// either, the settings are made to say what the kernel does (see
+    /// [`Self::reconcile`]).
     pub(crate) fn set_enabled(&mut self, on: bool) -> Result {
         if on == self.enabled {
             return Ok(());
         }
-        for p in self.probes.iter().filter(|p| p.armed.load(Relaxed)) {
-            p.kprobe.set_armed(on)?;
+        let armed = |p: &&Pin<KBox<Probe>>| p.armed.load(Relaxed);
+        for (done, p) in self.probes.iter().filter(armed).enumerate() {
+            if let Err(e) = p.kprobe.set_armed(on) {
+                let mut undone = true;
+                for p in self.probes.iter().filter(armed).take(done) {
+                    undone &= p.kprobe.set_armed(!on).is_ok();
+                }
+                if !undone {
+                    self.reconcile();
+                }
+                return Err(e);
+            }
         }
         crate::uprobes::UProbes::set_enabled(on);
         self.enabled = on;
         Ok(())
+    }
+
+    /// After the kernel failed to switch a probe back: the global switch
+    /// on if any kprobe is armed, and then each probe's `armed` set to
+    /// whether its kprobe is, so that a kprobe is armed iff `enabled` and
+    /// its `armed` say so (what `list` shows).
+    fn reconcile(&mut self) {
+        self.enabled |= self.probes.iter().any(|p| p.kprobe.is_armed());
+        if self.enabled {
+            for p in self.probes.iter() {
+                p.armed.store(p.kprobe.is_armed(), Relaxed);
+            }
+        }
+        pr_warn!("probes could not be switched back; settings follow the kernel\n");
     }
 
     /// The live probe named `[GRP/]EVENT` (`ENOENT` if none).
@@ -870,6 +928,22 @@ impl Registry {
 
 impl Drop for Registry {
     fn drop(&mut self) {
-        self.clear();
+        // What cannot be unregistered now is when its probe drops (it
+        // waits until the kernel can disarm it).
+        let _ = self.clear();
+    }
+}
+
+/// The error of a probe that could not be unregistered.
+pub(crate) fn unreg_error(e: Error) -> CmdError {
+    let errno = e.to_errno().unsigned_abs() as i32;
+    let kind = if errno == probe_line::errno::ENOMEM {
+        ErrorKind::NoMemory
+    } else {
+        ErrorKind::FailRegProbe
+    };
+    CmdError {
+        err: ParseError::with_errno(kind, 0, errno),
+        errno,
     }
 }

@@ -122,6 +122,13 @@ impl State {
         self.log(b"(overlong line)", err, ErrorKind::LineTooLong.errno())
     }
 
+    /// Logs a clear (`> probes`) that left probes registered: the kernel
+    /// could not disarm them (see `KProbe::unregister`).
+    pub(crate) fn log_clear(&self, e: Error) -> Error {
+        let e = registry::unreg_error(e);
+        self.log(b"(clear)", e.err, e.errno)
+    }
+
     fn log(&self, raw: &[u8], err: ParseError, errno: i32) -> Error {
         if let Ok(text) = printable(raw) {
             // `printable` only keeps ASCII, so this cannot fail.
@@ -148,9 +155,35 @@ impl State {
             .and_then(|()| self.add_param_list("kretprobes", krp.to_str().map_err(|_| EINVAL)?))
             .and_then(|()| self.add_param_list("uprobes", up.to_str().map_err(|_| EINVAL)?));
         if r.is_err() {
-            self.registry.lock().clear();
+            self.unregister_all(false);
         }
         r
+    }
+
+    /// Removes every probe (with `shutdown`, also forgets every probed
+    /// address space), waiting while the kernel cannot disarm a kernel
+    /// probe (no memory, see `KProbe::unregister`): afterwards no handler
+    /// runs and no return is hijacked any more.
+    fn unregister_all(&self, shutdown: bool) {
+        let mut tries = 0u32;
+        loop {
+            let mut reg = self.registry.lock();
+            let res = if shutdown {
+                reg.shutdown()
+            } else {
+                reg.clear()
+            };
+            drop(reg);
+            if res.is_ok() {
+                return;
+            }
+            if tries % 1000 == 0 {
+                pr_warn!("cannot disarm every probe (out of memory?), retrying\n");
+            }
+            tries = tries.wrapping_add(1);
+            // SAFETY: Process context (module init or exit).
+            unsafe { kbind::msleep(10) };
+        }
     }
 
     /// One parameter's items: `SYM[+OFF]|ADDR` (`kprobes`),
@@ -215,12 +248,21 @@ impl kernel::Module for RProbes {
         let modules = symtab::ModuleWatch::new()?;
         let ret = retprobe::RetGlobal::new()?;
         let user = uprobes::UGlobal::new(&state)?;
-        if let Err(e) = state.add_param_probes() {
-            state.registry.lock().shutdown();
-            return Err(e);
-        }
-        let dir = control::Dir::new(c"rprobes")?;
-        files::create_all(&dir, &state)?;
+        // From here on, a failure removes the probes before `user` and
+        // `ret` go (`ret` waits for the returns in flight, which need their
+        // probes: the state goes last), as `drop` does.
+        let files = state.add_param_probes().and_then(|()| {
+            let dir = control::Dir::new(c"rprobes")?;
+            files::create_all(&dir, &state)?;
+            Ok(dir)
+        });
+        let dir = match files {
+            Ok(dir) => dir,
+            Err(e) => {
+                state.unregister_all(true);
+                return Err(e);
+            }
+        };
         pr_info!(
             "loaded, {} probe(s) from parameters\n",
             state.registry.lock().len()
@@ -237,10 +279,10 @@ impl kernel::Module for RProbes {
 
 impl Drop for RProbes {
     fn drop(&mut self) {
-        let mut reg = self.state.registry.lock();
-        pr_info!("unloading, removing {} probe(s)\n", reg.len());
+        let n = self.state.registry.lock().len();
+        pr_info!("unloading, removing {} probe(s)\n", n);
         // Unregister everything now: `_ret` then waits for the returns
         // still in flight before the state (and their probes) go.
-        reg.shutdown();
+        self.state.unregister_all(true);
     }
 }

@@ -6,6 +6,7 @@
  *                    function __x64_sys_sched_get_priority_min runs exactly
  *                    N times (nothing else in the guest makes that call)
  *   trigger -r SECS  read(2) from /dev/zero in a loop for SECS seconds
+ *   trigger -n N     read(2) 64 bytes from /dev/zero N times
  *   trigger -p P,... call sched_get_priority_min(P) for each policy P in
  *                    order, and print each return value (-errno on error)
  *   trigger -n NAME N  call it N times, rename itself to NAME
@@ -34,6 +35,17 @@ int main(int argc, char **argv)
 			for (int i = 0; i < 1000; i++)
 				if (read(fd, b, sizeof(b)) < 0)
 					return 1;
+		return 0;
+	}
+	if (argc == 3 && !strcmp(argv[1], "-n")) {
+		int fd = open("/dev/zero", O_RDONLY);
+		char b[64];
+
+		if (fd < 0)
+			return 1;
+		for (long i = atol(argv[2]); i > 0; i--)
+			if (read(fd, b, sizeof(b)) != sizeof(b))
+				return 1;
 		return 0;
 	}
 	if (argc == 3 && !strcmp(argv[1], "-p")) {
