@@ -107,5 +107,32 @@ for i in $(seq 50); do grep -q "pid=$pid " $D/xol || break; usleep 100000; done
 check "state reaped at exit" not grep -q "pid=$pid " $D/xol
 check "probes reaped at exit" not grep -q '^p:ut/' $D/probes
 expect_err $D/probes ESRCH "p:ut/dead $pid:$(addr p u_nop)"
-rmmod rprobes || fail "rmmod"
+
+# rmmod while a process is stepping probed instructions all the time: it
+# may be refused while a step is in flight (EAGAIN), then it succeeds,
+# every breakpoint is gone, and the process finishes with the right result.
+N=20000
+start ref2
+touch /tmp/go.ref2 /tmp/end.ref2
+ref2=$(result ref2)
+wait $pid_ref2
+start s
+for n in u_rip u_ripst u_mov u_icall u_retp_ret; do
+	expect_ok $D/probes "p:ut/$n $pid_s:$(addr s $n)"
+done
+touch /tmp/go.s
+usleep 500000
+tries=0
+until rmmod rprobes 2>/dev/null; do
+	tries=$((tries + 1))
+	[ $tries -lt 200 ] || fail "rmmod never succeeded"
+	usleep 10000
+done
+echo "ok: rmmod under stepping succeeded after $tries refusal(s)"
+got=$(result s)
+echo "under rmmod: $got"
+check "result right across the unload" [ "$got" = "$ref2" ]
+touch /tmp/end.s
+wait $pid_s
+check "process exits 0" [ $? = 0 ]
 finish
