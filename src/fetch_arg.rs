@@ -50,12 +50,12 @@ pub const MAX_NESTED_LEVEL: usize = 8;
 pub const PARAM_MAX_STACK: u64 = 2048;
 /// Room for the `%pd`/`%pD` rewrites of one probe (`MAX_DENTRY_ARGS_LEN`).
 pub const MAX_DENTRY_ARGS_LEN: usize = 256;
-/// `offsetof(struct dentry, d_name.name)` on x86_64 (used by `%pd`/`%pD`; the
-/// kernel side asserts it against bindgen).
-pub const DENTRY_NAME_OFFSET: u32 = 0x28;
-/// `offsetof(struct file, f_path.dentry)` on x86_64 (used by `%pD`; the kernel
-/// side asserts it against bindgen).
-pub const FILE_DENTRY_OFFSET: u32 = 0x48;
+/// `offsetof(struct dentry, d_name.name)` and `offsetof(struct file,
+/// f_path.dentry)`, used by the `%pd`/`%pD` rewrites. Both depend on the
+/// kernel's configuration (lockdep makes the spinlocks in front of them
+/// larger): the module takes them from bindgen (`kbind.rs`), the host build
+/// from `core_lib.rs` (x86_64 without lock debugging).
+pub use crate::vfs_layout::{DENTRY_NAME_OFFSET, FILE_DENTRY_OFFSET};
 /// Field names an argument may not take (tracefs' `reserved_field_names`).
 pub const RESERVED_FIELD_NAMES: [&str; 8] = [
     "common_type",

@@ -32,12 +32,11 @@ unsafe impl<Storage> Zeroable for __BindgenBitfieldUnit<Storage> where Storage: 
 
 include!("../generated/kbind_generated.rs");
 
-// The x86_64 layout constants of the pure fetch-argument parser, checked at
+// The x86_64 `pt_regs` layout of the pure fetch-argument parser, checked at
 // build time against the headers of the kernel the module is built for.
 const _: () = {
-    use crate::fetch_arg::{pt_regs as r, DENTRY_NAME_OFFSET, FILE_DENTRY_OFFSET};
+    use crate::fetch_arg::pt_regs as r;
     use core::mem::{offset_of, size_of};
-    use kernel::bindings::{dentry, file, path, qstr};
     assert!(offset_of!(pt_regs, r15) == r::R15 as usize);
     assert!(offset_of!(pt_regs, r14) == r::R14 as usize);
     assert!(offset_of!(pt_regs, r13) == r::R13 as usize);
@@ -61,14 +60,20 @@ const _: () = {
     assert!(offset_of!(pt_regs, sp) == r::SP as usize);
     assert!(offset_of!(pt_regs, __bindgen_anon_2) == r::SS as usize);
     assert!(size_of::<pt_regs>() == r::SIZE);
-    // `%pd`: dentry->d_name.name (`d_name` is a member of an anonymous union).
-    assert!(
-        offset_of!(dentry, __bindgen_anon_1) + offset_of!(qstr, name)
-            == DENTRY_NAME_OFFSET as usize
-    );
-    // `%pD`: file->f_path.dentry (`f_path` is a member of an anonymous union).
-    assert!(
-        offset_of!(file, __bindgen_anon_1) + offset_of!(path, dentry)
-            == FILE_DENTRY_OFFSET as usize
-    );
+};
+
+// `%pd`/`%pD` offsets of the kernel the module is built for: they change
+// with its configuration (lockdep's spinlocks in front of `d_name` and
+// `f_path`), so the pure parser takes them from here (`crate::vfs_layout`).
+/// `offsetof(struct dentry, d_name.name)` (`d_name` is a member of an
+/// anonymous union).
+pub const DENTRY_NAME_OFFSET: u32 = {
+    use kernel::bindings::{dentry, qstr};
+    (core::mem::offset_of!(dentry, __bindgen_anon_1) + core::mem::offset_of!(qstr, name)) as u32
+};
+/// `offsetof(struct file, f_path.dentry)` (`f_path` is a member of an
+/// anonymous union).
+pub const FILE_DENTRY_OFFSET: u32 = {
+    use kernel::bindings::{file, path};
+    (core::mem::offset_of!(file, __bindgen_anon_1) + core::mem::offset_of!(path, dentry)) as u32
 };

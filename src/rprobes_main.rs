@@ -45,6 +45,10 @@ mod trampoline;
 mod uprobe;
 pub mod uprobe_target;
 mod uprobes;
+/// Kernel structure offsets of the pure code (`fetch_arg`), from bindgen.
+pub mod vfs_layout {
+    pub use crate::kbind::{DENTRY_NAME_OFFSET, FILE_DENTRY_OFFSET};
+}
 mod xol;
 
 use error_log::ErrorLog;
