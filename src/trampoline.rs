@@ -147,8 +147,15 @@ macro_rules! trampoline {
             ".globl rprobes_ret_stubs",
             "rprobes_ret_stubs:",
             ".rept {nstubs}",
-            // Entered by `ret`: the slot just popped is at -8(%rsp).
-            "rprobes_unwind_hint type={hint_call} sp_reg={orc_sp} sp_offset=0",
+            // Entered by `ret`: the function has returned, and where to
+            // (and the caller's frame) only the instance knows. An
+            // interrupt taken right here must stop the unwinder, not send
+            // it on from the slot just popped: with a CALL hint (sp + 0)
+            // the next frame's sp equals this one's, and ORC reports
+            // "stack going in the wrong direction" (seen on the debug
+            // kernel, where interrupts unwind for KASAN and kmemleak).
+            // UNDEFINED ends the trace there, marked unreliable.
+            "rprobes_unwind_hint type={hint_undefined}",
             "1: pushq $1b",
             "rprobes_unwind_hint type={hint_func} sp_reg={orc_sp} sp_offset=8",
             "jmp rprobes_ret_tramp",
@@ -170,7 +177,7 @@ macro_rules! trampoline {
             skip_to_ss = const SKIP_TO_SS,
             stub_size = const STUB_SIZE,
             nstubs = const NSTUBS,
-            hint_call = const kbind::RPROBES_HINT_CALL,
+            hint_undefined = const kbind::RPROBES_HINT_UNDEFINED,
             hint_func = const kbind::RPROBES_HINT_FUNC,
             orc_sp = const kbind::RPROBES_ORC_REG_SP,
             handler = sym rprobes_ret_handler,
