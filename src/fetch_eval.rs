@@ -200,6 +200,18 @@ impl Args {
         })
     }
 
+    /// Writes the arguments as a probe line has them (` NAME=BODY` each),
+    /// for `probes`.
+    pub(crate) fn write_line(&self, w: &mut impl core::fmt::Write) -> core::fmt::Result {
+        for a in self.args.iter() {
+            w.write_char(' ')?;
+            a.arg.write_name(w, a.word())?;
+            w.write_char('=')?;
+            a.arg.write_body(w, a.word())?;
+        }
+        Ok(())
+    }
+
     /// The most argument data one record can take.
     #[inline]
     pub(crate) fn max_size(&self) -> usize {

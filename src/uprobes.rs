@@ -1380,12 +1380,7 @@ impl UProbes {
             p.write_name(w)?;
             write!(w, " {}", p.target.as_str())?;
             if let Some(args) = p.args() {
-                for a in args.args.iter() {
-                    w.write_char(' ')?;
-                    a.arg.write_name(w, a.word())?;
-                    w.write_char('=')?;
-                    a.arg.write_body(w, a.word())?;
-                }
+                args.write_line(w)?;
             }
             w.write_char('\n')?;
         }
