@@ -234,14 +234,20 @@ impl Xol {
             return;
         }
         let dst = (k + off % PAGE_SIZE) as *mut u8;
+        let mut want = [0xccu8; SLOT_BYTES];
+        want[..insn.len()].copy_from_slice(insn);
         // SAFETY: `dst` is the start of the slot in our own page (type
         // invariant: the area exists, as the caller took a slot of it),
         // SLOT_BYTES long, and we own the slot: nobody else writes it, and
         // no task executes it until we send one there. User space cannot
         // write the page.
-        unsafe {
-            core::ptr::copy_nonoverlapping(insn.as_ptr(), dst, insn.len());
-            core::ptr::write_bytes(dst.add(insn.len()), 0xcc, SLOT_BYTES - insn.len());
+        let slot = unsafe { core::slice::from_raw_parts_mut(dst, SLOT_BYTES) };
+        // A slot usually holds the same instruction as last time (the same
+        // probe, the same first free slot): leave it alone then. Writing
+        // code that was just executed costs a self-modifying-code flush
+        // (a machine clear on hardware, retranslation under QEMU's TCG).
+        if *slot != want {
+            slot.copy_from_slice(&want);
         }
     }
 
