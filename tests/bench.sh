@@ -56,11 +56,13 @@ ucase() { # case: uprobe_base | uprobe_{emu,step,rip}_{tracefs,rprobes}
 	[ "$k" = rip ] && fn=ub_rip
 	n=$UITERS
 	[ "$k" = base ] && n=$((ITERS * 10))
-	rm -f /tmp/ub.go /tmp/ub.go.done
+	# No old /tmp/ub.out: until the child has opened it, the previous
+	# case's copy would say "ready" while $bp is not bench yet.
+	rm -f /tmp/ub.go /tmp/ub.go.done /tmp/ub.out
 	bench uloop $n $fn /tmp/ub.go >/tmp/ub.out &
 	bp=$!
 	i=0
-	until grep -q '^ready$' /tmp/ub.out; do
+	until grep -q '^ready$' /tmp/ub.out 2>/dev/null; do
 		i=$((i + 1))
 		[ $i -lt 300 ] || return 1
 		usleep 10000
