@@ -3,7 +3,7 @@
 # rprobes: user-facing targets. Kbuild reads ./Kbuild for the module itself.
 #
 #   make            build rprobes.ko against the cached guest kernel
-#   make check      host cargo test, a bounded fuzz run, the QEMU guest test
+#   make check      host cargo test, a deterministic fuzz run, the QEMU guest test
 #                   suite (what CI runs)
 #   make fuzz       the cargo-fuzz targets, FUZZ_LONG seconds each
 #   make run        boot the guest, probe hot kernel functions, print hit counts
@@ -24,8 +24,9 @@ export LIBCLANG_PATH := /usr/lib/llvm-$(LLVM_VER)/lib
 KDIR_SH = kdir=$$(scripts/setup --kdir) || exit 1
 QEMU_TIMEOUT ?= 900
 BENCH ?= 5,200000,1000
-# Seconds per fuzz target: in `make check`, and in `make fuzz`.
-FUZZ_SECONDS ?= 20
+# Per fuzz target: inputs of the deterministic run in `make check`
+# (fixed seed, committed seeds), and seconds of exploring in `make fuzz`.
+FUZZ_RUNS ?= 300000
 FUZZ_LONG ?= 600
 
 .PHONY: all modules setup check host-test fuzz fuzz-smoke guest-test run shell bench lint rust-analyzer clean
@@ -46,7 +47,7 @@ host-test:
 	scripts/host-test
 
 fuzz-smoke:
-	scripts/fuzz $(FUZZ_SECONDS)
+	scripts/fuzz --smoke $(FUZZ_RUNS)
 
 fuzz:
 	scripts/fuzz $(FUZZ_LONG)
