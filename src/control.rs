@@ -301,16 +301,35 @@ impl<C: Control> Fops<C> {
         mut reader: kernel::uaccess::UserSliceReader,
     ) -> Result {
         let mut of = state.lock();
+        // The partial line as it was before this write: a write that fails
+        // to copy or to buffer its bytes (EFAULT, ENOMEM) leaves it so,
+        // or `release` would run the truncated line as if it were whole.
+        let mut kept = of.pending.len();
+        let r = Self::feed_locked(data, &mut of, &mut kept, &mut reader);
+        if r.is_err() && !of.overflow {
+            of.pending.truncate(kept);
+        }
+        r
+    }
+
+    /// [`Self::feed`] under the lock; `kept` drops to 0 once a line of
+    /// this write has run (the rest of `pending` is then this write's own).
+    fn feed_locked(
+        data: &C::Data,
+        of: &mut OpenFile,
+        kept: &mut usize,
+        reader: &mut kernel::uaccess::UserSliceReader,
+    ) -> Result {
         let mut chunk = [0u8; 256];
         while !reader.is_empty() {
             let n = reader.len().min(chunk.len());
             reader.read_slice(&mut chunk[..n])?;
             for &b in &chunk[..n] {
-                let of = &mut *of;
                 if b == b'\n' {
                     if core::mem::take(&mut of.overflow) {
                         continue;
                     }
+                    *kept = 0;
                     let r = C::write_line(data, &of.pending);
                     of.pending.clear();
                     r?;

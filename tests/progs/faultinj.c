@@ -68,7 +68,10 @@ static void bad(const char *fmt, ...)
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
-	printf(" (allocation %u failed; %ld faults so far)\n", cur_n, faults);
+	if (!strcmp(mode, "random"))
+		printf(" (operation %ld)\n", calls + 1);
+	else
+		printf(" (allocation %u failed; %ld faults so far)\n", cur_n, faults);
 	for (const char *const *f = (const char *const[]){ D "/probes", KPLIST, D "/instances",
 							      D "/error_log", NULL }; *f; f++) {
 		char *s = slurp(*f);
