@@ -25,6 +25,25 @@ pub(crate) type Name = FixedBuf<MAX_EVENT_NAME_LEN>;
 /// A probe point as it reads back (`[MOD:]SYM[+OFF]` or `0xADDR`).
 type TargetText = FixedBuf<320>;
 
+/// A probe's `GROUP/EVENT` name: kernel and user probes are looked up and
+/// printed the same way.
+pub(crate) trait Named {
+    /// The group and the event.
+    fn names(&self) -> (&Name, &Name);
+
+    /// Whether the probe is `[GROUP/]EVENT` (any group if `None`).
+    fn is(&self, group: Option<&str>, event: &str) -> bool {
+        let (g, e) = self.names();
+        e.as_str() == event && group.is_none_or(|group| group == g.as_str())
+    }
+
+    /// Writes `GROUP/EVENT`.
+    fn write_name(&self, w: &mut impl Write) -> core::fmt::Result {
+        let (g, e) = self.names();
+        write!(w, "{}/{}", g.as_str(), e.as_str())
+    }
+}
+
 fn name(s: &str) -> Name {
     let mut n = Name::new();
     let _ = n.write_str(s);
@@ -153,10 +172,6 @@ impl Probe {
         (h, m)
     }
 
-    fn is(&self, group: Option<&str>, event: &str) -> bool {
-        self.event.as_str() == event && group.is_none_or(|g| g == self.group.as_str())
-    }
-
     /// Bytes this probe costs: the object, its per-CPU statistics, its
     /// symbol name and its slot in the registry.
     fn footprint(&self) -> usize {
@@ -180,9 +195,11 @@ impl Probe {
     fn in_flight(&self) -> u32 {
         self.ret.as_ref().map_or(0, |r| r.in_flight())
     }
+}
 
-    fn write_name(&self, w: &mut impl Write) -> core::fmt::Result {
-        write!(w, "{}/{}", self.group.as_str(), self.event.as_str())
+impl Named for Probe {
+    fn names(&self) -> (&Name, &Name) {
+        (&self.group, &self.event)
     }
 }
 

@@ -29,7 +29,7 @@ use crate::insn::{self, Emulation, Fixups, Verdict, MAX_INSN_LEN};
 use crate::kbind::{self, pt_regs};
 use crate::percpu::{PerCpu, Zeroable};
 use crate::probe_line::{ErrorKind, FixedBuf, ParseError, MAX_EVENT_NAME_LEN};
-use crate::registry::{CmdError, Name};
+use crate::registry::{CmdError, Name, Named};
 use crate::uprobe_target::UTarget;
 use crate::xol::{self, Step, StepInfo, Xol};
 use core::fmt::Write;
@@ -458,20 +458,18 @@ pub(crate) struct UProbe {
     args: Option<KBox<crate::fetch_eval::Args>>,
 }
 
+impl Named for UProbe {
+    fn names(&self) -> (&Name, &Name) {
+        (&self.group, &self.event)
+    }
+}
+
 impl UProbe {
     fn hits(&self) -> u64 {
         let mut h = 0u64;
         self.stats
             .for_each(|s| h = h.wrapping_add(s.hits.load(Relaxed)));
         h
-    }
-
-    pub(crate) fn is(&self, group: Option<&str>, event: &str) -> bool {
-        self.event.as_str() == event && group.is_none_or(|g| g == self.group.as_str())
-    }
-
-    pub(crate) fn write_name(&self, w: &mut impl Write) -> core::fmt::Result {
-        write!(w, "{}/{}", self.group.as_str(), self.event.as_str())
     }
 
     /// The probe's fetch arguments.

@@ -1257,7 +1257,11 @@ fn seqbuf_overflow() {
 #[test]
 fn type_error_caret_after_nested_deref() {
     let w = "this_cpu_ptr(+0(@)).@Y+0x48($arg662)\0\0:b5@5/010";
-    for site in [ProbeSite::FunctionEntry, ProbeSite::FunctionReturn, ProbeSite::Other] {
+    for site in [
+        ProbeSite::FunctionEntry,
+        ProbeSite::FunctionReturn,
+        ProbeSite::Other,
+    ] {
         let pe = parse_arg(w, 10, site).unwrap_err().at(0);
         assert_eq!(pe.kind, ErrorKind::BadBitfield);
         assert!(pe.pos > w.len() && pe.pos <= 2 * w.len(), "{pe:?}");
