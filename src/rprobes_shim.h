@@ -209,6 +209,18 @@ void rprobes_proc_unhook(void);
  */
 int rprobes_task_work(void *task, void (*fn)(void *arg), void *arg);
 
+/*
+ * A task work the caller owns, for a request that must not allocate where
+ * it is made (a trap): rprobes_twork_new() allocates it (process context,
+ * NULL without memory); rprobes_twork_queue() queues @fn(@arg) on current
+ * as rprobes_task_work() does, without allocating (the work must not be
+ * queued already); rprobes_twork_free() frees it once it is neither queued
+ * nor running (@fn may free it: nothing touches it after @fn is called).
+ */
+void *rprobes_twork_new(void);
+int rprobes_twork_queue(void *w, void (*fn)(void *arg), void *arg);
+void rprobes_twork_free(void *w);
+
 /* A delayed work item that calls @fn (process context). */
 void rprobes_reap_init(void (*fn)(void));
 /* Queues it to run in @ms milliseconds, unless already queued. */

@@ -65,10 +65,8 @@ static int rp_sig_pre(struct kprobe *p, struct pt_regs *kregs)
 	return 0;
 }
 
-static struct kprobe rp_sig_kp = {
-	.symbol_name = "arch_do_signal_or_restart",
-	.pre_handler = rp_sig_pre,
-};
+/* Set up by rprobes_signal_hook(). */
+static struct kprobe rp_sig_kp;
 
 int rprobes_die_hook(bool (*int3)(struct pt_regs *regs, void *mm),
 		     bool (*debug)(struct pt_regs *regs, void *mm, unsigned long *dr6),
@@ -88,10 +86,26 @@ int rprobes_signal_hook(void)
 
 	if (rp_sig_on)
 		return 0;
+	/* register_kprobe() fills the struct in: a fresh one each time. */
+	memset(&rp_sig_kp, 0, sizeof(rp_sig_kp));
+	rp_sig_kp.symbol_name = "arch_do_signal_or_restart";
+	rp_sig_kp.pre_handler = rp_sig_pre;
+	/*
+	 * Registered disarmed, then armed: 7.3's register_kprobe() returns 0
+	 * when it cannot arm a new ftrace-based probe (after taking it out of
+	 * its table again), enable_kprobe() reports the failure.
+	 */
+	rp_sig_kp.flags = KPROBE_FLAG_DISABLED;
 	ret = register_kprobe(&rp_sig_kp);
-	if (!ret)
-		rp_sig_on = true;
-	return ret;
+	if (ret)
+		return ret;
+	ret = enable_kprobe(&rp_sig_kp);
+	if (ret) {
+		unregister_kprobe(&rp_sig_kp);
+		return ret;
+	}
+	rp_sig_on = true;
+	return 0;
 }
 
 void rprobes_die_unhook(void)
@@ -190,19 +204,43 @@ struct rp_twork {
 	struct callback_head cb;
 	void (*fn)(void *arg);
 	void *arg;
+	/* Made by rprobes_twork_new(): owned by the caller, never freed here. */
+	bool owned;
 };
 
 static void rp_twork_run(struct callback_head *cb)
 {
 	struct rp_twork *w = container_of(cb, struct rp_twork, cb);
+	void (*fn)(void *arg) = w->fn;
+	void *arg = w->arg;
 
-	w->fn(w->arg);
-	kfree(w);
+	/*
+	 * An owned work belongs to what @fn may drop: not touched after the
+	 * call. Ours is freed before it.
+	 */
+	if (!w->owned)
+		kfree(w);
+	fn(arg);
 	/*
 	 * The module's exit waits for synchronize_rcu_tasks(), so the few
 	 * instructions left after this put cannot be freed under us.
 	 */
 	module_put(THIS_MODULE);
+}
+
+static int rp_twork_queue(struct rp_twork *w, void *task, void (*fn)(void *arg), void *arg)
+{
+	int ret;
+
+	w->fn = fn;
+	w->arg = arg;
+	init_task_work(&w->cb, rp_twork_run);
+	if (!try_module_get(THIS_MODULE))
+		return -ENODEV;
+	ret = task_work_add(task ? task : current, &w->cb, TWA_RESUME);
+	if (ret)
+		module_put(THIS_MODULE);
+	return ret;
 }
 
 int rprobes_task_work(void *task, void (*fn)(void *arg), void *arg)
@@ -212,19 +250,30 @@ int rprobes_task_work(void *task, void (*fn)(void *arg), void *arg)
 
 	if (!w)
 		return -ENOMEM;
-	w->fn = fn;
-	w->arg = arg;
-	init_task_work(&w->cb, rp_twork_run);
-	if (!try_module_get(THIS_MODULE)) {
+	w->owned = false;
+	ret = rp_twork_queue(w, task, fn, arg);
+	if (ret)
 		kfree(w);
-		return -ENODEV;
-	}
-	ret = task_work_add(task ? task : current, &w->cb, TWA_RESUME);
-	if (ret) {
-		module_put(THIS_MODULE);
-		kfree(w);
-	}
 	return ret;
+}
+
+void *rprobes_twork_new(void)
+{
+	struct rp_twork *w = kzalloc(sizeof(*w), GFP_KERNEL);
+
+	if (w)
+		w->owned = true;
+	return w;
+}
+
+int rprobes_twork_queue(void *w, void (*fn)(void *arg), void *arg)
+{
+	return rp_twork_queue(w, NULL, fn, arg);
+}
+
+void rprobes_twork_free(void *w)
+{
+	kfree(w);
 }
 
 /* ---- deferred reaping of dead address spaces ---- */
@@ -390,9 +439,29 @@ long rprobes_uprobe_resolve(int pid, const char *path, size_t path_len, unsigned
 			out->vm_flags |= RPROBES_UVMA_SPECIAL;
 	}
 	mmap_read_unlock(mm);
-	ret = access_process_vm(task, out->vaddr, out->bytes, sizeof(out->bytes), FOLL_FORCE);
-	if (ret <= 0)
-		ret = -EFAULT;
+	/*
+	 * The instruction's bytes, page by page (not access_process_vm(),
+	 * which turns every error into a short read): a lack of memory is
+	 * ENOMEM, not "nothing mapped". A second page that cannot be read
+	 * leaves what the first one has.
+	 */
+	{
+		unsigned int n = min_t(unsigned long, sizeof(out->bytes),
+				       PAGE_SIZE - offset_in_page(out->vaddr));
+		long r2;
+
+		ret = rprobes_umm_rw(mm, out->vaddr, out->bytes, n, false);
+		if (ret == n && n < sizeof(out->bytes)) {
+			r2 = rprobes_umm_rw(mm, out->vaddr + n, out->bytes + n,
+					    sizeof(out->bytes) - n, false);
+			if (r2 > 0)
+				ret += r2;
+			else if (r2 == -ENOMEM || r2 == -EINTR)
+				ret = r2;
+		}
+		if (ret == 0 || (ret < 0 && ret != -ENOMEM && ret != -EINTR))
+			ret = -EFAULT;
+	}
 	if (ret > 0 && out->mm_ref) {
 		mmgrab(mm);
 		out->mm = mm;

@@ -211,6 +211,49 @@ pub(crate) struct UMm {
     replays: AtomicU32,
     /// Steps aborted for a signal.
     aborted: AtomicU64,
+    /// The task work that creates the XOL area (queued from a trap, where
+    /// nothing may be allocated; one at a time, see `xol_state`).
+    area_work: AreaWork,
+}
+
+/// `sizeof(struct rp_twork)` (`uprobe_shim.c`), for the `memory` file.
+const AREA_WORK_BYTES: usize = 40;
+
+/// A task work allocated ahead, owned by its [`UMm`].
+///
+/// # Invariants
+///
+/// `0` is a work from `rprobes_twork_new`, freed when this drops, and
+/// queued only by [`UMm::request_area`] in state `XOL_CREATING`.
+struct AreaWork(*mut kernel::ffi::c_void);
+
+// SAFETY: The work is a plain allocation, queued from any task (one request
+// at a time, as `xol_state` decides) and freed by whoever drops it.
+unsafe impl Send for AreaWork {}
+// SAFETY: As above: shared access only queues it, one caller at a time.
+unsafe impl Sync for AreaWork {}
+
+impl AreaWork {
+    fn new() -> Result<Self> {
+        // SAFETY: Allocates (process context).
+        let w = unsafe { kbind::rprobes_twork_new() };
+        if w.is_null() {
+            return Err(ENOMEM);
+        }
+        // INVARIANT: Just allocated, not queued.
+        Ok(Self(w))
+    }
+}
+
+impl Drop for AreaWork {
+    fn drop(&mut self) {
+        // SAFETY: Type invariant. A queued or running work holds a reference
+        // to the `UMm` that owns this, so the `UMm` drops only once the work
+        // is neither queued nor past the point where the shim reads it
+        // (`rp_twork_run` copies what it needs before calling `create_area`,
+        // which may drop the last reference).
+        unsafe { kbind::rprobes_twork_free(self.0) };
+    }
 }
 
 /// Aborted steps remembered per address space.
@@ -249,9 +292,11 @@ impl UMm {
         // is still in the table and we are in an RCU read-side section.
         let arc: Arc<UMm> = unsafe { ArcBorrow::from_raw(this) }.into();
         let raw = Arc::into_raw(arc);
-        // SAFETY: `create_area` takes the reference back exactly once.
+        // SAFETY: `create_area` takes the reference back exactly once. The
+        // work is not queued: we moved the state from NONE to CREATING, and
+        // it goes back to NONE only once the work ran or failed to queue.
         let r = unsafe {
-            kbind::rprobes_task_work(null_mut(), Some(create_area), raw.cast_mut().cast())
+            kbind::rprobes_twork_queue(this.area_work.0, Some(create_area), raw.cast_mut().cast())
         };
         if r != 0 {
             // SAFETY: The work was not queued: the reference is ours again.
@@ -1082,8 +1127,36 @@ impl UProbes {
     }
 
     /// Adds a user probe: resolves the point in the live process, judges
-    /// the instruction, writes the breakpoint.
+    /// the instruction, writes the breakpoint. A failure leaves nothing
+    /// behind, not even the state of a process it had to make.
     pub(crate) fn add(&mut self, n: NewUProbe<'_>) -> Result<(), CmdError> {
+        let mut fresh = None;
+        let r = self.add_inner(n, &mut fresh);
+        if let (Err(_), Some(umm)) = (&r, fresh) {
+            self.forget_mm(umm);
+        }
+        r
+    }
+
+    /// Drops the state of an address space that has no probe (made by a
+    /// failed [`Self::add`]).
+    fn forget_mm(&mut self, umm: Arc<UMm>) {
+        MMS.remove(hash_mm(umm.mm), Arc::as_ptr(&umm));
+        // A trap in that address space may be looking at it.
+        kernel::sync::rcu::synchronize_rcu();
+        if let Some(i) = self.mms.iter().position(|u| Arc::ptr_eq(u, &umm)) {
+            let _ = self.mms.remove(i);
+            NMMS.fetch_sub(1, Relaxed);
+        }
+    }
+
+    /// [`Self::add`]; `fresh` is set to the state of the address space if
+    /// this call made it.
+    fn add_inner(
+        &mut self,
+        n: NewUProbe<'_>,
+        fresh: &mut Option<Arc<UMm>>,
+    ) -> Result<(), CmdError> {
         use ErrorKind::*;
         let pos = n.target_pos;
         let (pid, path, addr) = match n.target {
@@ -1159,7 +1232,11 @@ impl UProbes {
                 drop_mm();
                 u.clone()
             }
-            None => self.new_mm(mm, pt.tgid)?,
+            None => {
+                let u = self.new_mm(mm, pt.tgid)?;
+                *fresh = Some(u.clone());
+                u
+            }
         };
         let len = decoded.len() as u8;
         let verdict = decoded.verdict();
@@ -1215,8 +1292,8 @@ impl UProbes {
             POINTS.remove(hash_point(mm, vaddr), ptr);
             kernel::sync::rcu::synchronize_rcu();
             // `probe` drops here (removing its point).
-            let _ = e;
-            return Err(cmd_err(UprobeWrite, pos));
+            let kind = if e == ENOMEM { NoMemory } else { UprobeWrite };
+            return Err(cmd_err(kind, pos));
         }
         // Cannot fail: reserved.
         let _ = self.probes.push(probe, GFP_KERNEL);
@@ -1236,9 +1313,9 @@ impl UProbes {
             unsafe { kbind::rprobes_mm_drop(mm as *mut kernel::ffi::c_void) };
             return Err(ParseError::with_errno(ErrorKind::FailRegProbe, 0, -r).into());
         }
-        let xol = match Xol::new() {
-            Ok(x) => x,
-            Err(_) => {
+        let (xol, area_work) = match (Xol::new(), AreaWork::new()) {
+            (Ok(x), Ok(w)) => (x, w),
+            _ => {
                 // SAFETY: The reference `rprobes_uprobe_resolve` took.
                 unsafe { kbind::rprobes_mm_drop(mm as *mut kernel::ffi::c_void) };
                 return Err(oom());
@@ -1260,6 +1337,7 @@ impl UProbes {
                 replays: AtomicU32::new(0),
                 aborted: AtomicU64::new(0),
                 points: [const { AtomicU64::new(0) }; MAX_PER_MM],
+                area_work,
             },
             GFP_KERNEL,
         )
@@ -1443,7 +1521,10 @@ impl UProbes {
     pub(crate) fn footprint(&self) -> usize {
         self.probes.len() * core::mem::size_of::<UProbe>()
             + self.mms.len()
-                * (core::mem::size_of::<UMm>() + xol::NSLOTS * 40 + xol::XOL_PAGES * 4096)
+                * (core::mem::size_of::<UMm>()
+                    + xol::NSLOTS * 40
+                    + xol::XOL_PAGES * 4096
+                    + AREA_WORK_BYTES)
     }
 }
 

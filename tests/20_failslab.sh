@@ -91,6 +91,9 @@ if [ "$rpfaildisarm" = 1 ]; then
 else
 	reject disarm_kprobe_ftrace
 fi
+# No kprobe but rprobes' signal hook (registered with the first user
+# probe, until rmmod).
+no_kprobes() { ! grep -v 'arch_do_signal_or_restart+0x0' /sys/kernel/debug/kprobes/list | grep -q .; }
 # Back to the defaults (no filter, no failures) whatever happens.
 restore() {
 	for a in failslab fail_page_alloc; do
@@ -105,6 +108,7 @@ restore() {
 	echo 1 >$F/fail_page_alloc/min-order
 	echo Y >$F/fail_page_alloc/ignore-gfp-highmem
 	touch $S/stop
+	uprobe_cleanup
 }
 trap restore EXIT
 
@@ -164,11 +168,112 @@ echo 1 >$D/tracing_on
 echo 'w none' >$D/filter
 check "buffer_size_kb 16 -> 32 -> 16" fi_run resize 32
 trigger 10
-for f in probes profile list armed filter memory instances latency returns stacktrace trace error_log trace_pipe; do
+for f in probes profile list armed filter memory instances latency returns stacktrace trace error_log trace_pipe xol; do
 	check "read $f" fi_run read $f
 done
 : >$D/probes
-check "nothing left" [ ! -s /sys/kernel/debug/kprobes/list ]
+
+# User probes. The first probe of a process also makes its state (and,
+# the first of all, hooks signal delivery): each try on a fresh process
+# (ulife waits for a file that never comes), its N-th counted allocation
+# failed (fail-nth of the writing shell; a comment line first grows the
+# open file's line buffer). A failure: ENOMEM, the line in error_log, no
+# probe and no state left for the process. Then add and remove on a
+# process that has its state.
+uproc() {
+	rm -f $S/never
+	ulife -m fork -g $S/never >$S/ul 2>&1 &
+	ub=$!
+	upids="$upids $ub"
+	wait_line $S/ul '^ready$' 60 $ub
+	ua=$(point l_step 3 $S/ul)
+}
+n=1
+left=0
+ubad=
+while [ "$left" = 0 ] && [ $n -le 100 ]; do
+	uproc
+	: >$D/error_log
+	sh -c "exec 3>>$D/probes; echo '#                                        ' >&3
+		echo $n >/proc/self/fail-nth; echo 'p:uadd $ub:$ua' >&3; rc=\$?
+		read l </proc/self/fail-nth; echo \$rc \$l" >$S/urc 2>$S/uerr
+	read -r rc left <$S/urc
+	if [ "$rc" != 0 ]; then
+		grep -q 'Cannot allocate memory' $S/uerr || ubad="$ubad $n:errno($(cat $S/uerr))"
+		grep -q "Command: p:uadd $ub:$ua" $D/error_log || ubad="$ubad $n:error_log"
+		grep -q uadd $D/probes && ubad="$ubad $n:probe-left"
+		xol_line $ub >/dev/null && ubad="$ubad $n:state-left"
+	else
+		grep -q uadd $D/probes || ubad="$ubad $n:no-probe"
+	fi
+	: >$D/probes
+	kill $ub
+	wait $ub 2>/dev/null
+	n=$((n + 1))
+done
+faults=$((faults + n - 2))
+echo "# user probe add: $((n - 2)) allocations failed in turn"
+check "add: user probe on a new process${ubad:+ (bad:$ubad)}" [ -z "$ubad" ] && [ $n -gt 2 ] && [ "$left" -gt 0 ]
+uproc
+check "add: user probe" fi_run add rprobes/uadd "p:uadd $ub:$ua"
+check "remove: user probe" fi_run remove rprobes/uadd "p:uadd $ub:$ua"
+kill $ub
+wait $ub 2>/dev/null
+
+# The XOL area, made in the probed task at its first stepped hit (task
+# work): ulife sets its own fail-nth, so that its N-th counted allocation
+# from then on fails. The hit is taken again, the area made at the next
+# one; results, hit counts (21 each: nothing counted twice or lost) and
+# the area must be right. N goes up until no fault is injected.
+xolrun() { # ulife -f ARG: runs it with both probes; $xo, $xb
+	xo=$S/xol.$1
+	rm -f $S/xgo
+	ulife -m xolfail -f "$1" -k 20 -g $S/xgo -h >$xo 2>&1 &
+	xb=$!
+	upids="$upids $xb"
+	wait_line $xo '^ready$' 60 $xb
+	echo "p:xe $xb:$(point l_emu 3 $xo)" >>$D/probes &&
+		echo "p:xs $xb:$(point l_step 3 $xo)" >>$D/probes || return 1
+	touch $S/xgo
+	wait_line $xo '^done$' 60 $xb
+}
+xolstop() {
+	: >$D/probes
+	kill $xb
+	wait $xb 2>/dev/null
+}
+n=1
+left=0
+xbad=
+while [ "$left" = 0 ] && [ $n -le 100 ]; do
+	xolrun $n || xbad="$xbad $n:run"
+	left=$(sed -n 's/^fail-left //p' $xo)
+	grep -q '^errors 0$' $xo || xbad="$xbad $n:results"
+	grep -q '^area yes$' $xo || xbad="$xbad $n:area"
+	h="$(hits rprobes/xe) $(hits rprobes/xs)"
+	[ "$h" = "21 21" ] || xbad="$xbad $n:hits($h)"
+	[ "$left" = 0 ] && [ "$(xol_field $xb retries)" -lt 1 ] && xbad="$xbad $n:retries"
+	xolstop
+	n=$((n + 1))
+done
+faults=$((faults + n - 2))
+echo "# XOL creation: $((n - 2)) allocations failed in turn"
+check "XOL creation: each allocation fails in turn, the next hit makes it${xbad:+ (bad:$xbad)}" \
+	[ -z "$xbad" ] && [ $n -gt 2 ] && [ "$left" -gt 0 ]
+
+# Every allocation of it fails (make-it-fail): after 16 attempts the
+# process is given up on, its breakpoints removed; it runs on unprobed,
+# with right results.
+attrs 100 1 100000
+xolrun 0
+attrs 0 1 1
+check "XOL creation always failing: results right" grep -q '^errors 0$' $xo
+check "XOL creation always failing: no area" grep -q '^area no$' $xo
+check "XOL creation always failing: xol says so" [ "$(xol_field $xb area)" = failed ]
+check "XOL creation always failing: no stepped hit counted" [ "$(hits rprobes/xs)" = 0 ]
+check "XOL creation always failing: reported" in_dmesg "pid $xb: cannot create the XOL area"
+xolstop
+check "nothing left" no_kprobes
 check "module still works" works
 check "rmmod" rmmod rprobes
 
@@ -215,7 +320,7 @@ faults=$((faults + random))
 else
 	echo "# random section skipped (FAILSLAB_RANDOM_OPS=0)"
 fi
-check "no kprobe left" [ ! -s /sys/kernel/debug/kprobes/list ]
+check "no kprobe left" no_kprobes
 check "module still works" works
 check "rmmod" rmmod rprobes
 echo "# $faults faults injected in all ($(awk -v t0="$t0" '{ printf "%.0f s", $1 - t0 }' /proc/uptime))"

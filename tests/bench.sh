@@ -52,7 +52,7 @@ sed 's/^p:m/p:kprobes\/m/' /tmp/many >/tmp/many-tracefs
 UITERS=$((ITERS / 4))
 UCHUNK=100
 UB=/tests/progs/bench
-ucase() { # case: uprobe_base | uprobe_{emu,step,rip}_{tracefs,rprobes}
+ucase() { # case: uprobe_base | uprobe_{emu,step,rip}_{tracefs,rprobes} | uprobe_emu_rprobes_noevent
 	k=${1#uprobe_}
 	mech=${k#*_}
 	k=${k%%_*}
@@ -77,6 +77,7 @@ ucase() { # case: uprobe_base | uprobe_{emu,step,rip}_{tracefs,rprobes}
 	case $mech in
 	tracefs) echo "p:ub/x $UB:$off" >$T/uprobe_events && echo 1 >$T/events/ub/x/enable || return 1 ;;
 	rprobes) echo "p:ub/x $bp:$addr" >$D/probes || return 1 ;;
+	rprobes_noevent) echo 0 >$D/tracing_on && echo "p:ub/x $bp:$addr" >$D/probes || return 1 ;;
 	esac
 	touch /tmp/ub.go
 	i=0
@@ -87,12 +88,12 @@ ucase() { # case: uprobe_base | uprobe_{emu,step,rip}_{tracefs,rprobes}
 	done
 	case $mech in
 	tracefs) h=$(awk '$2 == "x" { print $3 }' $T/uprobe_profile) ;;
-	rprobes) h=$(awk '$1 == "ub/x" { print $2 }' $D/profile) ;;
+	rprobes*) h=$(awk '$1 == "ub/x" { print $2 }' $D/profile) ;;
 	*) h=$n ;;
 	esac
 	case $mech in
 	tracefs) echo 0 >$T/events/ub/x/enable && echo >$T/uprobe_events ;;
-	rprobes) : >$D/probes ;;
+	rprobes*) : >$D/probes && echo 1 >$D/tracing_on ;;
 	esac
 	touch /tmp/ub.go.done
 	wait $bp || return 1
@@ -138,7 +139,7 @@ measure() {
 
 cases="syscall_base kprobe_tracefs kprobe_rprobes kprobe_rprobes_noevent kprobe_rprobes_disarmed kprobe_rprobes_1000 ufunc_base
 kretprobe_tracefs kretprobe_rprobes kprobe3_tracefs kprobe3_rprobes
-uprobe_base uprobe_emu_tracefs uprobe_emu_rprobes uprobe_step_tracefs uprobe_step_rprobes uprobe_rip_tracefs uprobe_rip_rprobes"
+uprobe_base uprobe_emu_tracefs uprobe_emu_rprobes uprobe_emu_rprobes_noevent uprobe_step_tracefs uprobe_step_rprobes uprobe_rip_tracefs uprobe_rip_rprobes"
 rep=1
 while [ $rep -le "$REPS" ]; do
 	# Rotate the order every repetition (A B C, B C A, ...) against drift.

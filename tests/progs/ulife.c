@@ -26,10 +26,17 @@
  *           the interrupted context, says "in-handler", sleeps until
  *           GOFILE.2 exists, then points %rdi at a valid word and returns:
  *           the load is redone.
+ * xolfail: -f N: the N-th allocation counted from the first hit on fails
+ *           (/proc/thread-self/fail-nth; the XOL area is made then, in
+ *           this thread); -f 0: all of them (make-it-fail, with the
+ *           caller's failslab set-up). Calls both once, prints "fail-left
+ *           L" (fail-nth after the call: 0 once the fault was injected),
+ *           calls both -k N times more, prints "area yes|no".
  * Each mode prints "errors 0" when every result and check was right.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -203,19 +210,52 @@ static void on_segv(int sig, siginfo_t *si, void *ctx)
 	uc->uc_mcontext.gregs[REG_RDI] = (long)&g_valid;
 }
 
+static int mode_xolfail(long nth, long n)
+{
+	const char *f = nth ? "/proc/thread-self/fail-nth" : "/proc/thread-self/make-it-fail";
+	int fd = open(f, O_RDWR);
+	long left = -1;
+	char b[32];
+	ssize_t r;
+
+	if (fd < 0) {
+		printf("open %s: %s\n", f, strerror(errno));
+		return 1;
+	}
+	snprintf(b, sizeof(b), "%ld", nth ? nth : 1);
+	if (pwrite(fd, b, strlen(b), 0) < 0) {
+		printf("write %s: %s\n", f, strerror(errno));
+		return 1;
+	}
+	calls(1);
+	r = pread(fd, b, sizeof(b) - 1, 0);
+	if (r > 0) {
+		b[r] = 0;
+		left = atol(b);
+	}
+	if (pwrite(fd, "0", 1, 0) < 0)
+		return 1;
+	close(fd);
+	printf("fail-left %ld\n", nth ? left : 0);
+	calls(n);
+	printf("area %s\n", xol_area() ? "yes" : "no");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = "fork";
-	long n = 1000, warm = 100;
+	long n = 1000, warm = 100, nth = 1;
 	int hold_after = 0, threads = 4, opt, bad = 0;
 
-	while ((opt = getopt(argc, argv, "m:k:w:t:g:h")) != -1) {
+	while ((opt = getopt(argc, argv, "m:k:w:t:g:f:h")) != -1) {
 		switch (opt) {
 		case 'm': mode = optarg; break;
 		case 'k': n = atol(optarg); break;
 		case 'w': warm = atol(optarg); break;
 		case 't': threads = atoi(optarg); break;
 		case 'g': go = optarg; break;
+		case 'f': nth = atol(optarg); break;
 		case 'h': hold_after = 1; break;
 		default: return 2;
 		}
@@ -265,6 +305,8 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		for (int i = 0; i < threads; i++)
 			pthread_join(th[i], NULL);
+	} else if (!strcmp(mode, "xolfail")) {
+		bad = mode_xolfail(nth, n);
 	} else if (!strcmp(mode, "fault")) {
 		struct sigaction sa = { .sa_sigaction = on_segv, .sa_flags = SA_SIGINFO };
 		long v;
