@@ -1,9 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
-# Stress (kernel and return probes; user probes are not covered yet):
+# Stress:
 #  1. every CPU hits kernel and return probes (sched_get_priority_min
 #     calls, reads of /dev/zero) while churners add, remove, arm, disarm
 #     and filter probes on the same functions and read every file, and
-#     trace_pipe is consumed: exact hit counts where the workload is exact,
+#     trace_pipe is consumed; meanwhile a process with a thread per CPU
+#     goes through user probes (emulated and stepped) under a SIGUSR1
+#     storm while another user probe on its code is added, armed,
+#     disarmed and removed: exact hit counts where the workload is exact,
 #     at least STRESS_MIN_HITS hits over the stable probes;
 #  2. the same with the global `enabled` switch toggled and the buffer
 #     resized under load: consistent state afterwards, in rprobes and in
@@ -35,7 +38,7 @@ S=/tmp/stress
 rm -rf $S
 mkdir -p $S
 # Background loops stop when this file appears (or the test shell is gone).
-trap 'touch $S/stop' EXIT
+trap 'touch $S/stop; uprobe_cleanup' EXIT
 
 # profile column $2 of probe $1 (2 hits, 3 misses, 4 nmissed,
 # 5 maxact-misses, 6 in-flight)
@@ -64,34 +67,42 @@ DEFMAX=$((2 * possible > 10 ? 2 * possible : 10))
 # probes, profile, list, armed, filter and memory name the same probes, the
 # kernel has one kprobe for each, armed as rprobes says, and the return
 # probes reserve their maxactive instances, no more.
+# User probes (PID:ADDR) are in every view but `filter`, and are not
+# kprobes; the kernel's list also has rprobes' signal hook (a kprobe
+# registered with the first user probe, until rmmod).
 consistent() {
 	sed 's/^[^:]*:\([^ ]*\) .*/\1/' $D/probes | sort >$S/n.probes
+	grep -v ' [0-9][0-9]*:' $D/probes | sed 's/^[^:]*:\([^ ]*\) .*/\1/' | sort >$S/n.kprobes
 	awk '!/^#/ { print $1 }' $D/profile | sort >$S/n.profile
 	awk '{ print $2 }' $D/list | sort >$S/n.list
 	awk '{ print $1 }' $D/armed | sort >$S/n.armed
 	awk '{ print $1 }' $D/filter | sort >$S/n.filter
 	for f in profile list armed filter; do
-		cmp -s $S/n.probes $S/n.$f || {
+		want=$S/n.probes
+		[ $f = filter ] && want=$S/n.kprobes
+		cmp -s $want $S/n.$f || {
 			echo "# probes and $f disagree:"
-			diff $S/n.probes $S/n.$f
+			diff $want $S/n.$f
 			return 1
 		}
 	done
-	n=$(grep -c . $D/probes)
-	k=$(grep -c . /sys/kernel/debug/kprobes/list)
+	n=$(grep -c . $S/n.kprobes)
+	k=$(grep -vc 'arch_do_signal_or_restart+0x0' /sys/kernel/debug/kprobes/list)
 	[ "$k" -eq "$n" ] || {
 		echo "# $n probes, $k kernel kprobes"
 		return 1
 	}
 	# Armed where rprobes says (`enabled`, `armed`), by address.
-	awk '{ sub(/^0x/, "", $1); print $1, /\[DISABLED\]/ }' $D/list | sort >$S/a.ours
-	awk '{ print $1, /\[DISABLED\]/ }' /sys/kernel/debug/kprobes/list | sort >$S/a.kernel
+	awk '$1 ~ /^0xffff/ { sub(/^0x/, "", $1); print $1, /\[DISABLED\]/ }' $D/list | sort >$S/a.ours
+	awk '!/arch_do_signal_or_restart\+0x0/ { print $1, /\[DISABLED\]/ }' \
+		/sys/kernel/debug/kprobes/list | sort >$S/a.kernel
 	cmp -s $S/a.ours $S/a.kernel || {
 		echo "# (address, disarmed) in list and in the kernel's kprobes/list differ:"
 		diff $S/a.ours $S/a.kernel
 		return 1
 	}
 	m=$(awk '$1 == "probes" { print $2 }' $D/memory)
+	n=$(grep -c . $S/n.probes)
 	[ "$m" -eq "$n" ] || {
 		echo "# memory counts $m probes of $n"
 		return 1
@@ -161,6 +172,44 @@ done <$S/stable
 check "stable probes: files agree" consistent
 bytes0=$(awk '$1 == "probe_bytes" { print $2 }' $D/memory)
 
+# User probes: uthreads (started from a subshell, so that the `wait`s
+# below do not wait for it) with a thread per CPU through t_emu (emulated)
+# and t_step (stepped) UK times each, and t_sig in its SIGUSR1 handler,
+# under a storm of signals (steps aborted and redone); t_ret is churned.
+UK=${STRESS_USER_CALLS:-50000}
+rm -f $S/ugo
+(
+	uthreads -m signals -t $W -k $UK -g $S/ugo -h >$S/ut 2>&1 &
+	echo $! >$S/ut.pid
+)
+ut=$(cat $S/ut.pid)
+upids=$ut
+wait_line $S/ut '^ready$' 60 $ut
+for p in t_emu t_step t_sig; do
+	echo "p:ustress/$p $ut:$(point $p 3 $S/ut)" >>$D/probes || fail "add user probe $p"
+done
+uret=$(point t_ret 3 $S/ut)
+check "user probes: files agree" consistent
+# Done (a worker) when uthreads says so; its errors are the status.
+uworker() {
+	until grep -q '^done$' $S/ut; do
+		[ -e $S/stop ] && return
+		usleep 100000
+	done
+	awk '$1 == "errors" { print $2 }' $S/ut >$S/done.ut
+}
+uchurner() { # until every worker is done
+	r=0
+	until all_done $((2 * W + 1)) || [ -e $S/stop ]; do
+		echo "p:ustress/t_ret $ut:$uret" >>$D/probes || { echo "add" >$S/uchurn.fail; break; }
+		echo "ustress/t_ret 0" >$D/armed || { echo "disarm" >$S/uchurn.fail; break; }
+		echo "ustress/t_ret 1" >$D/armed || { echo "arm" >$S/uchurn.fail; break; }
+		echo "-:ustress/t_ret" >>$D/probes || { echo "remove" >$S/uchurn.fail; break; }
+		r=$((r + 1))
+	done
+	echo $r >$S/urounds
+}
+
 # Phase 1: hits and churn.
 nsg=$(((SG_CALLS + W - 1) / W))
 nrd=$(((READS + W - 1) / W))
@@ -174,9 +223,12 @@ nchurn=$(((W + 1) / 2))
 for c in $(seq $nchurn); do
 	churner $c $((2 * W)) &
 done
+touch $S/ugo
+uworker &
+uchurner &
 # Meanwhile: snapshots of every view, stack traces on and off.
 views=0
-until all_done $((2 * W)); do
+until all_done $((2 * W + 1)); do
 	cat $D/profile $D/list $D/latency $D/returns $D/instances >/dev/null
 	grep -c rprobes/ $D/trace >/dev/null
 	echo rdr >$D/stacktrace && cat $D/stacktrace >/dev/null && echo '!rdr' >$D/stacktrace
@@ -212,7 +264,7 @@ check "pipe reader got events" [ -s $S/pipe.out ]
 echo "# trace_pipe: $(grep -c . $S/pipe.out) lines read under load"
 # The reader may have been killed in the middle of a line: not the last one.
 sed '$d' $S/pipe.out | grep -Ev \
-	'^ *[^ ].*-[0-9]+ +\[[0-9]{3}\] +[0-9]+\.[0-9]{6}: ((rprobes|stress)/[a-z0-9_]+|<removed probe [0-9]+>): \(|^CPU:[0-9]+ \[LOST [0-9]+ EVENTS\]$' >$S/pipe.bad
+	'^ *[^ ].*-[0-9]+ +\[[0-9]{3}\] +[0-9]+\.[0-9]{6}: ((rprobes|u?stress)/[a-z0-9_]+|<removed probe [0-9]+>): \(|^CPU:[0-9]+ \[LOST [0-9]+ EVENTS\]$' >$S/pipe.bad
 head -n 5 $S/pipe.bad
 check "every trace_pipe line well formed" [ ! -s $S/pipe.bad ]
 : >$D/trace
@@ -220,6 +272,28 @@ trigger -n 3
 grep -m 1 'rprobes/rza: ' $D/trace
 check "fetch args recorded: 3 events" \
 	[ "$(grep -c 'rprobes/rza: (read_zero+0x0/0x[0-9a-f]*) cnt=64 c="trigger"$' $D/trace)" -eq 3 ]
+calls=$(awk '$1 == "calls" { print $2 }' $S/ut)
+handled=$(awk '$1 == "handled" { print $2 }' $S/ut)
+echo "# user probes: $calls calls on $W threads, $handled signals handled, $(cat $S/urounds) add/arm/disarm/remove rounds of a third probe"
+xol_line $ut
+check "user: every result right" [ "$(cat $S/done.ut)" = 0 ]
+check "user: the churner's writes all accepted" [ ! -e $S/uchurn.fail ]
+for p in t_emu t_step; do
+	check "user: $p hits == $calls calls" [ "$(col ustress/$p 2)" = "$calls" ]
+done
+check "user: t_sig hits == $handled signals" [ "$(col ustress/t_sig 2)" = "$handled" ]
+check "user: no XOL slot in use" [ "$(xol_field $ut slots | cut -d/ -f1)" = 0 ]
+for p in t_emu t_step t_sig; do
+	echo "-:ustress/$p" >>$D/probes
+done
+kill $ut
+# Its state goes when the process is reaped (probe_bytes below).
+i=0
+while xol_line $ut >/dev/null && [ $i -lt 100 ]; do
+	usleep 100000
+	i=$((i + 1))
+done
+check "user: the process's state is gone" not xol_line $ut
 check "no churn probe left" not grep -q stress/ $D/probes
 check "files agree after the churn" consistent
 check "probe_bytes back to the stable probes' $bytes0" [ "$(awk '$1 == "probe_bytes" { print $2 }' $D/memory)" -eq "$bytes0" ]
