@@ -16,19 +16,12 @@ val() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
 start() { # out mode args...: starts uthreads, sets $bg, waits for ready
 	o=$1
 	shift
-	rm -f /tmp/ut.go
-	uthreads -m "$@" -g /tmp/ut.go >$o 2>&1 &
-	upids="$upids $!"
-	bg=$!
-	wait_line $o '^ready$' 60 $bg
-	check "pid line" [ "$(prog_pid $o)" = $bg ]
+	uprog_start uthreads $o /tmp/ut.go "$@"
 }
 probe() { # out point...
 	o=$1
 	shift
-	for p in "$@"; do
-		expect_ok $D/probes "p:ut/$p $bg:$(point $p 3 $o)"
-	done
+	uprog_probe $o ut "$@"
 }
 slots_free() { # pid what
 	xol_line $1

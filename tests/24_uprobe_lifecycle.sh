@@ -16,19 +16,12 @@ val() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
 start() { # out mode args...: starts ulife, sets $bg, waits for ready
 	o=$1
 	shift
-	rm -f /tmp/ul.go /tmp/ul.go.2 /tmp/ul.go.stop
-	ulife -m "$@" -g /tmp/ul.go >$o 2>&1 &
-	upids="$upids $!"
-	bg=$!
-	wait_line $o '^ready$' 60 $bg
-	check "pid line" [ "$(prog_pid $o)" = $bg ]
+	uprog_start ulife $o /tmp/ul.go "$@"
 }
 probe() { # out point...
 	o=$1
 	shift
-	for p in "$@"; do
-		expect_ok $D/probes "p:ul/$p $bg:$(point $p 3 $o)"
-	done
+	uprog_probe $o ul "$@"
 }
 stop() { # pid
 	: >$D/probes

@@ -14,20 +14,12 @@ start() { # out gofile mode args...: starts uhostile, sets $bg, waits for ready
 	o=$1
 	g=$2
 	shift 2
-	rm -f $g $g.2 $g.stop
-	uhostile -m "$@" -g $g >$o 2>&1 &
-	upids="$upids $!"
-	bg=$!
-	wait_line $o '^ready$' 60 $bg
-	check "pid line" [ "$(prog_pid $o)" = $bg ]
+	uprog_start uhostile $o $g "$@"
 }
 probe() { # out group point...
 	o=$1
-	grp=$2
-	shift 2
-	for p in "$@"; do
-		expect_ok $D/probes "p:$grp/$p $bg:$(point $p 3 $o)"
-	done
+	shift
+	uprog_probe $o "$@"
 }
 # Wait until OUT has "done" or the process is gone.
 settle() { # out pid

@@ -81,6 +81,30 @@ prog_pid() { awk '$1 == "pid" { print $2; exit }' "$1"; }
 # stepped, emulated).
 xol_line() { grep "^pid=$1 " $D/xol; }
 xol_field() { xol_line "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k { print $2 }'; }
+# Starts a user-probe test program (the uprog.h protocol) in the background
+# with `-m MODE ARGS... -g GOFILE`, output in OUT; sets $bg (also added to
+# $upids) and waits for its "ready".
+uprog_start() { # prog out gofile mode args...
+	_up=$1
+	_uo=$2
+	_ug=$3
+	shift 3
+	rm -f $_ug $_ug.2 $_ug.stop
+	$_up -m "$@" -g $_ug >$_uo 2>&1 &
+	bg=$!
+	upids="$upids $bg"
+	wait_line $_uo '^ready$' 60 $bg
+	check "pid line" [ "$(prog_pid $_uo)" = $bg ]
+}
+# Adds GRP/POINT at each POINT that program $bg listed in OUT.
+uprog_probe() { # out group point...
+	_uo=$1
+	_ugrp=$2
+	shift 2
+	for _upt in "$@"; do
+		expect_ok $D/probes "p:$_ugrp/$_upt $bg:$(point $_upt 3 $_uo)"
+	done
+}
 # A probe point's verdict name as `explain` prints it.
 explain_verdict() { # PID:ADDR
 	expect_ok $D/explain "$1"
