@@ -41,8 +41,13 @@ pub(crate) struct Text(pub(crate) KVVec<u8>);
 
 impl core::fmt::Write for Text {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        // No allocation-failure report: the open fails with ENOMEM, and a
+        // failed vmalloc would print a stack trace.
         self.0
-            .extend_from_slice(s.as_bytes(), GFP_KERNEL)
+            .extend_from_slice(
+                s.as_bytes(),
+                GFP_KERNEL | kernel::alloc::flags::__GFP_NOWARN,
+            )
             .map_err(|_| core::fmt::Error)
     }
 }

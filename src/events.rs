@@ -368,7 +368,8 @@ impl Events {
                     break;
                 }
                 // SAFETY: `ev` is valid until the iterator advances.
-                match unsafe { copy_event(ev, ts, cpu) }.and_then(|e| Ok(out.push(e, GFP_KERNEL)?))
+                match unsafe { copy_event(ev, ts, cpu) }
+                    .and_then(|e| Ok(out.push(e, GFP_KERNEL | kernel::alloc::flags::__GFP_NOWARN)?))
                 {
                     Ok(()) => {}
                     Err(e) => {
