@@ -70,8 +70,8 @@ check "nothing in flight" [ "$(awk '$1 == "rprobes/sg" { print $6 }' $D/profile)
 
 # maxactive 1 and three sleepers at once: one in flight, two misses.
 echo 'r1:sl1 rprobes_selftest_sleep' >>$D/probes || fail add
-for i in 1 2 3; do echo 'sleep 1000' >$S & done
-usleep 300000
+for i in 1 2 3; do echo "sleep $((1000 * SLOW))" >$S & done
+usleep $((300000 * SLOW))
 check "one instance in flight" [ "$(awk '$1 == "rprobes/sl1" { print $6 }' $D/profile)" -eq 1 ]
 wait
 check "two maxactive misses" [ "$(awk '$1 == "rprobes/sl1" { print $5 }' $D/profile)" -eq 2 ]
@@ -80,14 +80,16 @@ check "one return" [ "$(hits rprobes/sl1)" -eq 1 ]
 # A sleeper moved to the other CPU returns there.
 if [ "$ncpu" -ge 2 ]; then
 	echo 'r:sl rprobes_selftest_sleep' >>$D/probes || fail add
-	taskset -c 0 sh -c "echo 'sleep 1000' >$S" &
+	taskset -c 0 sh -c "echo 'sleep $((1000 * SLOW))' >$S" &
 	p=$!
-	usleep 300000
+	usleep $((300000 * SLOW))
 	taskset -p -c 1 $p >/dev/null || fail "taskset -p"
 	wait $p
 	grep sl: $D/latency
 	check "returned on another CPU than it entered" grep -q '^rprobes/sl: returns 1 (migrated 1)' $D/latency
-	check "latency about 1 s" grep -q '^\[512M, 1G)  *1 \|^\[1G, 2G)  *1 ' $D/latency
+	lat='^\[512M, 1G)  *1 \|^\[1G, 2G)  *1 '
+	[ $SLOW = 5 ] && lat='^\[4G, 8G)  *1 '
+	check "latency about $SLOW s" grep -q "$lat" $D/latency
 fi
 echo >$D/probes
 check "no instance left" grep -q '^in_flight 0$' $D/instances

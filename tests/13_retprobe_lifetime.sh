@@ -8,7 +8,7 @@
 S=$D/selftest
 inflight() { awk '$1 == "in_flight" { print $2 }' $D/instances; }
 wait_drained() {
-	for i in $(seq 50); do
+	for i in $(seq $((50 * SLOW))); do
 		[ "$(inflight)" -eq 0 ] && return 0
 		usleep 100000
 	done
@@ -20,7 +20,7 @@ load
 echo 'r:ns hrtimer_nanosleep' >>$D/probes || fail add
 sleep 1000 &
 s1=$!
-usleep 300000
+usleep $((300000 * SLOW))
 check "returns in flight" [ "$(inflight)" -ge 1 ]
 check "rmmod refused while a task sleeps inside" not rmmod rprobes
 check "module still there" grep -q '^rprobes ' /proc/modules
@@ -32,11 +32,13 @@ echo '-:ns' >>$D/probes || fail remove
 check "everything drained once the probe is gone" wait_drained
 
 # Remove the probe while two tasks sleep inside: the probe goes at once,
-# its instances drain when the sleeps end.
+# its instances drain when the sleeps end. The sleeps must outlast the
+# checks up to the re-add: about 0.5 s on the guest kernel, 3 to 5 s on the
+# debug kernel.
 echo 'r:st rprobes_selftest_sleep' >>$D/probes || fail add
-echo 'sleep 2000' >$S &
-echo 'sleep 2000' >$S &
-usleep 300000
+echo "sleep $((2000 * SLOW))" >$S &
+echo "sleep $((2000 * SLOW))" >$S &
+usleep $((300000 * SLOW))
 check "two in flight" [ "$(inflight)" -eq 2 ]
 echo '-:st' >>$D/probes || fail remove
 check "probe gone from the list" not grep -q st $D/probes
@@ -55,7 +57,7 @@ check "re-added probe works" [ "$(hits rprobes/st2)" -eq 1 ]
 # trampoline, and the reference on the module goes with it.
 sh -c "echo 'sleep 100000' >$S" &
 k=$!
-usleep 300000
+usleep $((300000 * SLOW))
 check "sleeping inside" [ "$(inflight)" -eq 1 ]
 check "rmmod refused" not rmmod rprobes
 kill -9 $k
@@ -64,13 +66,14 @@ check "killed task's return handled" wait_drained
 check "and counted" [ "$(hits rprobes/st2)" -eq 2 ]
 echo >$D/probes
 
-# Add and remove a return probe 30 times while both CPUs run through the
+# Add and remove a return probe 30 times (scaled: 8 on the debug kernel,
+# where each cycle takes about 0.6 s) while both CPUs run through the
 # probed function: returns in flight at each removal are parked and drain.
 trigger -r 4 &
 t1=$!
 trigger -r 4 &
 t2=$!
-for i in $(seq 30); do
+for i in $(seq $(scaled 30 8)); do
 	echo 'r:vr vfs_read' >>$D/probes || fail "add $i"
 	echo '-:vr' >>$D/probes || fail "remove $i"
 done
@@ -83,7 +86,8 @@ check "no parked probe left" grep -q '^parked_probes 0$' $D/instances
 # instances come back when the task is freed.
 echo 'r:ex do_exit' >>$D/probes || fail "add do_exit"
 r0=$(awk '$1 == "reclaimed" { print $2 }' $D/instances)
-for i in $(seq 20); do /bin/true; done
+nex=$(scaled 20 5)
+for i in $(seq $nex); do /bin/true; done
 check "no return seen from do_exit" [ "$(hits rprobes/ex)" -eq 0 ]
 # Every exiting process (awk and cat here too) leaves an instance until it
 # is freed, an RCU grace period after it is reaped: stop adding more first.
@@ -91,6 +95,6 @@ echo >$D/probes
 check "exited tasks reclaimed" wait_drained
 r1=$(awk '$1 == "reclaimed" { print $2 }' $D/instances)
 echo "# reclaimed $r0 -> $r1"
-check "at least 20 reclaimed" [ $((r1 - r0)) -ge 20 ]
+check "at least $nex reclaimed" [ $((r1 - r0)) -ge $nex ]
 check "rmmod once nothing is in flight" rmmod rprobes
 finish

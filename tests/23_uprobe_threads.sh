@@ -10,7 +10,10 @@
 trap uprobe_cleanup EXIT
 load
 T=16
-K=1000
+# Calls per thread: scaled (250 on the debug kernel, where a stepped hit
+# costs about 1 ms). The signal storm goes on until every thread has taken
+# 20 signals, whatever K is.
+K=$(scaled 1000 100)
 val() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
 
 start() { # out mode args...: starts uthreads, sets $bg, waits for ready

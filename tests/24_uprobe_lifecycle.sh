@@ -88,10 +88,19 @@ expect_ok $D/probes "p:ul/l_emu $bg:$(point l_emu 3 $o)"
 check "exec: the new image can be probed at the same address" [ "$(grep -c '^p:ul/' $D/probes)" = 1 ]
 stop $bg
 
-# 4. 1000 fork/exit cycles, a probe hit in the parent each time: no growth.
+# 4. 1000 fork/exit cycles (scaled: 250 after 25 warm-up cycles on the
+# debug kernel, where a fork costs about 0.2 s), a probe hit in the parent
+# each time: no growth.
 # MemFree is only steady enough with small per-CPU page lists, the page
 # cache dropped and the per-CPU counters folded (else it moves by +-5 MB
-# over such a loop without any probe; with this, by +-250 kB).
+# over such a loop without any probe; with this, by +-250 kB). On the
+# debug kernel KASAN's quarantine keeps freed objects (up to 1/32 of the
+# memory) and kmemleak and debug objects add their own, so Slab and MemFree
+# move with the workload: there kmemleak's scan after the tests checks for
+# leaks instead (scripts/run-qemu fails the run on any), and the module's
+# own accounting is compared as everywhere.
+NW=$(scaled 100 25)
+NK=$(scaled 1000 100)
 mem() {
 	sync
 	echo 3 >/proc/sys/vm/drop_caches
@@ -101,11 +110,11 @@ mem() {
 pcp=$(cat /proc/sys/vm/percpu_pagelist_high_fraction)
 echo 100000 >/proc/sys/vm/percpu_pagelist_high_fraction
 o=/tmp/ul.loop
-start $o forkloop -w 100 -k 1000 -h
+start $o forkloop -w $NW -k $NK -h
 probe $o l_emu l_step
 touch /tmp/ul.go
 wait_line $o '^warm ' 60 $bg
-check "forkloop: warm-up cycles fine" grep -q '^warm 100 failures 0$' $o
+check "forkloop: warm-up cycles fine" grep -q "^warm $NW failures 0\$" $o
 cat $D/memory >/tmp/ul.mem0
 free0=$(mem MemFree)
 slab0=$(mem Slab)
@@ -115,14 +124,19 @@ free1=$(mem MemFree)
 slab1=$(mem Slab)
 cat $D/memory >/tmp/ul.mem1
 echo "# MemFree ${free0} -> ${free1} kB, Slab ${slab0} -> ${slab1} kB"
-check "forkloop: 1000 cycles, children fine" grep -q '^forks 1000 failures 0$' $o
+check "forkloop: $NK cycles, children fine" grep -q "^forks $NK failures 0\$" $o
 check "forkloop: parent results right" grep -q '^errors 0$' $o
-check "forkloop: 1100 hits on l_step (got $(hits ul/l_step))" [ "$(hits ul/l_step)" = 1100 ]
-check "forkloop: 1100 hits on l_emu (got $(hits ul/l_emu))" [ "$(hits ul/l_emu)" = 1100 ]
+nh=$((NW + NK))
+check "forkloop: $nh hits on l_step (got $(hits ul/l_step))" [ "$(hits ul/l_step)" = $nh ]
+check "forkloop: $nh hits on l_emu (got $(hits ul/l_emu))" [ "$(hits ul/l_emu)" = $nh ]
 xol_line $bg
-check "forkloop: xol stepped 1100" [ "$(xol_field $bg stepped)" = 1100 ]
-check "forkloop: Slab grew < 256 kB over 1000 cycles" [ $((slab1 - slab0)) -lt 256 ]
-check "forkloop: MemFree fell < 1 MB over 1000 cycles" [ $((free0 - free1)) -lt 1024 ]
+check "forkloop: xol stepped $nh" [ "$(xol_field $bg stepped)" = $nh ]
+if [ "${rpdebug:-0}" != 1 ]; then
+	check "forkloop: Slab grew < 256 kB over $NK cycles" [ $((slab1 - slab0)) -lt 256 ]
+	check "forkloop: MemFree fell < 1 MB over $NK cycles" [ $((free0 - free1)) -lt 1024 ]
+else
+	echo "# debug kernel: Slab/MemFree not compared (KASAN quarantine); kmemleak checks"
+fi
 if ! cmp -s /tmp/ul.mem0 /tmp/ul.mem1; then
 	diff /tmp/ul.mem0 /tmp/ul.mem1
 	fail "forkloop: the module's memory accounting changed"

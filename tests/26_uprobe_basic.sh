@@ -5,7 +5,9 @@
 # errors, reaping at exit, unload.
 . /tests/lib.sh
 load
-N=1000
+# Loop iterations of the target (each probe hit N or 2N times): scaled,
+# 250 on the debug kernel.
+N=$(scaled 1000 100)
 pids=
 trap 'kill -9 $pids 2>/dev/null' EXIT
 start() { # TAG: runs uprobe_loop, waits for its probe points

@@ -4,8 +4,36 @@
 D=/sys/kernel/debug/rprobes
 T=/sys/kernel/tracing
 # (Its own variable: tests use `name` for their own purposes.)
-_rp_test=$(basename "$0" .sh)
+_rp_test=${0##*/}
+_rp_test=${_rp_test%.sh}
 name=$_rp_test
+# The debug kernel (rpdebug=1 on its command line) runs the guest several
+# times slower. Timing windows (how long a task sleeps inside a probed
+# function, how long to give it to get there) scale with SLOW.
+SLOW=1
+[ "${rpdebug:-0}" = 1 ] && SLOW=5
+# Workload size: rpscale=X on the kernel command line (scripts/run-qemu
+# --scale, from RPROBES_SCALE / the Makefile; the debug run uses less than
+# 1, where a probe registration costs about 0.3 s and a fork+exec about
+# 0.4 s). Tests take their iteration counts (hits, probes, fuzzed writes,
+# add/remove cycles) from `scaled N [MIN]`: N times X, at least MIN (1).
+# Timing windows do not scale with it (see SLOW), and the checks stay the
+# same, only counted against the scaled numbers.
+SCALE=${rpscale:-1}
+case $SCALE in
+*.*)
+	_f=${SCALE#*.}000
+	_f=${_f%"${_f#???}"}
+	_i=${SCALE%%.*}
+	SCALE_PM=$((${_i:-0} * 1000 + 1$_f - 1000))
+	;;
+*) SCALE_PM=$((SCALE * 1000)) ;;
+esac
+scaled() { # N [MIN]
+	_n=$((($1 * SCALE_PM + 500) / 1000))
+	[ "$_n" -ge "${2:-1}" ] || _n=${2:-1}
+	echo "$_n"
+}
 echo 1 >/tmp/rc.$_rp_test
 fail() {
 	echo "FAIL: $*"
@@ -29,8 +57,25 @@ skip() {
 load() {
 	insmod /rprobes.ko "$@" || fail "insmod $*"
 }
+# Process creation is what the guest tests mostly cost on the debug kernel
+# (a fork about 0.25 s of CPU, an exec 0.1 s more): the helpers below use
+# the shell's own read, case and test, and no command where a loop would
+# run one per iteration.
+#
+# A pause of SECS (fractional) seconds without a fork: a read with a time
+# limit on a FIFO that nobody writes (usleep is a forked applet).
+_rp_fifo=/tmp/.rp_pause
+[ -p $_rp_fifo ] || mkfifo $_rp_fifo
+pause() { read -r -t "$1" _ <>$_rp_fifo; :; }
 # hits of GRP/EVENT in profile
-hits() { awk -v n="$1" '$1 == n { print $2 }' $D/profile; }
+hits() {
+	while read -r _e _h _; do
+		if [ "$_e" = "$1" ]; then
+			echo "$_h"
+			return
+		fi
+	done <$D/profile
+}
 # Expect a write to fail with errno name $2 (e.g. ENOENT): ctl prints it.
 expect_err() { # file errno line
 	got=$(ctl "$1" "$3")
@@ -40,6 +85,16 @@ expect_err() { # file errno line
 expect_ok() { # file line
 	got=$(ctl "$1" "$2")
 	[ "$got" = "OK" ] || fail "'$2' -> $got, expected OK"
+}
+# The whole of FILE in variable VAR, read by the shell itself: a loop of
+# `$(cat FILE)` costs a fork and exec each time, 0.4 s on the debug kernel.
+slurp() { # VAR FILE
+	_s=
+	while IFS= read -r _l || [ -n "$_l" ]; do
+		_s="$_s$_l
+"
+	done <"$2"
+	eval "$1=\$_s"
 }
 # Negation usable as a command under `check`.
 not() { ! "$@"; }
@@ -52,12 +107,16 @@ in_dmesg() { dmesg | grep -q "$1"; }
 upids=
 uprobe_cleanup() { [ -z "$upids" ] || kill -9 $upids 2>/dev/null; }
 # Is process PID alive (not gone, not a zombie)?
-alive() { [ -r /proc/$1/stat ] && [ "$(sed 's/.*) //' /proc/$1/stat | cut -c1)" != Z ]; }
+alive() {
+	read -r _st 2>/dev/null </proc/$1/stat || return 1
+	_st=${_st##*) }
+	[ "${_st%% *}" != Z ]
+}
 # Wait until FILE has a line matching REGEX (at most SECS seconds, 60 if
-# not given); fails the test otherwise, or as soon as process PID (if
-# given) is gone without having written it.
+# not given, times SLOW); fails the test otherwise, or as soon as process
+# PID (if given) is gone without having written it.
 wait_line() { # file regex [secs [pid]]
-	_n=$((${3:-60} * 10))
+	_n=$((${3:-60} * 10 * SLOW))
 	while [ $_n -gt 0 ]; do
 		grep -q "$2" "$1" 2>/dev/null && return 0
 		if [ -n "$4" ] && ! alive "$4"; then
@@ -66,7 +125,7 @@ wait_line() { # file regex [secs [pid]]
 			dmesg | tail -n 5
 			fail "process $4 ended without '$2' in $1"
 		fi
-		usleep 100000
+		pause 0.1
 		_n=$((_n - 1))
 	done
 	tail -n 5 "$1" 2>/dev/null
@@ -74,13 +133,49 @@ wait_line() { # file regex [secs [pid]]
 }
 # Field of a program's "point NAME 0xADDR HITS VERDICT" line ($2: 3 addr,
 # 4 hits, 5 verdict).
-point() { awk -v n="$1" -v f="$2" '$1 == "point" && $2 == n { print $f }' "$3"; }
+point() { # NAME FIELD FILE
+	_pn=$1
+	_pf=$2
+	while read -r _a _b _r; do
+		[ "$_a" = point ] && [ "$_b" = "$_pn" ] || continue
+		set -f
+		set -- $_a $_b $_r
+		set +f
+		eval "echo \"\${$_pf}\""
+		return
+	done <"$3"
+}
 # The program's pid from its "pid N" line.
-prog_pid() { awk '$1 == "pid" { print $2; exit }' "$1"; }
+prog_pid() {
+	while read -r _k _v _; do
+		if [ "$_k" = pid ]; then
+			echo "$_v"
+			return
+		fi
+	done <"$1"
+}
 # The `xol` line of a process, and one of its fields (area, slots, hwm,
 # stepped, emulated).
-xol_line() { grep "^pid=$1 " $D/xol; }
-xol_field() { xol_line "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k { print $2 }'; }
+# (_xol PID: that line in $_xl, or false.)
+_xol() {
+	while IFS= read -r _xl; do
+		case $_xl in "pid=$1 "*) return 0 ;; esac
+	done <$D/xol
+	return 1
+}
+xol_line() { _xol "$1" && echo "$_xl"; }
+xol_field() {
+	_xol "$1" || return
+	set -f
+	for _kv in $_xl; do
+		case $_kv in "$2="*)
+			echo "${_kv#*=}"
+			break
+			;;
+		esac
+	done
+	set +f
+}
 # Starts a user-probe test program (the uprog.h protocol) in the background
 # with `-m MODE ARGS... -g GOFILE`, output in OUT; sets $bg (also added to
 # $upids) and waits for its "ready".
