@@ -189,7 +189,8 @@ done
 # probe and no state left for the process. Then add and remove on a
 # process that has its state.
 uproc() {
-	rm -f $S/never
+	# No old output: its "ready" would be taken for the new process's.
+	rm -f $S/never $S/ul
 	ulife -m fork -g $S/never >$S/ul 2>&1 &
 	ub=$!
 	upids="$upids $ub"
@@ -235,7 +236,7 @@ wait $ub 2>/dev/null
 # the area must be right. N goes up until no fault is injected.
 xolrun() { # ulife -f ARG: runs it with both probes; $xo, $xb
 	xo=$S/xol.$1
-	rm -f $S/xgo
+	rm -f $S/xgo $xo
 	ulife -m xolfail -f "$1" -k 20 -g $S/xgo -h >$xo 2>&1 &
 	xb=$!
 	upids="$upids $xb"

@@ -40,7 +40,7 @@ run_set() { # tag classes
 	uclasses -n $R -c "$2" >$out.ref || fail "$tag: unprobed run failed"
 	results $out.ref >$out.ref.res
 	check "$tag: the program's AVX detection matches /proc/cpuinfo" grep -q "^avx $avx\$" $out.ref
-	rm -f /tmp/uc.go /tmp/uc.go.2
+	rm -f /tmp/uc.go /tmp/uc.go.2 $out
 	uclasses -n $R -c "$2" -g /tmp/uc.go -h >$out 2>&1 &
 	upids="$upids $!"
 	bg=$!

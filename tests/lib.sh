@@ -184,7 +184,8 @@ uprog_start() { # prog out gofile mode args...
 	_uo=$2
 	_ug=$3
 	shift 3
-	rm -f $_ug $_ug.2 $_ug.stop
+	# No old OUT: its "ready" would be taken for the new program's.
+	rm -f $_ug $_ug.2 $_ug.stop $_uo
 	$_up -m "$@" -g $_ug >$_uo 2>&1 &
 	bg=$!
 	upids="$upids $bg"
