@@ -290,12 +290,7 @@ for p in t_emu t_step t_sig; do
 done
 kill $ut
 # Its state goes when the process is reaped (probe_bytes below).
-i=0
-while xol_line $ut >/dev/null && [ $i -lt 100 ]; do
-	usleep 100000
-	i=$((i + 1))
-done
-check "user: the process's state is gone" not xol_line $ut
+check "user: the process's state is gone" xol_gone $ut
 check "no churn probe left" not grep -q stress/ $D/probes
 check "files agree after the churn" consistent
 check "probe_bytes back to the stable probes' $bytes0" [ "$(awk '$1 == "probe_bytes" { print $2 }' $D/memory)" -eq "$bytes0" ]

@@ -32,14 +32,7 @@ slots_free() { # pid what
 	check "$2: no XOL slot in use" [ "${s%/*}" = 0 ]
 	check "$2: hwm within the slots" [ "$(xol_field $1 hwm)" -le "${s#*/}" ]
 }
-gone() { # pid what
-	n=50
-	while xol_line $1 >/dev/null && [ $n -gt 0 ]; do
-		usleep 100000
-		n=$((n - 1))
-	done
-	check "$2: the xol line is gone" not xol_line $1
-}
+gone() { check "$2: the xol line is gone" xol_gone $1; } # pid what
 
 # 1. 16 threads, exact totals.
 o=/tmp/ut.hits

@@ -29,14 +29,7 @@ settle() { # out pid
 		n=$((n - 1))
 	done
 }
-gone() { # pid what
-	n=50
-	while xol_line $1 >/dev/null && [ $n -gt 0 ]; do
-		usleep 100000
-		n=$((n - 1))
-	done
-	check "$2: the xol line is gone after exit" not xol_line $1
-}
+gone() { check "$2: the xol line is gone after exit" xol_gone $1; } # pid what
 
 # A bystander: the same program, probed, calling both probes all along.
 start /tmp/uh.calm /tmp/uh.calm.go calm -h

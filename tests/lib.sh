@@ -176,6 +176,16 @@ xol_field() {
 	done
 	set +f
 }
+# Waits (5 s at most, times SLOW) until process PID has no `xol` line (its
+# state is reaped after it exits); false if it still has one.
+xol_gone() { # pid
+	_n=$((50 * ${SLOW:-1}))
+	while xol_line $1 >/dev/null && [ $_n -gt 0 ]; do
+		usleep 100000
+		_n=$((_n - 1))
+	done
+	! xol_line $1 >/dev/null
+}
 # Starts a user-probe test program (the uprog.h protocol) in the background
 # with `-m MODE ARGS... -g GOFILE`, output in OUT; sets $bg (also added to
 # $upids) and waits for its "ready".
