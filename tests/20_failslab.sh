@@ -189,12 +189,8 @@ done
 # probe and no state left for the process. Then add and remove on a
 # process that has its state.
 uproc() {
-	# No old output: its "ready" would be taken for the new process's.
-	rm -f $S/never $S/ul
-	ulife -m fork -g $S/never >$S/ul 2>&1 &
-	ub=$!
-	upids="$upids $ub"
-	wait_line $S/ul '^ready$' 60 $ub
+	uprog_start ulife $S/ul $S/never fork
+	ub=$bg
 	ua=$(point l_step 3 $S/ul)
 }
 n=1
@@ -236,11 +232,8 @@ wait $ub 2>/dev/null
 # the area must be right. N goes up until no fault is injected.
 xolrun() { # ulife -f ARG: runs it with both probes; $xo, $xb
 	xo=$S/xol.$1
-	rm -f $S/xgo $xo
-	ulife -m xolfail -f "$1" -k 20 -g $S/xgo -h >$xo 2>&1 &
-	xb=$!
-	upids="$upids $xb"
-	wait_line $xo '^ready$' 60 $xb
+	uprog_start ulife $xo $S/xgo xolfail -f "$1" -k 20 -h
+	xb=$bg
 	echo "p:xe $xb:$(point l_emu 3 $xo)" >>$D/probes &&
 		echo "p:xs $xb:$(point l_step 3 $xo)" >>$D/probes || return 1
 	touch $S/xgo

@@ -443,6 +443,29 @@ static void outcome(int e, int fault)
 		absorbed++;
 }
 
+/*
+ * One write(2) of BUF to PATH whose N-th counted allocation fails, after PAD
+ * (if not NULL) in the same open file: PAD grows the file's line buffer
+ * first, so that only BUF's own handling allocates. Returns the write's
+ * errno (0: it succeeded); *fault says whether the fault was injected.
+ */
+static int write_nth(const char *path, const char *pad, const char *buf, unsigned int n, int *fault)
+{
+	int fd = open(path, O_WRONLY | O_APPEND), e = 0;
+
+	if (fd < 0)
+		bad("open %s: %s", path, strerror(errno));
+	if (pad && write(fd, pad, strlen(pad)) < 0)
+		bad("padding line: %s", strerror(errno));
+	set_nth(n);
+	if (write(fd, buf, strlen(buf)) < 0)
+		e = errno;
+	*fault = injected(n);
+	if (close(fd) < 0)
+		bad("close: %s", strerror(errno));
+	return e;
+}
+
 /* add / remove / rawline */
 static void sweep_line(const char *what, const char *event, const char *line)
 {
@@ -457,7 +480,7 @@ static void sweep_line(const char *what, const char *event, const char *line)
 	pad[strlen(buf) + 8] = '\n';
 	pad[strlen(buf) + 9] = 0;
 	for (unsigned int n = 1;; n++) {
-		int fd, e = 0, fault;
+		int e, fault;
 
 		if (remove) {
 			put_ok("probes", buf);
@@ -465,17 +488,7 @@ static void sweep_line(const char *what, const char *event, const char *line)
 		}
 		if (put(D "/error_log", O_WRONLY | O_TRUNC, ""))
 			bad("clearing error_log");
-		fd = open(D "/probes", O_WRONLY | O_APPEND);
-		if (fd < 0)
-			bad("open probes: %s", strerror(errno));
-		if (!raw && write(fd, pad, strlen(pad)) < 0)
-			bad("comment line: %s", strerror(errno));
-		set_nth(n);
-		if (write(fd, buf, strlen(buf)) < 0)
-			e = errno;
-		fault = injected(n);
-		if (close(fd) < 0)
-			bad("close: %s", strerror(errno));
+		e = write_nth(D "/probes", raw ? NULL : pad, buf, n, &fault);
 		outcome(e, fault);
 		expect_present(event, remove ? !!e : !e, e ? "after a failed write" : "after the write");
 		if (e && !raw)
@@ -555,23 +568,14 @@ static void sweep_resize(long kb)
 		long old = dir ? to_size : from, want = dir ? from : to_size;
 
 		for (unsigned int n = 1;; n++) {
-			int fd, e = 0, fault;
+			int e, fault;
 			long got;
 
 			snprintf(buf, sizeof(buf), "%ld\n", old);
 			put_ok("buffer_size_kb", buf);
-			fd = open(D "/buffer_size_kb", O_WRONLY | O_APPEND);
-			if (fd < 0)
-				bad("open buffer_size_kb: %s", strerror(errno));
-			/* Grow the line buffer first (see sweep_line). */
-			if (write(fd, "        \n", 9) < 0)
-				bad("blank line: %s", strerror(errno));
 			snprintf(buf, sizeof(buf), "%ld\n", dir ? from : kb);
-			set_nth(n);
-			if (write(fd, buf, strlen(buf)) < 0)
-				e = errno;
-			fault = injected(n);
-			close(fd);
+			/* A blank line grows the line buffer first. */
+			e = write_nth(D "/buffer_size_kb", "        \n", buf, n, &fault);
 			outcome(e, fault);
 			got = size_kb();
 			if (got != (e ? old : want))
@@ -592,21 +596,12 @@ static void sweep_write(const char *file, const char *line, const char *prep)
 	snprintf(buf, sizeof(buf), "%s\n", line);
 	snprintf(pre, sizeof(pre), "%s\n", prep ? prep : "");
 	for (unsigned int n = 1;; n++) {
-		int fd, e = 0, fault;
+		int e, fault;
 
 		if (prep)
 			put_ok(file, pre);
-		fd = open(path, O_WRONLY | O_APPEND);
-		if (fd < 0)
-			bad("open %s: %s", file, strerror(errno));
-		/* Grow the line buffer first (see sweep_line). */
-		if (write(fd, "\n", 1) < 0)
-			bad("empty line: %s", strerror(errno));
-		set_nth(n);
-		if (write(fd, buf, strlen(buf)) < 0)
-			e = errno;
-		fault = injected(n);
-		close(fd);
+		/* An empty line grows the line buffer first. */
+		e = write_nth(path, "\n", buf, n, &fault);
 		outcome(e, fault);
 		consistent();
 		if (!fault)
