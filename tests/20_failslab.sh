@@ -120,9 +120,10 @@ faults=0
 t0=$(awk '{ print $1 }' /proc/uptime)
 # faultinj MODE ARGS...: one sweep; its faults are added up.
 fi_run() {
+	_t=$(now_cs)
 	faultinj "$@" >$S/out 2>&1
 	rc=$?
-	cat $S/out
+	echo "$(cat $S/out) ($(since $_t))"
 	[ $rc -eq 0 ] || return 1
 	n=$(sed -n 's/.* faults \([0-9]*\) .*/\1/p' $S/out)
 	faults=$((faults + ${n:-0}))
@@ -196,6 +197,7 @@ uproc() {
 n=1
 left=0
 ubad=
+_t=$(now_cs)
 while [ "$left" = 0 ] && [ $n -le 100 ]; do
 	uproc
 	: >$D/error_log
@@ -217,7 +219,7 @@ while [ "$left" = 0 ] && [ $n -le 100 ]; do
 	n=$((n + 1))
 done
 faults=$((faults + n - 2))
-echo "# user probe add: $((n - 2)) allocations failed in turn"
+echo "# user probe add: $((n - 2)) allocations failed in turn ($(since $_t))"
 check "add: user probe on a new process${ubad:+ (bad:$ubad)}" [ -z "$ubad" ] && [ $n -gt 2 ] && [ "$left" -gt 0 ]
 uproc
 check "add: user probe" fi_run add rprobes/uadd "p:uadd $ub:$ua"
@@ -247,6 +249,7 @@ xolstop() {
 n=1
 left=0
 xbad=
+_t=$(now_cs)
 while [ "$left" = 0 ] && [ $n -le 100 ]; do
 	xolrun $n || xbad="$xbad $n:run"
 	left=$(sed -n 's/^fail-left //p' $xo)
@@ -259,7 +262,7 @@ while [ "$left" = 0 ] && [ $n -le 100 ]; do
 	n=$((n + 1))
 done
 faults=$((faults + n - 2))
-echo "# XOL creation: $((n - 2)) allocations failed in turn"
+echo "# XOL creation: $((n - 2)) allocations failed in turn ($(since $_t))"
 check "XOL creation: each allocation fails in turn, the next hit makes it${xbad:+ (bad:$xbad)}" \
 	[ -z "$xbad" ] && [ $n -gt 2 ] && [ "$left" -gt 0 ]
 

@@ -67,6 +67,16 @@ load() {
 _rp_fifo=/tmp/.rp_pause
 [ -p $_rp_fifo ] || mkfifo $_rp_fifo
 pause() { read -r -t "$1" _ <>$_rp_fifo; :; }
+# Uptime in centiseconds, without a fork; `since CS` prints the seconds
+# from CS to now ("12.34 s").
+now_cs() {
+	read -r _up _ </proc/uptime
+	echo $((${_up%.*} * 100 + 1${_up#*.} - 100))
+}
+since() {
+	_d=$(($(now_cs) - $1))
+	echo "$((_d / 100)).$((_d % 100 / 10))$((_d % 10)) s"
+}
 # hits of GRP/EVENT in profile
 hits() {
 	while read -r _e _h _; do
