@@ -170,11 +170,23 @@ check "filter" fi_run write filter 'w comm=trigger'
 all check "set_event_pid" fi_run write set_event_pid '1 2 3'
 all check "stacktrace" fi_run write stacktrace 'w'
 all check "tracing_on" fi_run write tracing_on '0'
+# What the write sweeps changed back (below SCALE 1 the sweeps that would
+# do it, "all on" and "arm", are left out): everything on, w armed.
 echo 1 >$D/tracing_on
+echo 1 >$D/enabled
+echo 'w 1' >$D/armed
 : >$D/set_event_pid
 echo 'w none' >$D/filter
 check "buffer_size_kb 16 -> 32 -> 16" fi_run resize 32
-trigger 10
+# A known number of events for the reads: w2 and w3 (vfs_read, ksys_read:
+# every read in the system, the sweeps' own included) disarmed, 50 of w.
+# A full buffer makes `trace` allocate for every page of its text, and the
+# sweep a step for each (900 steps of about 1 s on the debug kernel).
+echo 'w2 0' >$D/armed
+echo 'w3 0' >$D/armed
+: >$D/trace
+trigger 50
+check "50 events for the reads" grep -q 'entries-in-buffer: 50,' $D/trace
 reads="probes profile list armed filter memory instances latency returns stacktrace trace error_log trace_pipe xol"
 [ "$SCALE_PM" -ge 1000 ] || reads="probes trace trace_pipe xol"
 for f in $reads; do
