@@ -14,6 +14,7 @@
 #   make shell      interactive guest shell with rprobes loaded
 #   make bench      probe costs vs the kernel's own mechanisms (BENCH=REPS,ITERS,NPROBES)
 #   make stress     the stress and fault-injection tests at full size, 4 vCPUs
+#   make stress-debug   the same two tests on the debug kernel (hours)
 #   make lint       rustfmt check + clippy (CLIPPY=1) + W=e
 #   make rust-analyzer   write rust-project.json
 #
@@ -136,6 +137,18 @@ STRESS_ENV ?= STRESS_SG_CALLS=3000000 STRESS_READS=2000000 STRESS_MIN_HITS=20000
 stress: modules
 	@$(KDIR_SH); RPROBES_TESTS='19_*,20_*' RPROBES_CMDLINE="$(STRESS_ENV)" \
 		scripts/run-qemu --kdir "$$kdir" --smp 4 --timeout 7200 check
+
+# The same two tests on the debug kernel, at their full default size
+# (SCALE 1: 10 M hits, 15 cycles, every sweep) unless STRESS_DEBUG_ENV
+# says more (e.g. STRESS_CYCLES=100). Hours under TCG: a module load alone
+# takes some 20 s there. Not part of `make check`.
+STRESS_DEBUG_ENV ?= RPROBES_TEST_TIMEOUT=14000
+STRESS_DEBUG_TESTS ?= 19_*,20_*
+.PHONY: stress-debug
+stress-debug: modules-debug
+	@$(KDIR_DEBUG_SH); RPROBES_TESTS='$(STRESS_DEBUG_TESTS)' RPROBES_CMDLINE="$(STRESS_DEBUG_ENV)" \
+		scripts/run-qemu --kdir "$$kdir" --module $(DEBUG_MOD)/rprobes.ko --debug \
+		--scale $(or $(STRESS_DEBUG_SCALE),1) --timeout 28800 check
 
 shell: modules
 	@$(KDIR_SH); scripts/run-qemu --kdir "$$kdir" shell
