@@ -30,13 +30,13 @@ export LIBCLANG_PATH := /usr/lib/llvm-$(LLVM_VER)/lib
 KDIR_SH = kdir=$$(scripts/setup --kdir) || exit 1
 KDIR_DEBUG_SH = kdir=$$(scripts/setup --debug --kdir) || exit 1
 QEMU_TIMEOUT ?= 900
-QEMU_TIMEOUT_DEBUG ?= 3000
+QEMU_TIMEOUT_DEBUG ?= 3600
 # Workload size of the guest tests on the debug kernel (tests/lib.sh SCALE):
 # there a probe hit costs some 10 times more, a module load some 20 s and a
-# fork+exec 0.4 s, so the heavy tests run a tenth of their iterations
+# fork+exec 0.4 s, so the heavy tests run a twentieth of their iterations
 # (SCALE_DEBUG=1: all of them). What the debug kernel checks (locking,
 # memory safety, leaks) needs the paths, not the volume.
-SCALE_DEBUG ?= 0.1
+SCALE_DEBUG ?= 0.05
 # The module for the debug kernel. Kbuild puts objects next to the sources
 # (and src/kbind.rs includes ../generated/), so it builds a copy of the
 # sources: the two builds never share an object file, and both stay

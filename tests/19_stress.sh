@@ -26,7 +26,7 @@
 # kernel command line become this test's environment).
 # timeout: 300
 . /tests/lib.sh
-# The defaults are scaled by SCALE (tests/lib.sh; a tenth on the debug
+# The defaults are scaled by SCALE (tests/lib.sh; a twentieth on the debug
 # kernel, at least 3 cycles; the last one is always a full one).
 SG_CALLS=${STRESS_SG_CALLS:-$(scaled 1500000)} # sched_get_priority_min calls, all workers
 READS=${STRESS_READS:-$(scaled 1000000)}       # 64-byte reads of /dev/zero, all workers

@@ -36,7 +36,7 @@ esac
 SG=__x64_sys_sched_get_priority_min
 S=/tmp/failslab
 # The defaults scale with SCALE (tests/lib.sh; the debug kernel, where a
-# load takes some 20 s and each sweep step some 1 s, runs a tenth): fewer
+# load takes some 20 s and each sweep step some 1 s, runs a twentieth): fewer
 # loads, fewer random operations, and below 1 the sweeps that repeat a
 # path another sweep covers are left out (`all`).
 HEAD=${FAILSLAB_INSMOD_HEAD:-$(scaled 3 1)}
