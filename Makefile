@@ -141,14 +141,16 @@ stress: modules
 # The same two tests on the debug kernel, at their full default size
 # (SCALE 1: 10 M hits, 15 cycles, every sweep) unless STRESS_DEBUG_ENV
 # says more (e.g. STRESS_CYCLES=100). Hours under TCG: a module load alone
-# takes some 20 s there. Not part of `make check`.
+# takes some 20 s there. 4 vCPUs, like `make stress` (STRESS_DEBUG_SMP).
+# Not part of `make check`.
 STRESS_DEBUG_ENV ?= RPROBES_TEST_TIMEOUT=14000
 STRESS_DEBUG_TESTS ?= 19_*,20_*
+STRESS_DEBUG_SMP ?= 4
 .PHONY: stress-debug
 stress-debug: modules-debug
 	@$(KDIR_DEBUG_SH); RPROBES_TESTS='$(STRESS_DEBUG_TESTS)' RPROBES_CMDLINE="$(STRESS_DEBUG_ENV)" \
 		scripts/run-qemu --kdir "$$kdir" --module $(DEBUG_MOD)/rprobes.ko --debug \
-		--scale $(or $(STRESS_DEBUG_SCALE),1) --timeout 28800 check
+		--smp $(STRESS_DEBUG_SMP) --scale $(or $(STRESS_DEBUG_SCALE),1) --timeout 28800 check
 
 shell: modules
 	@$(KDIR_SH); scripts/run-qemu --kdir "$$kdir" shell
