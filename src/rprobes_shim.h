@@ -175,11 +175,13 @@ long rprobes_uprobe_resolve(int pid, const char *path, size_t path_len, unsigned
  * Die notifier for user-mode (64-bit) int3 and debug traps: @int3(regs, mm)
  * and @debug(regs, mm, dr6) run with interrupts off in the trapping task;
  * returning true consumes the trap (NOTIFY_STOP). @signal is for
- * rprobes_signal_hook().
+ * rprobes_signal_hook(). While *@active is 0 (no address space has user
+ * probe state: none of its int3s or steps can be rprobes'), traps go on down
+ * the die chain without a call.
  */
 int rprobes_die_hook(bool (*int3)(struct pt_regs *regs, void *mm),
 		     bool (*debug)(struct pt_regs *regs, void *mm, unsigned long *dr6),
-		     void (*signal)(struct pt_regs *regs, void *mm));
+		     void (*signal)(struct pt_regs *regs, void *mm), const u32 *active);
 /*
  * Registers (once; the first user probe does it) a kprobe on
  * arch_do_signal_or_restart(): @signal(regs, mm) of rprobes_die_hook() then
@@ -242,6 +244,16 @@ bool rprobes_pid_uses_mm(int tgid, void *mm);
  * this address space sees it. Process context. Returns @len or -errno.
  */
 long rprobes_umm_rw(void *mm, unsigned long addr, void *buf, unsigned int len, bool write);
+
+/*
+ * One user word of current's address space, from a trap handler (atomic
+ * context, current's own page tables): fails instead of faulting a page
+ * in. put_user()/get_user() under pagefault_disable(): a single access
+ * with an exception-table fix-up, where copy_{to,from}_user_nofault() go
+ * through the generic copy loop.
+ */
+bool rprobes_user_write_u64(unsigned long addr, u64 val);
+bool rprobes_user_read_u64(unsigned long addr, u64 *val);
 
 /* A page for the XOL area, filled with int3; NULL if out of memory. */
 void *rprobes_xol_page_alloc(void);

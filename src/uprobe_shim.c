@@ -33,13 +33,18 @@
 static bool (*rp_int3)(struct pt_regs *regs, void *mm);
 static void (*rp_signal)(struct pt_regs *regs, void *mm);
 static bool (*rp_debug)(struct pt_regs *regs, void *mm, unsigned long *dr6);
+static const u32 *rp_active;
 
 static int rprobes_die_cb(struct notifier_block *nb, unsigned long val, void *data)
 {
 	struct die_args *args = data;
 	struct pt_regs *regs = args->regs;
-	struct mm_struct *mm = current->mm;
+	struct mm_struct *mm;
 
+	/* The int3s of the kernel's uprobes and of debuggers pay only this. */
+	if (!READ_ONCE(*rp_active))
+		return NOTIFY_DONE;
+	mm = current->mm;
 	if (!regs || !user_mode(regs) || !mm || !user_64bit_mode(regs))
 		return NOTIFY_DONE;
 	switch (val) {
@@ -51,8 +56,18 @@ static int rprobes_die_cb(struct notifier_block *nb, unsigned long val, void *da
 	return NOTIFY_DONE;
 }
 
+/*
+ * Ahead of the kernel's uprobes (INT_MAX - 1): their notifier claims every
+ * int3 of a process that has a uprobe anywhere (MMF_HAS_UPROBES) and, not
+ * finding one of theirs at the address, sends SIGTRAP. Behind kprobes and
+ * hw_breakpoint (also INT_MAX, registered before us), which leave user
+ * int3 and single-step traps alone. What is not ours goes on down the
+ * chain; what is stops there, which also spares every hit the notifiers
+ * after us.
+ */
 static struct notifier_block rprobes_die_nb = {
 	.notifier_call = rprobes_die_cb,
+	.priority = INT_MAX,
 };
 
 /* Signal delivery: before arch_do_signal_or_restart() builds a frame. */
@@ -70,8 +85,9 @@ static struct kprobe rp_sig_kp;
 
 int rprobes_die_hook(bool (*int3)(struct pt_regs *regs, void *mm),
 		     bool (*debug)(struct pt_regs *regs, void *mm, unsigned long *dr6),
-		     void (*signal)(struct pt_regs *regs, void *mm))
+		     void (*signal)(struct pt_regs *regs, void *mm), const u32 *active)
 {
+	rp_active = active;
 	rp_int3 = int3;
 	rp_debug = debug;
 	rp_signal = signal;
@@ -115,6 +131,30 @@ void rprobes_die_unhook(void)
 	if (rp_sig_on)
 		unregister_kprobe(&rp_sig_kp);
 	rp_sig_on = false;
+}
+
+/* ---- user words from the trap handlers ---- */
+
+bool rprobes_user_write_u64(unsigned long addr, u64 val)
+{
+	u64 __user *p = (u64 __user *)addr;
+	int ret;
+
+	pagefault_disable();
+	ret = put_user(val, p);
+	pagefault_enable();
+	return ret == 0;
+}
+
+bool rprobes_user_read_u64(unsigned long addr, u64 *val)
+{
+	u64 __user *p = (u64 __user *)addr;
+	int ret;
+
+	pagefault_disable();
+	ret = get_user(*val, p);
+	pagefault_enable();
+	return ret == 0;
 }
 
 /* ---- process events: fork, exit, exec ---- */

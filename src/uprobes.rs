@@ -169,7 +169,11 @@ fn hash_point(mm: usize, vaddr: u64) -> usize {
 static POINTS: Table<UProbe, { 2 * MAX_UPROBES }> = Table::new();
 /// Probed address spaces, by mm.
 static MMS: Table<UMm, 512> = Table::new();
-/// Probed address spaces (for the task-free hook and the reaper).
+/// Probed address spaces (for the task-free hook and the reaper), and the
+/// die notifier's filter (`rprobes_die_hook`): while it is 0, no int3 or
+/// step trap can be ours. It goes up before an address space's first
+/// breakpoint is written, and down only after its state is out of [`MMS`]
+/// and a grace period has passed (so after any trap that saw the state).
 static NMMS: AtomicU32 = AtomicU32::new(0);
 
 // ---------------------------------------------------------------------------
@@ -523,8 +527,10 @@ impl UProbe {
     }
 
     /// The handler: counts the hit and records an event (trap context),
-    /// with `regs` as they are at the probed instruction.
-    #[inline]
+    /// with `regs` as they are at the probed instruction. Inlined into the
+    /// trap handler: the common case (no arguments) is a few loads, the
+    /// counter and the ring buffer's reserve and commit.
+    #[inline(always)]
     fn count(&self, regs: &pt_regs) {
         if !ENABLED.load(Relaxed) || !self.armed.load(Relaxed) {
             return;
@@ -533,49 +539,73 @@ impl UProbe {
         s.hits.store(s.hits.load(Relaxed).wrapping_add(1), Relaxed);
         match self.args.as_deref() {
             None => crate::events::record(self.id, crate::events::ENTRY, self.vaddr, 0, &[]),
-            Some(args) => {
-                let ctx = crate::fetch_eval::Ctx {
-                    regs,
-                    retval: None,
-                    entry_args: None,
-                    user: true,
-                };
-                crate::events::record_args(
-                    self.id,
-                    crate::events::ENTRY,
-                    self.vaddr,
-                    0,
-                    args,
-                    &ctx,
-                );
-            }
+            Some(args) => self.record_args(args, regs),
         }
     }
 
+    /// [`Self::count`]'s event with fetch arguments.
+    #[inline(never)]
+    fn record_args(&self, args: &crate::fetch_eval::Args, regs: &pt_regs) {
+        let ctx = crate::fetch_eval::Ctx {
+            regs,
+            retval: None,
+            entry_args: None,
+            user: true,
+        };
+        crate::events::record_args(self.id, crate::events::ENTRY, self.vaddr, 0, args, &ctx);
+    }
+
     /// Handles a hit: `regs.ip` is just past our int3 at `self.vaddr`.
+    /// The emulated case is the fast path, inlined into the trap handler.
+    #[inline(always)]
     fn hit(&self, regs: &mut pt_regs) {
         let umm = &*self.umm;
         let bp = self.vaddr;
         regs.ip = bp as usize;
-        // SAFETY: Reads `current`.
-        let me = unsafe { kbind::rprobes_current() } as usize;
+        let me = crate::percpu::current() as usize;
         // The same hit again after a step aborted for a signal: counted
         // already.
         let counted = umm.take_replay(me, bp);
         // A task that steps itself (TF) gets its trap from a real step.
         if regs.flags as u64 & TF == 0 {
             if let Verdict::Emulate(e) = self.verdict {
-                // The arguments see the registers before the instruction.
-                let before = self.args.is_some().then_some(*regs);
-                if emulate(e, regs, bp, self.len) {
-                    if !counted {
-                        self.count(before.as_ref().unwrap_or(regs));
+                if self.args.is_none() {
+                    if emulate(e, regs, bp, self.len) {
+                        if !counted {
+                            self.count(regs);
+                        }
+                        umm.emulated.fetch_add(1, Relaxed);
+                        return;
                     }
-                    umm.emulated.fetch_add(1, Relaxed);
+                } else if self.emulate_args(e, regs, counted) {
                     return;
                 }
             }
         }
+        self.step(regs, me, counted);
+    }
+
+    /// The emulated case of [`Self::hit`] with fetch arguments: they see
+    /// the registers from before the instruction.
+    #[inline(never)]
+    fn emulate_args(&self, e: Emulation, regs: &mut pt_regs, counted: bool) -> bool {
+        let before = *regs;
+        if !emulate(e, regs, self.vaddr, self.len) {
+            return false;
+        }
+        if !counted {
+            self.count(&before);
+        }
+        self.umm.emulated.fetch_add(1, Relaxed);
+        true
+    }
+
+    /// The stepped case of [`Self::hit`]: the instruction runs out of line
+    /// in an XOL slot, with TF.
+    #[inline(never)]
+    fn step(&self, regs: &mut pt_regs, me: usize, counted: bool) {
+        let umm = &*self.umm;
+        let bp = self.vaddr;
         if umm.xol.area() == 0 {
             if umm.xol_state.load(Relaxed) != XOL_FAILED {
                 UMm::request_area(umm);
@@ -677,29 +707,15 @@ fn set_gpr(r: &mut pt_regs, n: u8, v: u64) {
 
 fn user_read_u64(addr: u64) -> Option<u64> {
     let mut v = 0u64;
-    // SAFETY: `v` is 8 writable bytes; the source is a user address, read
-    // without faulting (a bad one fails).
-    let r = unsafe {
-        kbind::copy_from_user_nofault(
-            (&raw mut v).cast(),
-            addr as usize as *const kernel::ffi::c_void,
-            8,
-        )
-    };
-    (r == 0).then_some(v)
+    // SAFETY: `v` is a writable word; the source is a user address of
+    // current, read without faulting (a bad one fails).
+    unsafe { kbind::rprobes_user_read_u64(addr as usize, &mut v) }.then_some(v)
 }
 
 fn user_write_u64(addr: u64, v: u64) -> bool {
-    // SAFETY: The source is 8 readable bytes; the destination a user
-    // address, written without faulting (a bad one fails).
-    let r = unsafe {
-        kbind::copy_to_user_nofault(
-            addr as usize as *mut kernel::ffi::c_void,
-            (&raw const v).cast(),
-            8,
-        )
-    };
-    r == 0
+    // SAFETY: The destination is a user address of current, written
+    // without faulting (a bad one fails).
+    unsafe { kbind::rprobes_user_write_u64(addr as usize, v) }
 }
 
 /// Whether a `jcc` condition holds for these flags.
@@ -827,8 +843,7 @@ unsafe extern "C" fn on_int3(regs: *mut pt_regs, mm: *mut kernel::ffi::c_void) -
     if let Some(slot) = umm.xol.slot_of(bp) {
         // The int3 after a slot's instruction: the copy ran on without a
         // step trap (it cleared TF itself). Complete the step there.
-        // SAFETY: Reads `current`.
-        let me = unsafe { kbind::rprobes_current() } as usize;
+        let me = crate::percpu::current() as usize;
         let start = umm.xol.slot_addr(slot);
         return match umm.xol.finish_at(slot, me) {
             Some(s) => {
@@ -879,8 +894,7 @@ unsafe extern "C" fn on_debug(
     let Some(umm) = (unsafe { MMS.find(hash_mm(mm), |u| u.mm == mm) }) else {
         return false;
     };
-    // SAFETY: Reads `current`.
-    let me = unsafe { kbind::rprobes_current() } as usize;
+    let me = crate::percpu::current() as usize;
     let Some(s) = umm.xol.finish_newest(me) else {
         return false;
     };
@@ -920,8 +934,7 @@ unsafe extern "C" fn on_signal(regs: *mut pt_regs, mm: *mut kernel::ffi::c_void)
     if ip != umm.xol.slot_addr(slot) {
         return;
     }
-    // SAFETY: Reads `current`.
-    let me = unsafe { kbind::rprobes_current() } as usize;
+    let me = crate::percpu::current() as usize;
     let Some(s) = umm.xol.finish_at(slot, me) else {
         return;
     };
@@ -1546,8 +1559,16 @@ impl UGlobal {
             REAP.store(null_mut(), Release);
             return Err(Error::from_errno(r));
         }
-        // SAFETY: As above.
-        let r = unsafe { kbind::rprobes_die_hook(Some(on_int3), Some(on_debug), Some(on_signal)) };
+        // SAFETY: As above; `NMMS` is a static, and an atomic is read with
+        // READ_ONCE on the C side.
+        let r = unsafe {
+            kbind::rprobes_die_hook(
+                Some(on_int3),
+                Some(on_debug),
+                Some(on_signal),
+                NMMS.as_ptr(),
+            )
+        };
         if r != 0 {
             // SAFETY: Hooked above.
             unsafe { kbind::rprobes_proc_unhook() };

@@ -140,6 +140,9 @@ measure() {
 cases="syscall_base kprobe_tracefs kprobe_rprobes kprobe_rprobes_noevent kprobe_rprobes_disarmed kprobe_rprobes_1000 ufunc_base
 kretprobe_tracefs kretprobe_rprobes kprobe3_tracefs kprobe3_rprobes
 uprobe_base uprobe_emu_tracefs uprobe_emu_rprobes uprobe_emu_rprobes_noevent uprobe_step_tracefs uprobe_step_rprobes uprobe_rip_tracefs uprobe_rip_rprobes"
+# BENCH_CASES=a,b,... (kernel command line, e.g. RPROBES_CMDLINE) runs
+# only those cases, for a quick look at one path.
+[ -n "$BENCH_CASES" ] && cases=$(echo "$BENCH_CASES" | tr , ' ')
 rep=1
 while [ $rep -le "$REPS" ]; do
 	# Rotate the order every repetition (A B C, B C A, ...) against drift.
