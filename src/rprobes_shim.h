@@ -122,6 +122,13 @@ unsigned int rprobes_rb_poll(void *file, void *pt, void *rb);
 /* Waits for a queued wake-up to finish (before freeing the buffer). */
 void rprobes_rb_sync(void);
 enum { RPROBES_RB_ALL_CPUS = RING_BUFFER_ALL_CPUS };
+/*
+ * The event header of <linux/ring_buffer.h> (its documented part): a data
+ * event's type_len (the low 5 bits of its first word) is its length in
+ * 4-byte units, 1 to this, its data right after the word; 0 means the
+ * length is in array[0] and the data follow that.
+ */
+enum { RPROBES_RB_DATA_TYPE_LEN_MAX = RINGBUF_TYPE_DATA_TYPE_LEN_MAX };
 /* What poll reports for a readable stream (EPOLLIN | EPOLLRDNORM). */
 #define RPROBES_POLL_READABLE 0x41u
 /* current->comm (TASK_COMM_LEN bytes, NUL-padded) into @buf. */
@@ -172,16 +179,14 @@ long rprobes_uprobe_resolve(int pid, const char *path, size_t path_len, unsigned
 			    struct rprobes_upoint *out);
 
 /*
- * Die notifier for user-mode (64-bit) int3 and debug traps: @int3(regs, mm)
- * and @debug(regs, mm, dr6) run with interrupts off in the trapping task;
- * returning true consumes the trap (NOTIFY_STOP). @signal is for
- * rprobes_signal_hook(). While *@active is 0 (no address space has user
- * probe state: none of its int3s or steps can be rprobes'), traps go on down
- * the die chain without a call.
+ * Die notifier for user-mode (64-bit) int3 and debug traps: Rust's
+ * rprobes_uprobes_int3(regs, mm) and rprobes_uprobes_debug(regs, mm, dr6)
+ * run with interrupts off in the trapping task; returning true consumes the
+ * trap (NOTIFY_STOP). @signal is for rprobes_signal_hook(). While *@active
+ * is 0 (no address space has user probe state: none of its int3s or steps
+ * can be rprobes'), traps go on down the die chain without a call.
  */
-int rprobes_die_hook(bool (*int3)(struct pt_regs *regs, void *mm),
-		     bool (*debug)(struct pt_regs *regs, void *mm, unsigned long *dr6),
-		     void (*signal)(struct pt_regs *regs, void *mm), const u32 *active);
+int rprobes_die_hook(void (*signal)(struct pt_regs *regs, void *mm), const u32 *active);
 /*
  * Registers (once; the first user probe does it) a kprobe on
  * arch_do_signal_or_restart(): @signal(regs, mm) of rprobes_die_hook() then

@@ -30,9 +30,14 @@
 
 /* ---- die notifier: user-mode int3 and single-step traps ---- */
 
-static bool (*rp_int3)(struct pt_regs *regs, void *mm);
+/*
+ * The trap handlers, in src/uprobes.rs (#[no_mangle]), called directly:
+ * under emulation an indirect call costs a lookup at every hit.
+ */
+bool rprobes_uprobes_int3(struct pt_regs *regs, void *mm);
+bool rprobes_uprobes_debug(struct pt_regs *regs, void *mm, unsigned long *dr6);
+
 static void (*rp_signal)(struct pt_regs *regs, void *mm);
-static bool (*rp_debug)(struct pt_regs *regs, void *mm, unsigned long *dr6);
 static const u32 *rp_active;
 
 static int rprobes_die_cb(struct notifier_block *nb, unsigned long val, void *data)
@@ -49,9 +54,10 @@ static int rprobes_die_cb(struct notifier_block *nb, unsigned long val, void *da
 		return NOTIFY_DONE;
 	switch (val) {
 	case DIE_INT3:
-		return rp_int3(regs, mm) ? NOTIFY_STOP : NOTIFY_DONE;
+		return rprobes_uprobes_int3(regs, mm) ? NOTIFY_STOP : NOTIFY_DONE;
 	case DIE_DEBUG:
-		return rp_debug(regs, mm, (unsigned long *)args->err) ? NOTIFY_STOP : NOTIFY_DONE;
+		return rprobes_uprobes_debug(regs, mm, (unsigned long *)args->err) ?
+			       NOTIFY_STOP : NOTIFY_DONE;
 	}
 	return NOTIFY_DONE;
 }
@@ -83,13 +89,9 @@ static int rp_sig_pre(struct kprobe *p, struct pt_regs *kregs)
 /* Set up by rprobes_signal_hook(). */
 static struct kprobe rp_sig_kp;
 
-int rprobes_die_hook(bool (*int3)(struct pt_regs *regs, void *mm),
-		     bool (*debug)(struct pt_regs *regs, void *mm, unsigned long *dr6),
-		     void (*signal)(struct pt_regs *regs, void *mm), const u32 *active)
+int rprobes_die_hook(void (*signal)(struct pt_regs *regs, void *mm), const u32 *active)
 {
 	rp_active = active;
-	rp_int3 = int3;
-	rp_debug = debug;
 	rp_signal = signal;
 	return register_die_notifier(&rprobes_die_nb);
 }

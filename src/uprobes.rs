@@ -571,10 +571,12 @@ impl UProbe {
             if let Verdict::Emulate(e) = self.verdict {
                 if self.args.is_none() {
                     if emulate(e, regs, bp, self.len) {
+                        umm.emulated.fetch_add(1, Relaxed);
+                        // Last: little is live across the ring buffer's
+                        // calls.
                         if !counted {
                             self.count(regs);
                         }
-                        umm.emulated.fetch_add(1, Relaxed);
                         return;
                     }
                 } else if self.emulate_args(e, regs, counted) {
@@ -662,25 +664,45 @@ impl Drop for UProbe {
 // ---------------------------------------------------------------------------
 // Registers and emulation.
 
+/// Where each general-purpose register (x86 encoding order: `ax`, `cx`,
+/// `dx`, `bx`, `sp`, `bp`, `si`, `di`, `r8` to `r15`) is in `pt_regs`.
+const GPR_AT: [usize; 16] = {
+    use core::mem::offset_of;
+    [
+        offset_of!(pt_regs, ax),
+        offset_of!(pt_regs, cx),
+        offset_of!(pt_regs, dx),
+        offset_of!(pt_regs, bx),
+        offset_of!(pt_regs, sp),
+        offset_of!(pt_regs, bp),
+        offset_of!(pt_regs, si),
+        offset_of!(pt_regs, di),
+        offset_of!(pt_regs, r8),
+        offset_of!(pt_regs, r9),
+        offset_of!(pt_regs, r10),
+        offset_of!(pt_regs, r11),
+        offset_of!(pt_regs, r12),
+        offset_of!(pt_regs, r13),
+        offset_of!(pt_regs, r14),
+        offset_of!(pt_regs, r15),
+    ]
+};
+
+/// Register `n` (its low 4 bits) of `r`: one load (the emulation of
+/// `push` runs it at every hit).
+#[inline(always)]
 fn gpr(r: &pt_regs, n: u8) -> u64 {
-    (match n {
-        0 => r.ax,
-        1 => r.cx,
-        2 => r.dx,
-        3 => r.bx,
-        4 => r.sp,
-        5 => r.bp,
-        6 => r.si,
-        7 => r.di,
-        8 => r.r8,
-        9 => r.r9,
-        10 => r.r10,
-        11 => r.r11,
-        12 => r.r12,
-        13 => r.r13,
-        14 => r.r14,
-        _ => r.r15,
-    }) as u64
+    let at = GPR_AT[usize::from(n & 15)];
+    // SAFETY: `at` is the offset of one of `pt_regs`' `unsigned long`
+    // fields (`GPR_AT`), inside `*r`, aligned.
+    let v = unsafe {
+        core::ptr::from_ref(r)
+            .cast::<u8>()
+            .add(at)
+            .cast::<kernel::ffi::c_ulong>()
+            .read()
+    };
+    v as u64
 }
 
 fn set_gpr(r: &mut pt_regs, n: u8, v: u64) {
@@ -740,6 +762,7 @@ fn condition(cond: u8, flags: u64) -> bool {
 
 /// Runs an emulated instruction at `bp` (`len` bytes); false if it cannot
 /// be done here (its stack write would fault): then it is stepped.
+#[inline(always)]
 fn emulate(e: Emulation, regs: &mut pt_regs, bp: u64, len: u8) -> bool {
     let next = bp.wrapping_add(u64::from(len));
     match e {
@@ -824,9 +847,14 @@ fn complete(umm: &UMm, s: &Step, regs: &mut pt_regs) {
 ///
 /// # Safety
 ///
-/// Called by the die notifier only: `regs` are the trapping task's
-/// registers, `mm` its address space, interrupts are off.
-unsafe extern "C" fn on_int3(regs: *mut pt_regs, mm: *mut kernel::ffi::c_void) -> bool {
+/// Called by the die notifier only (`rprobes_die_cb`, by name): `regs` are
+/// the trapping task's registers, `mm` its address space, interrupts are
+/// off.
+#[no_mangle]
+unsafe extern "C" fn rprobes_uprobes_int3(
+    regs: *mut pt_regs,
+    mm: *mut kernel::ffi::c_void,
+) -> bool {
     // SAFETY: The die notifier passes the trapping task's registers.
     let regs = unsafe { &mut *regs };
     let mm = mm as usize;
@@ -837,6 +865,18 @@ unsafe extern "C" fn on_int3(regs: *mut pt_regs, mm: *mut kernel::ffi::c_void) -
         return true;
     }
     // SAFETY: As above.
+    unsafe { int3_not_a_probe(regs, mm, bp) }
+}
+
+/// [`rprobes_uprobes_int3`] for an `int3` that is not a probe's: the end of a stepped
+/// copy, a breakpoint removed meanwhile, or not rprobes' at all.
+///
+/// # Safety
+///
+/// As for [`rprobes_uprobes_int3`]; `bp` is the address of the `int3`.
+#[inline(never)]
+unsafe fn int3_not_a_probe(regs: &mut pt_regs, mm: usize, bp: u64) -> bool {
+    // SAFETY: Interrupts are off: an RCU read-side critical section.
     let Some(umm) = (unsafe { MMS.find(hash_mm(mm), |u| u.mm == mm) }) else {
         return false;
     };
@@ -875,10 +915,11 @@ unsafe extern "C" fn on_int3(regs: *mut pt_regs, mm: *mut kernel::ffi::c_void) -
 ///
 /// # Safety
 ///
-/// Called by the die notifier only: `regs` are the trapping task's
-/// registers, `mm` its address space, `dr6` the DR6 value being decoded,
-/// interrupts are off.
-unsafe extern "C" fn on_debug(
+/// Called by the die notifier only (`rprobes_die_cb`, by name): `regs` are
+/// the trapping task's registers, `mm` its address space, `dr6` the DR6
+/// value being decoded, interrupts are off.
+#[no_mangle]
+unsafe extern "C" fn rprobes_uprobes_debug(
     regs: *mut pt_regs,
     mm: *mut kernel::ffi::c_void,
     dr6: *mut kernel::ffi::c_ulong,
@@ -1561,14 +1602,7 @@ impl UGlobal {
         }
         // SAFETY: As above; `NMMS` is a static, and an atomic is read with
         // READ_ONCE on the C side.
-        let r = unsafe {
-            kbind::rprobes_die_hook(
-                Some(on_int3),
-                Some(on_debug),
-                Some(on_signal),
-                NMMS.as_ptr(),
-            )
-        };
+        let r = unsafe { kbind::rprobes_die_hook(Some(on_signal), NMMS.as_ptr()) };
         if r != 0 {
             // SAFETY: Hooked above.
             unsafe { kbind::rprobes_proc_unhook() };
