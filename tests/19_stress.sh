@@ -150,8 +150,8 @@ workers_ok() { # every done.* file says 0
 }
 
 # Elapsed seconds, for the log only (nothing depends on it).
-t0=$(awk '{ print $1 }' /proc/uptime)
-elapsed() { awk -v t0="$t0" '{ printf "%.0f s", $1 - t0 }' /proc/uptime; }
+t0=$(now_cs)
+elapsed() { since $t0; }
 echo "# $W CPUs; $SG_CALLS calls, $READS reads, $CYCLES cycles"
 load
 echo 64 >$D/buffer_size_kb || fail buffer_size_kb

@@ -117,7 +117,7 @@ restore() {
 trap restore EXIT
 
 faults=0
-t0=$(awk '{ print $1 }' /proc/uptime)
+t0=$(now_cs)
 # faultinj MODE ARGS...: one sweep; its faults are added up.
 fi_run() {
 	_t=$(now_cs)
@@ -340,5 +340,5 @@ fi
 check "no kprobe left" no_kprobes
 check "module still works" works
 check "rmmod" rmmod rprobes
-echo "# $faults faults injected in all ($(awk -v t0="$t0" '{ printf "%.0f s", $1 - t0 }' /proc/uptime))"
+echo "# $faults faults injected in all ($(since $t0))"
 finish

@@ -15,19 +15,19 @@ start() { # TAG: runs uprobe_loop, waits for its probe points
 	uprobe_loop /tmp/go.$1 /tmp/end.$1 $N >/tmp/ul.$1 2>&1 &
 	eval pid_$1=$!
 	pids="$pids $!"
-	for i in $(seq 100); do grep -q '^ready' /tmp/ul.$1 2>/dev/null && return; usleep 50000; done
-	fail "uprobe_loop $1 did not start"
+	wait_line /tmp/ul.$1 '^ready' 10 $!
 }
 addr() { awk -v n="$2" '$1 == n { print $2 }' /tmp/ul.$1; }
-result() { # TAG: waits for the result line
-	for i in $(seq 600); do grep -q '^result' /tmp/ul.$1 && break; usleep 50000; done
-	grep '^result' /tmp/ul.$1
+result() { # TAG: waits for the result line, puts it in $res
+	eval "wait_line /tmp/ul.$1 '^result' 60 \$pid_$1"
+	res=$(grep '^result' /tmp/ul.$1)
 }
 
 # Reference run, unprobed.
 start ref
 touch /tmp/go.ref /tmp/end.ref
-ref=$(result ref)
+result ref
+ref=$res
 wait $pid_ref
 echo "reference: $ref"
 [ -n "$ref" ] || fail "no reference result"
@@ -51,8 +51,10 @@ expect_ok $D/probes "p:ut/args $pid:$(addr p u_jcc) i=%di:s64 c=\$comm ret=+0(%s
 check "arguments read back" grep -q "^p:ut/args $pid:0x[0-9a-f]* i=%di:s64 c=\$comm ret=+0(%sp):x64$" $D/probes
 : >$D/trace
 touch /tmp/go.p /tmp/go.twin
-got=$(result p)
-twin=$(result twin)
+result p
+got=$res
+result twin
+twin=$res
 echo "probed: $got"
 echo "twin:   $twin"
 check "probed output identical" [ "$got" = "$ref" ]
@@ -116,7 +118,8 @@ expect_err $D/probes ESRCH "p:ut/dead $pid:$(addr p u_nop)"
 N=20000
 start ref2
 touch /tmp/go.ref2 /tmp/end.ref2
-ref2=$(result ref2)
+result ref2
+ref2=$res
 wait $pid_ref2
 start s
 for n in u_rip u_ripst u_mov u_icall u_retp_ret; do
@@ -131,7 +134,8 @@ until rmmod rprobes 2>/dev/null; do
 	usleep 10000
 done
 echo "ok: rmmod under stepping succeeded after $tries refusal(s)"
-got=$(result s)
+result s
+got=$res
 echo "under rmmod: $got"
 check "result right across the unload" [ "$got" = "$ref2" ]
 touch /tmp/end.s
