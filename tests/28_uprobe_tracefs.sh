@@ -11,55 +11,33 @@
 load
 N=$(scaled 1000 100)
 BIN=/tests/progs/uprobe_loop
-pids=
-trap 'echo 0 2>/dev/null >$T/events/rpt/enable; echo >$T/uprobe_events; kill -9 $pids 2>/dev/null' EXIT
-start() { # TAG
-	rm -f /tmp/go.$1 /tmp/end.$1 /tmp/ul.$1
-	uprobe_loop /tmp/go.$1 /tmp/end.$1 $N >/tmp/ul.$1 2>&1 &
-	eval pid_$1=$!
-	pids="$pids $!"
-	wait_line /tmp/ul.$1 '^ready' 30 $!
-}
-addr() { awk -v n="$2" '$1 == n { print $2 }' /tmp/ul.$1; }
-# File offset of address $2 in process $1's mapping of $BIN.
-fileoff() {
-	while read -r range perm off _ _ path; do
-		[ "$path" = $BIN ] || continue
-		lo=$((0x${range%-*}))
-		hi=$((0x${range#*-}))
-		a=$(($2))
-		if [ $a -ge $lo ] && [ $a -lt $hi ]; then
-			printf '0x%x\n' $((a - lo + 0x$off))
-			return
-		fi
-	done </proc/$1/maps
-}
+trap 'echo 0 2>/dev/null >$T/events/rpt/enable; echo >$T/uprobe_events; uprobe_cleanup' EXIT
 uhits() { awk -v e="$1" '$2 == e { print $3 }' $T/uprobe_profile; }
 
-start ref
+uloop_start ref
 touch /tmp/go.ref /tmp/end.ref
-wait_line /tmp/ul.ref '^result' 120 $pid_ref
-ref=$(grep '^result' /tmp/ul.ref)
+uloop_result ref
+ref=$res
 wait $pid_ref
 echo "# reference: $ref"
 
-start p
+uloop_start p
 pid=$pid_p
 # The kernel's uprobe (on the file) on u_mov; rprobes (in this process)
 # on u_push and u_call (emulated) and u_rip (stepped with a fix-up).
-off=$(fileoff $pid $(addr p u_mov))
+off=$(file_off $pid $BIN $(uloop_addr p u_mov))
 [ -n "$off" ] || fail "no file offset for u_mov"
 echo "p:rpt/mov $BIN:$off" >$T/uprobe_events || fail "tracefs uprobe"
 echo 1 >$T/events/rpt/enable || fail "enable the tracefs uprobe"
 for n in u_push u_call u_rip; do
-	expect_ok $D/probes "p:ut/$n $pid:$(addr p $n)"
+	expect_ok $D/probes "p:ut/$n $pid:$(uloop_addr p $n)"
 done
 # The instruction under the kernel's int3 is not rprobes' to take.
-expect_err $D/probes EINVAL "p:ut/u_mov $pid:$(addr p u_mov)"
+expect_err $D/probes EINVAL "p:ut/u_mov $pid:$(uloop_addr p u_mov)"
 check "the refusal says why" grep -q "The instruction cannot be probed: int" $D/error_log
 touch /tmp/go.p
-wait_line /tmp/ul.p '^result' 120 $pid
-got=$(grep '^result' /tmp/ul.p)
+uloop_result p
+got=$res
 echo "# probed: $got"
 check "output identical with both kinds of probes" [ "$got" = "$ref" ]
 check "tracefs uprobe: $N hits" [ "$(uhits mov)" = $N ]
@@ -72,11 +50,11 @@ check "the probed process exited with 0" [ $? = 0 ]
 
 # Each side's removal leaves the other working: rprobes' probes go first
 # in one process, the kernel's in the other.
-start a
-start b
+uloop_start a
+uloop_start b
 for t in a b; do
 	eval p=\$pid_$t
-	expect_ok $D/probes "p:ut/push_$t $p:$(addr $t u_push)"
+	expect_ok $D/probes "p:ut/push_$t $p:$(uloop_addr $t u_push)"
 done
 echo 1 >$T/events/rpt/enable
 echo "-:ut/push_a" >>$D/probes || fail "remove ut/push_a"
@@ -84,10 +62,10 @@ echo 0 >$T/events/rpt/enable
 echo >$T/uprobe_events || fail "remove the tracefs uprobe"
 echo "p:rpt/mov $BIN:$off" >$T/uprobe_events && echo 1 >$T/events/rpt/enable || fail "re-add"
 touch /tmp/go.a /tmp/go.b
-wait_line /tmp/ul.a '^result' 120 $pid_a
-wait_line /tmp/ul.b '^result' 120 $pid_b
-check "a: output identical (kernel uprobe only)" [ "$(grep '^result' /tmp/ul.a)" = "$ref" ]
-check "b: output identical (both)" [ "$(grep '^result' /tmp/ul.b)" = "$ref" ]
+uloop_result a
+check "a: output identical (kernel uprobe only)" [ "$res" = "$ref" ]
+uloop_result b
+check "b: output identical (both)" [ "$res" = "$ref" ]
 check "tracefs uprobe: $((2 * N)) hits over a and b" [ "$(uhits mov)" = $((2 * N)) ]
 check "rprobes push_b: $N hits" [ "$(hits ut/push_b)" = $N ]
 touch /tmp/end.a /tmp/end.b

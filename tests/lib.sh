@@ -227,6 +227,23 @@ uprog_probe() { # out group point...
 		expect_ok $D/probes "p:$_ugrp/$_upt $bg:$(point $_upt 3 $_uo)"
 	done
 }
+# uprobe_loop (tests 26 and 28; its own protocol, not uprog.h):
+# `uloop_start TAG` runs it for $N calls with /tmp/go.TAG and /tmp/end.TAG,
+# output in /tmp/ul.TAG, its pid in $pid_TAG (and $upids), and waits for its
+# "ready"; `uloop_addr TAG NAME` prints a point's address; `uloop_result
+# TAG` waits for the result line and puts it in $res.
+uloop_start() { # tag
+	rm -f /tmp/go.$1 /tmp/end.$1 /tmp/ul.$1
+	uprobe_loop /tmp/go.$1 /tmp/end.$1 $N >/tmp/ul.$1 2>&1 &
+	eval pid_$1=$!
+	upids="$upids $!"
+	wait_line /tmp/ul.$1 '^ready' 30 $!
+}
+uloop_addr() { awk -v n="$2" '$1 == n { print $2 }' /tmp/ul.$1; }
+uloop_result() { # tag
+	eval "wait_line /tmp/ul.$1 '^result' 60 \$pid_$1"
+	res=$(grep '^result' /tmp/ul.$1)
+}
 # A probe point's verdict name as `explain` prints it.
 explain_verdict() { # PID:ADDR
 	expect_ok $D/explain "$1"
