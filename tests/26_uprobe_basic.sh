@@ -11,13 +11,8 @@ N=$(scaled 1000 100)
 trap uprobe_cleanup EXIT
 
 # Reference run, unprobed.
-uloop_start ref
-touch /tmp/go.ref /tmp/end.ref
-uloop_result ref
+uloop_reference ref
 ref=$res
-wait $pid_ref
-echo "reference: $ref"
-[ -n "$ref" ] || fail "no reference result"
 
 # Probed run, with an unprobed twin running the same binary at once.
 uloop_start p
@@ -102,11 +97,8 @@ expect_err $D/probes ESRCH "p:ut/dead $pid:$(uloop_addr p u_nop)"
 # may be refused while a step is in flight (EAGAIN), then it succeeds,
 # every breakpoint is gone, and the process finishes with the right result.
 N=20000
-uloop_start ref2
-touch /tmp/go.ref2 /tmp/end.ref2
-uloop_result ref2
+uloop_reference ref2
 ref2=$res
-wait $pid_ref2
 uloop_start s
 for n in u_rip u_ripst u_mov u_icall u_retp_ret; do
 	expect_ok $D/probes "p:ut/$n $pid_s:$(uloop_addr s $n)"

@@ -14,12 +14,8 @@ BIN=/tests/progs/uprobe_loop
 trap 'echo 0 2>/dev/null >$T/events/rpt/enable; echo >$T/uprobe_events; uprobe_cleanup' EXIT
 uhits() { awk -v e="$1" '$2 == e { print $3 }' $T/uprobe_profile; }
 
-uloop_start ref
-touch /tmp/go.ref /tmp/end.ref
-uloop_result ref
+uloop_reference ref
 ref=$res
-wait $pid_ref
-echo "# reference: $ref"
 
 uloop_start p
 pid=$pid_p

@@ -244,6 +244,15 @@ uloop_result() { # tag
 	eval "wait_line /tmp/ul.$1 '^result' 60 \$pid_$1"
 	res=$(grep '^result' /tmp/ul.$1)
 }
+# An unprobed run of uprobe_loop to the end: its result line in $res.
+uloop_reference() { # tag
+	uloop_start $1
+	touch /tmp/go.$1 /tmp/end.$1
+	uloop_result $1
+	eval "wait \$pid_$1"
+	echo "# reference ($1): $res"
+	[ -n "$res" ] || fail "no reference result"
+}
 # A probe point's verdict name as `explain` prints it.
 explain_verdict() { # PID:ADDR
 	expect_ok $D/explain "$1"
