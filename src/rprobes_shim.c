@@ -98,21 +98,6 @@ void *rprobes_ret_entry(unsigned int *cpu)
 	return current;
 }
 
-void *rprobes_current(void)
-{
-	return current;
-}
-
-int rprobes_current_pid(void)
-{
-	return task_pid_nr(current);
-}
-
-unsigned int rprobes_cpu(void)
-{
-	return raw_smp_processor_id();
-}
-
 unsigned int rprobes_num_possible_cpus(void)
 {
 	return num_possible_cpus();

@@ -83,10 +83,7 @@ void rprobes_ret_end(bool owner);
  * and the CPU number, in one call. */
 void *rprobes_ret_entry(unsigned int *cpu);
 
-/* current, its pid, and the CPU we run on (preemption disabled). */
-void *rprobes_current(void);
-int rprobes_current_pid(void);
-unsigned int rprobes_cpu(void);
+/* num_possible_cpus(). */
 unsigned int rprobes_num_possible_cpus(void);
 
 /*
