@@ -436,6 +436,17 @@ pub enum Emulation {
         /// Register number 0..=15 (REX.B included).
         reg: u8,
     },
+    /// `mov r64, r/m64` / `mov r/m64, r64` and their 32-bit forms
+    /// (`89 /r`, `8B /r`) between registers (ModRM.mod 3), optional REX,
+    /// no other prefix. The 32-bit form zero-extends into the destination.
+    Mov {
+        /// Destination register number 0..=15 (REX included).
+        dst: u8,
+        /// Source register number 0..=15 (REX included).
+        src: u8,
+        /// 64-bit (REX.W), else 32-bit.
+        wide: bool,
+    },
     /// `jmp rel8` / `jmp rel32`.
     Jmp {
         /// Displacement from the end of the instruction.
@@ -463,6 +474,7 @@ impl Emulation {
         match self {
             Emulation::Nop => "nop",
             Emulation::Push { .. } => "push",
+            Emulation::Mov { .. } => "mov",
             Emulation::Jmp { .. } => "jmp",
             Emulation::Call { .. } => "call",
             Emulation::Jcc { .. } => "jcc",
@@ -616,6 +628,7 @@ impl Verdict {
         match self {
             Verdict::Emulate(Emulation::Nop) => "emulate-nop",
             Verdict::Emulate(Emulation::Push { .. }) => "emulate-push",
+            Verdict::Emulate(Emulation::Mov { .. }) => "emulate-mov",
             Verdict::Emulate(Emulation::Jmp { .. }) => "emulate-jmp",
             Verdict::Emulate(Emulation::Call { .. }) => "emulate-call",
             Verdict::Emulate(Emulation::Jcc { .. }) => "emulate-jcc",
@@ -1681,6 +1694,11 @@ impl Insn {
             })),
             0x6c..=0x6f | 0xe4..=0xe7 | 0xec..=0xef | 0xf4 | 0xfa | 0xfb => Err(Reason::Privileged),
             0x70..=0x7f | 0xe8 | 0xe9 | 0xeb => self.rel_branch(),
+            // mov between registers: the kernel's uprobes step it (only a
+            // register moved onto itself is a nop there).
+            0x89 | 0x8b if self.prefixes.count() == 0 && !self.has_mem() => {
+                Ok(Class::Emulate(self.mov_reg(op == 0x8b)))
+            }
             0x8c if reg > 5 => Err(Reason::Undefined),
             0x8d if !self.has_mem() => Err(Reason::Undefined),
             0x8e => match reg {
@@ -1719,6 +1737,21 @@ impl Insn {
                 _ => STEP,
             },
             _ => STEP,
+        }
+    }
+
+    /// The registers of `mov` `89 /r` (`load` false: ModRM.rm is the
+    /// destination) or `8B /r` (`load`: ModRM.reg is), ModRM.mod 3.
+    fn mov_reg(&self, load: bool) -> Emulation {
+        let rex = self.rex;
+        let reg = self.modrm_reg() | if rex.is_some_and(|x| x.r()) { 8 } else { 0 };
+        let rm =
+            self.modrm_byte().map_or(0, |m| m & 7) | if rex.is_some_and(|x| x.b()) { 8 } else { 0 };
+        let (dst, src) = if load { (reg, rm) } else { (rm, reg) };
+        Emulation::Mov {
+            dst,
+            src,
+            wide: rex.is_some_and(|x| x.w()),
         }
     }
 

@@ -776,6 +776,11 @@ fn emulate(e: Emulation, regs: &mut pt_regs, bp: u64, len: u8) -> bool {
             regs.sp = sp as usize;
             regs.ip = next as usize;
         }
+        Emulation::Mov { dst, src, wide } => {
+            let v = gpr(regs, src);
+            set_gpr(regs, dst, if wide { v } else { v & 0xffff_ffff });
+            regs.ip = next as usize;
+        }
         Emulation::Jmp { rel } => regs.ip = next.wrapping_add(i64::from(rel) as u64) as usize,
         Emulation::Call { rel } => {
             let sp = (regs.sp as u64).wrapping_sub(8);

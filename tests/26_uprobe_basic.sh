@@ -28,7 +28,7 @@ check "list shows the verdicts" grep -q "ut/u_rip $pid:0x[0-9a-f]* \[step-fixup\
 grep "pid=$pid " $D/xol
 check "no XOL area before a step" grep -q "pid=$pid area=none" $D/xol
 # Fetch arguments: registers, $comm, user memory (the return address);
-# its point, `test %edi,%edi`, is stepped: 7 stepped probe points in all.
+# its point, `test %edi,%edi`, is stepped: 6 stepped probe points in all.
 expect_ok $D/probes "p:ut/args $pid:$(uloop_addr p u_jcc) i=%di:s64 c=\$comm ret=+0(%sp):x64"
 check "arguments read back" grep -q "^p:ut/args $pid:0x[0-9a-f]* i=%di:s64 c=\$comm ret=+0(%sp):x64$" $D/probes
 : >$D/trace
@@ -54,7 +54,7 @@ line=$(grep "pid=$pid " $D/xol)
 echo "$line"
 area=$(echo "$line" | sed -n 's/.*area=\(0x[0-9a-f]*\).*/\1/p')
 [ -n "$area" ] || fail "no XOL area after steps"
-case $line in *" stepped=$((7 * N)) emulated=$((5 * N)) "*) echo "ok: step and emulation counts" ;; *) fail "counts" ;; esac
+case $line in *" stepped=$((6 * N)) emulated=$((6 * N)) "*) echo "ok: step and emulation counts" ;; *) fail "counts" ;; esac
 case $line in *" slots=0/"*) echo "ok: no slot left in use" ;; *) fail "slots in use" ;; esac
 grep "^${area#0x}-" /proc/$pid/maps
 check "XOL area r-xp in the process" grep -q "^${area#0x}-[0-9a-f]* r-xp " /proc/$pid/maps

@@ -52,7 +52,7 @@ sed 's/^p:m/p:kprobes\/m/' /tmp/many >/tmp/many-tracefs
 UITERS=$((ITERS / 4))
 UCHUNK=100
 UB=/tests/progs/bench
-ucase() { # case: uprobe_base | uprobe_{emu,step,rip}_{tracefs,rprobes} | uprobe_emu_rprobes_noevent
+ucase() { # case: uprobe_base | uprobe_{emu,mov,step,rip}_{tracefs,rprobes} | uprobe_emu_rprobes_noevent
 	k=${1#uprobe_}
 	mech=${k#*_}
 	k=${k%%_*}
@@ -81,7 +81,8 @@ ucase() { # case: uprobe_base | uprobe_{emu,step,rip}_{tracefs,rprobes} | uprobe
 	esac
 	touch /tmp/ub.go
 	i=0
-	until [ "$(grep -c . /tmp/ub.out)" -gt 5 ]; do
+	# The result: the first line after "ready".
+	until awk 'on { n++ } /^ready$/ { on = 1 } END { exit !n }' /tmp/ub.out; do
 		i=$((i + 1))
 		[ $i -lt 12000 ] || return 1
 		usleep 10000
@@ -139,7 +140,7 @@ measure() {
 
 cases="syscall_base kprobe_tracefs kprobe_rprobes kprobe_rprobes_noevent kprobe_rprobes_disarmed kprobe_rprobes_1000 ufunc_base
 kretprobe_tracefs kretprobe_rprobes kprobe3_tracefs kprobe3_rprobes
-uprobe_base uprobe_emu_tracefs uprobe_emu_rprobes uprobe_emu_rprobes_noevent uprobe_step_tracefs uprobe_step_rprobes uprobe_rip_tracefs uprobe_rip_rprobes"
+uprobe_base uprobe_emu_tracefs uprobe_emu_rprobes uprobe_emu_rprobes_noevent uprobe_mov_tracefs uprobe_mov_rprobes uprobe_step_tracefs uprobe_step_rprobes uprobe_rip_tracefs uprobe_rip_rprobes"
 # BENCH_CASES=a,b,... (kernel command line, e.g. RPROBES_CMDLINE) runs
 # only those cases, for a quick look at one path.
 [ -n "$BENCH_CASES" ] && cases=$(echo "$BENCH_CASES" | tr , ' ')

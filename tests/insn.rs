@@ -4,7 +4,7 @@
 //! instruction lengths against `iced-x86` on real ELF binaries and on
 //! deterministic random byte strings.
 
-use iced_x86::{Decoder, DecoderError, DecoderOptions, Instruction};
+use iced_x86::{Decoder, DecoderError, DecoderOptions, Instruction, Mnemonic, OpKind, Register};
 use rprobes_core::insn::{
     analyze, choose_scratch, decode, fixup_rip_disp, fixup_rip_scratch, Emulation, Fixups, Gpr,
     OpcodeMap, Prefixes, Reason, Verdict, VexKind, MAX_INSN_LEN,
@@ -70,6 +70,18 @@ const TABLE: &[(&str, Option<usize>, &str)] = &[
     ("66 50", Some(2), "step"), // push ax
     ("2e 50", Some(2), "step"),
     ("5d", Some(1), "step"),
+    // mov between registers is emulated; with a memory operand, 66 or any
+    // other prefix it is stepped.
+    ("48 89 e5", Some(3), "emulate-mov"), // mov %rsp,%rbp
+    ("89 f1", Some(2), "emulate-mov"),    // mov %esi,%ecx
+    ("4d 89 e0", Some(3), "emulate-mov"), // mov %r12,%r8
+    ("48 8b d0", Some(3), "emulate-mov"), // mov %rax,%rdx (8B form)
+    ("48 89 ec", Some(3), "emulate-mov"), // mov %rbp,%rsp
+    ("66 89 c8", Some(3), "step"),        // mov %cx,%ax
+    ("2e 48 89 e5", Some(4), "step"),
+    ("48 89 45 f8", Some(4), "step"), // mov %rax,-8(%rbp)
+    ("48 8b 45 f8", Some(4), "step"),
+    ("88 c8", Some(2), "step"), // mov %cl,%al
     ("41 5f", Some(2), "step"),
     ("ff 35 00 00 00 00", Some(6), "step-fixup"), // push [rip]
     ("8f 05 00 00 00 00", Some(6), "step-fixup"), // pop [rip]
@@ -320,7 +332,7 @@ const TABLE: &[(&str, Option<usize>, &str)] = &[
     ("48 63 05 00 00 00 00", Some(7), "step-fixup"), // movsxd
     ("64 48 8b 04 25 28 00 00 00", Some(9), "step"), // mov rax, fs:0x28
     ("65 48 8b 05 00 00 00 00", Some(8), "step-fixup"), // gs:[rip]
-    ("48 89 e5", Some(3), "step"),
+    ("48 89 e5", Some(3), "emulate-mov"),
     ("48 66 89 c0", Some(4), "step"), // REX ignored, mov ax, ax
     ("a4", Some(1), "step"),
     ("f3 48 a5", Some(3), "step"), // rep movsq
@@ -627,6 +639,16 @@ fn emulation_details() {
     assert_eq!(emu("55"), Emulation::Push { reg: 5 });
     assert_eq!(emu("41 57"), Emulation::Push { reg: 15 });
     assert_eq!(emu("49 50"), Emulation::Push { reg: 8 });
+    let mov = |dst, src, wide| Emulation::Mov { dst, src, wide };
+    assert_eq!(emu("48 89 e5"), mov(5, 4, true));
+    assert_eq!(emu("89 f1"), mov(1, 6, false));
+    assert_eq!(emu("4d 89 e0"), mov(8, 12, true));
+    assert_eq!(emu("4c 89 e0"), mov(0, 12, true));
+    assert_eq!(emu("49 89 e0"), mov(8, 4, true));
+    assert_eq!(emu("48 8b d0"), mov(2, 0, true));
+    assert_eq!(emu("4c 8b c7"), mov(8, 7, true));
+    assert_eq!(emu("41 8b c7"), mov(0, 15, false));
+    assert_eq!(emu("40 89 c0"), mov(0, 0, false));
     assert_eq!(emu("e8 fb ff ff ff"), Emulation::Call { rel: -5 });
     assert_eq!(emu("e9 00 01 00 00"), Emulation::Jmp { rel: 256 });
     assert_eq!(emu("eb 80"), Emulation::Jmp { rel: -128 });
@@ -646,7 +668,7 @@ fn emulation_details() {
 #[test]
 fn step_fixups() {
     let fx = |h: &str| analyze(&hex(h)).fixups();
-    assert_eq!(fx("48 89 e5"), Fixups::IP);
+    assert_eq!(fx("48 89 45 f8"), Fixups::IP);
     assert_eq!(fx("c3"), Fixups::NONE);
     assert_eq!(fx("c2 10 00"), Fixups::NONE);
     assert_eq!(fx("ff e0"), Fixups::NONE); // jmp rax
@@ -895,6 +917,8 @@ struct Diff {
     accepted_iced_invalid: u64,
     /// Disagreements on length or completeness (the ones that fail).
     mismatches: u64,
+    /// `emulate-mov` verdicts whose registers or size iced does not confirm.
+    mov_mismatches: u64,
     examples: Vec<String>,
     /// With `RPROBES_INSN_VERBOSE`: samples of the informational classes.
     samples: BTreeMap<String, Vec<String>>,
@@ -903,6 +927,25 @@ struct Diff {
 fn hex_str(bytes: &[u8]) -> String {
     let h: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
     h.join(" ")
+}
+
+/// Whether iced sees `mov` between the general registers `dst` and `src`
+/// (0..=15), 64-bit if `wide`, else 32-bit.
+fn iced_same_mov(iced: &Instruction, dst: u8, src: u8, wide: bool) -> bool {
+    let gpr = |r: Register| {
+        let (base, size) = if wide {
+            (Register::RAX, 8)
+        } else {
+            (Register::EAX, 4)
+        };
+        (r.size() == size && r.is_gpr()).then(|| r as u32 - base as u32)
+    };
+    iced.mnemonic() == Mnemonic::Mov
+        && iced.op_count() == 2
+        && iced.op0_kind() == OpKind::Register
+        && iced.op1_kind() == OpKind::Register
+        && gpr(iced.op0_register()) == Some(u32::from(dst))
+        && gpr(iced.op1_register()) == Some(u32::from(src))
 }
 
 /// iced on `bytes` followed by zeros up to 15 bytes.
@@ -934,6 +977,13 @@ impl Diff {
                     Verdict::Refuse(r) => {
                         *self.verdict_refused.entry(r.name()).or_default() += 1;
                         self.sample(format!("iced ok, verdict {r}"), bytes, iced);
+                    }
+                    Verdict::Emulate(Emulation::Mov { dst, src, wide }) => {
+                        self.accepted += 1;
+                        if !iced_same_mov(iced, dst, src, wide) {
+                            self.sample("emulate-mov, iced disagrees".into(), bytes, iced);
+                            self.mov_mismatches += 1;
+                        }
                     }
                     _ => self.accepted += 1,
                 }
@@ -987,11 +1037,12 @@ impl Diff {
     fn report(&self, what: &str) {
         let total = self.compared + self.decode_refused.values().sum::<u64>();
         eprintln!(
-            "{what}: {} compared, {} mismatches; iced-valid {total}: we accept {} ({:.2}%), \
+            "{what}: {} compared, {} mismatches, {} emulate-mov disagreements; iced-valid {total}: we accept {} ({:.2}%), \
              we refuse {} (decoder: {:?}; verdict: {:?}); we decode but iced rejects {} \
              (of which we would probe {})",
             self.compared,
             self.mismatches,
+            self.mov_mismatches,
             self.accepted,
             100.0 * self.accepted as f64 / total.max(1) as f64,
             self.iced_accepts_we_refuse(),
@@ -1091,6 +1142,10 @@ fn report_binaries(paths: &[&str], min_compared: u64) {
         diff.compared
     );
     assert_eq!(diff.mismatches, 0, "length mismatches with iced-x86");
+    assert_eq!(
+        diff.mov_mismatches, 0,
+        "emulate-mov registers iced does not confirm"
+    );
 }
 
 /// Real code from the machine: libc, libm, the dynamic loader, libstdc++,
@@ -1159,4 +1214,8 @@ fn differential_random_strings() {
     diff.report("random");
     assert!(diff.compared > 300_000, "too few comparable strings");
     assert_eq!(diff.mismatches, 0, "length mismatches with iced-x86");
+    assert_eq!(
+        diff.mov_mismatches, 0,
+        "emulate-mov registers iced does not confirm"
+    );
 }

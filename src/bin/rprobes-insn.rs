@@ -130,9 +130,10 @@ mod tests {
             describe(&[0x48, 0x8b, 0x05, 1, 0, 0, 0]),
             "len=7 verdict=step-fixup rip_disp_off=3 scratch=rsi fixups=ip,rip-rel"
         );
+        assert_eq!(describe(&[0x48, 0x89, 0xe5]), "len=3 verdict=emulate-mov");
         assert_eq!(
-            describe(&[0x48, 0x89, 0xe5]),
-            "len=3 verdict=step fixups=ip"
+            describe(&[0x48, 0x89, 0x45, 0xf8]),
+            "len=4 verdict=step fixups=ip"
         );
     }
 }

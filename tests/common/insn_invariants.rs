@@ -145,6 +145,15 @@ fn check_verdict(insn: &Insn, ctx: &dyn Fn() -> String) {
                     assert_eq!(reg & 7, op & 7, "{}", ctx());
                     assert_eq!(insn.prefixes.count(), 0, "{}", ctx());
                 }
+                Emulation::Mov { dst, src, wide } => {
+                    assert!(legacy_primary && (op == 0x89 || op == 0x8b), "{}", ctx());
+                    assert_eq!(insn.prefixes.count(), 0, "{}", ctx());
+                    assert!(!insn.has_mem(), "{}", ctx());
+                    let m = insn.modrm_byte().expect("mov without ModRM");
+                    let (reg, rm) = if op == 0x8b { (dst, src) } else { (src, dst) };
+                    assert_eq!((reg & 7, rm & 7), ((m >> 3) & 7, m & 7), "{}", ctx());
+                    assert_eq!(wide, insn.rex.is_some_and(|r| r.w()), "{}", ctx());
+                }
                 Emulation::Jmp { rel: r } => {
                     assert!(legacy_primary && (op == 0xe9 || op == 0xeb), "{}", ctx());
                     assert_eq!(Some(r), rel, "{}", ctx());

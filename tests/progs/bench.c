@@ -41,20 +41,22 @@ static long long now(void)
 
 /*
  * User-probe targets: ub_fn's first instruction (push %rbp) is emulated by
- * both rprobes and the kernel's uprobes, its second (mov %rsp,%rbp) is
- * single-stepped out of line by both; ub_rip's first is a rip-relative
- * load (stepped with a fix-up).
+ * both rprobes and the kernel's uprobes; its second (mov %rsp,%rbp) is
+ * emulated by rprobes and single-stepped out of line by the kernel; its
+ * third (lea 1(%rdi),%rax) is single-stepped by both; ub_rip's first is a
+ * rip-relative load (stepped with a fix-up).
  */
 long ub_val = 1;
 asm(".text\n"
     ".globl ub_fn\n ub_fn:\n"
     ".globl ub_emu\n ub_emu: push %rbp\n"
-    ".globl ub_step\n ub_step: mov %rsp,%rbp\n"
-    " lea 1(%rdi),%rax\n pop %rbp\n ret\n"
+    ".globl ub_mov\n ub_mov: mov %rsp,%rbp\n"
+    ".globl ub_step\n ub_step: lea 1(%rdi),%rax\n"
+    " pop %rbp\n ret\n"
     ".globl ub_rip\n ub_rip: mov ub_val(%rip),%rax\n"
     " add %rdi,%rax\n ret\n");
 long ub_fn(long), ub_rip(long);
-extern const char ub_emu[], ub_step[];
+extern const char ub_emu[], ub_mov[], ub_step[];
 
 /* File offset of ADDR in its mapping of this program, from /proc/self/maps. */
 static unsigned long file_off(const void *addr)
@@ -134,6 +136,7 @@ int main(int argc, char **argv)
 
 		printf("pid %d\n", getpid());
 		printf("target ub_emu %p %#lx\n", (void *)ub_emu, file_off(ub_emu));
+		printf("target ub_mov %p %#lx\n", (void *)ub_mov, file_off(ub_mov));
 		printf("target ub_step %p %#lx\n", (void *)ub_step, file_off(ub_step));
 		printf("target ub_rip %p %#lx\n", (void *)ub_rip, file_off(ub_rip));
 		printf("ready\n");

@@ -75,8 +75,25 @@ asm(".data\n .balign 8\n"
     P(pushrsp) " push %rsp\n"
     " pop %rax\n sub %rdx,%rax\n ret\n"
 
+    /* mov between registers (emulated): 64-bit, 32-bit (zero-extends:
+     * the source and the old destination have high bits set), REX.R and
+     * REX.B, the 8B form, to and from %rsp; 16-bit (stepped: keeps the
+     * destination's high bits); then plain arithmetic (stepped). */
     ".globl f_mov\n f_mov:\n"
     P(mov_entry) " mov %rdi,%rax\n"
+    " movabs $0x123456789,%rsi\n add %rdi,%rsi\n mov $-1,%rcx\n"
+    P(mov_zext) " mov %esi,%ecx\n"
+    " add %rcx,%rax\n lea 0x10(%rdi),%r10\n"
+    P(mov_rexrb) " mov %r10,%r11\n"
+    P(mov_load) " .byte 0x49,0x8b,0xd3\n" /* mov %r11,%rdx, 8B /r */
+    " shl $4,%rdx\n add %rdx,%rax\n"
+    " mov $-1,%rdx\n"
+    P(mov_16) " mov %si,%dx\n"
+    " xor %rdx,%rax\n"
+    P(mov_fromsp) " mov %rsp,%r11\n"
+    " sub $64,%rsp\n movq $5,(%rsp)\n"
+    P(mov_tosp) " mov %r11,%rsp\n"
+    " sub %rsp,%r11\n add %r11,%rax\n"
     P(mov_add) " add $3,%rax\n"
     P(mov_imul) " imul $7,%rax,%rax\n"
     " ret\n"
@@ -296,14 +313,20 @@ static const long a_flags[] = { A, A | 0x1, A | 0x4, A | 0x10, A | 0x40, A | 0x8
 	X(nop, nop_endbr, "emulate-nop", N(a_nop))                      \
 	X(nop, nop_lea, "step", N(a_nop))                               \
 	X(push, push_rbp, "emulate-push", N(a_push))                    \
-	X(push, push_movrbp, "step", N(a_push))                         \
+	X(push, push_movrbp, "emulate-mov", N(a_push))                  \
 	X(push, push_r12, "emulate-push", N(a_push))                    \
 	X(push, push_r12b, "emulate-push", N(a_push))                   \
 	X(push, push_rbx, "emulate-push", N(a_push))                    \
 	X(push, push_rbx2, "emulate-push", N(a_push))                   \
 	X(push, push_imm, "step", N(a_push))                            \
 	X(push, pushrsp, "emulate-push", 2)                             \
-	X(mov, mov_entry, "step", N(a_mov))                             \
+	X(mov, mov_entry, "emulate-mov", N(a_mov))                      \
+	X(mov, mov_zext, "emulate-mov", N(a_mov))                       \
+	X(mov, mov_rexrb, "emulate-mov", N(a_mov))                      \
+	X(mov, mov_load, "emulate-mov", N(a_mov))                       \
+	X(mov, mov_16, "step", N(a_mov))                                \
+	X(mov, mov_fromsp, "emulate-mov", N(a_mov))                     \
+	X(mov, mov_tosp, "emulate-mov", N(a_mov))                       \
 	X(mov, mov_add, "step", N(a_mov))                               \
 	X(mov, mov_imul, "step", N(a_mov))                              \
 	X(rip, rip_load, "step-fixup", N(a_rip))                        \
@@ -333,7 +356,7 @@ static const long a_flags[] = { A, A | 0x1, A | 0x4, A | 0x10, A | 0x40, A | 0x8
 	CCP(s) CCP(ns) CCP(p) CCP(np) CCP(l) CCP(ge) CCP(le) CCP(g)     \
 	X(flags, flags_popf, "step", N(a_flags))                        \
 	X(flags, flags_nop, "emulate-nop", N(a_flags))                  \
-	X(flags, flags_mov, "step", N(a_flags))                         \
+	X(flags, flags_mov, "emulate-mov", N(a_flags))                  \
 	X(flags, flags_push, "emulate-push", N(a_flags))                \
 	X(flags, flags_jmp, "emulate-jmp", N(a_flags))                  \
 	X(flags, flags_lea, "step-fixup", N(a_flags))                   \
@@ -371,7 +394,7 @@ static const long a_flags[] = { A, A | 0x1, A | 0x4, A | 0x10, A | 0x40, A | 0x8
 	X(loop, jrcxz_fall, "step", 1)                                  \
 	X(loop, jrcxz_taken, "step", 1)                                 \
 	X(tf, tf_nop, "emulate-nop", N(a_tf))                           \
-	X(tf, tf_mov, "step", N(a_tf))                                  \
+	X(tf, tf_mov, "emulate-mov", N(a_tf))                           \
 	X(tf, tf_jmp, "emulate-jmp", N(a_tf))                           \
 	X(tf, tf_push, "emulate-push", N(a_tf))
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * uprobe_loop GOFILE ENDFILE [N]: functions whose probed instructions are
- * emulated (nop, push, call, jcc) or stepped (mov, rip-relative load and
+ * emulated (nop, push, mov, call, jcc) or stepped (rip-relative load and
  * store, indirect call through rip-relative memory, ret). Prints
  * "NAME 0xADDR" per probe point and "ready", waits for GOFILE, calls them
  * N times, prints a checksum, waits for ENDFILE, exits.
