@@ -20,6 +20,7 @@
 #include <asm/segment.h>
 #include <linux/ring_buffer.h>
 #include <linux/sched.h>
+#include <linux/notifier.h>
 #include <uapi/linux/eventpoll.h>
 
 /* Largest value of a string parameter, including the NUL. */
@@ -178,12 +179,13 @@ long rprobes_uprobe_resolve(int pid, const char *path, size_t path_len, unsigned
 /*
  * Die notifier for user-mode (64-bit) int3 and debug traps: Rust's
  * rprobes_uprobes_int3(regs, mm) and rprobes_uprobes_debug(regs, mm, dr6)
- * run with interrupts off in the trapping task; returning true consumes the
- * trap (NOTIFY_STOP). @signal is for rprobes_signal_hook(). While *@active
+ * run with interrupts off in the trapping task and return the notifier's
+ * verdict: RPROBES_NOTIFY_STOP consumes the trap. @signal is for rprobes_signal_hook(). While *@active
  * is 0 (no address space has user probe state: none of its int3s or steps
  * can be rprobes'), traps go on down the die chain without a call.
  */
 int rprobes_die_hook(void (*signal)(struct pt_regs *regs, void *mm), const u32 *active);
+enum { RPROBES_NOTIFY_DONE = NOTIFY_DONE, RPROBES_NOTIFY_STOP = NOTIFY_STOP };
 /*
  * Registers (once; the first user probe does it) a kprobe on
  * arch_do_signal_or_restart(): @signal(regs, mm) of rprobes_die_hook() then

@@ -34,8 +34,8 @@
  * The trap handlers, in src/uprobes.rs (#[no_mangle]), called directly:
  * under emulation an indirect call costs a lookup at every hit.
  */
-bool rprobes_uprobes_int3(struct pt_regs *regs, void *mm);
-bool rprobes_uprobes_debug(struct pt_regs *regs, void *mm, unsigned long *dr6);
+int rprobes_uprobes_int3(struct pt_regs *regs, void *mm);
+int rprobes_uprobes_debug(struct pt_regs *regs, void *mm, unsigned long *dr6);
 
 static void (*rp_signal)(struct pt_regs *regs, void *mm);
 static const u32 *rp_active;
@@ -49,17 +49,18 @@ static int rprobes_die_cb(struct notifier_block *nb, unsigned long val, void *da
 	/* The int3s of the kernel's uprobes and of debuggers pay only this. */
 	if (!READ_ONCE(*rp_active))
 		return NOTIFY_DONE;
-	mm = current->mm;
-	if (!regs || !user_mode(regs) || !mm || !user_64bit_mode(regs))
+	if (val != DIE_INT3 && val != DIE_DEBUG)
 		return NOTIFY_DONE;
-	switch (val) {
-	case DIE_INT3:
-		return rprobes_uprobes_int3(regs, mm) ? NOTIFY_STOP : NOTIFY_DONE;
-	case DIE_DEBUG:
-		return rprobes_uprobes_debug(regs, mm, (unsigned long *)args->err) ?
-			       NOTIFY_STOP : NOTIFY_DONE;
-	}
-	return NOTIFY_DONE;
+	/* Every DIE_INT3 and DIE_DEBUG comes with the trap's registers. */
+	if (!user_mode(regs) || !user_64bit_mode(regs))
+		return NOTIFY_DONE;
+	mm = current->mm;
+	if (!mm)
+		return NOTIFY_DONE;
+	/* The Rust handlers return the verdict: calls in tail position. */
+	if (val == DIE_INT3)
+		return rprobes_uprobes_int3(regs, mm);
+	return rprobes_uprobes_debug(regs, mm, (unsigned long *)args->err);
 }
 
 /*

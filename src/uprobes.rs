@@ -859,7 +859,7 @@ fn complete(umm: &UMm, s: &Step, regs: &mut pt_regs) {
 unsafe extern "C" fn rprobes_uprobes_int3(
     regs: *mut pt_regs,
     mm: *mut kernel::ffi::c_void,
-) -> bool {
+) -> kernel::ffi::c_int {
     // SAFETY: The die notifier passes the trapping task's registers.
     let regs = unsafe { &mut *regs };
     let mm = mm as usize;
@@ -867,10 +867,23 @@ unsafe extern "C" fn rprobes_uprobes_int3(
     // SAFETY: Interrupts are off: an RCU read-side critical section.
     if let Some(p) = unsafe { POINTS.find(hash_point(mm, bp), |p| p.mm == mm && p.vaddr == bp) } {
         p.hit(regs);
-        return true;
+        return NOTIFY_STOP;
     }
     // SAFETY: As above.
-    unsafe { int3_not_a_probe(regs, mm, bp) }
+    notify(unsafe { int3_not_a_probe(regs, mm, bp) })
+}
+
+/// The die notifier's verdicts.
+const NOTIFY_STOP: kernel::ffi::c_int = kbind::RPROBES_NOTIFY_STOP as kernel::ffi::c_int;
+const NOTIFY_DONE: kernel::ffi::c_int = kbind::RPROBES_NOTIFY_DONE as kernel::ffi::c_int;
+
+/// [`NOTIFY_STOP`] for a trap that was rprobes', else [`NOTIFY_DONE`].
+fn notify(ours: bool) -> kernel::ffi::c_int {
+    if ours {
+        NOTIFY_STOP
+    } else {
+        NOTIFY_DONE
+    }
 }
 
 /// [`rprobes_uprobes_int3`] for an `int3` that is not a probe's: the end of a stepped
@@ -928,14 +941,24 @@ unsafe extern "C" fn rprobes_uprobes_debug(
     regs: *mut pt_regs,
     mm: *mut kernel::ffi::c_void,
     dr6: *mut kernel::ffi::c_ulong,
-) -> bool {
+) -> kernel::ffi::c_int {
     // SAFETY: The die notifier passes the task's registers and the DR6
     // value being decoded.
     let (regs, dr6) = unsafe { (&mut *regs, &mut *dr6) };
+    // SAFETY: Interrupts are off.
+    notify(unsafe { step_trap(regs, mm as usize, dr6) })
+}
+
+/// [`rprobes_uprobes_debug`]: whether the trap was the end of one of
+/// rprobes' steps (then consumed).
+///
+/// # Safety
+///
+/// Interrupts are off; `regs` and `mm` are the trapping task's.
+unsafe fn step_trap(regs: &mut pt_regs, mm: usize, dr6: &mut kernel::ffi::c_ulong) -> bool {
     if *dr6 as u64 & DR_STEP == 0 {
         return false;
     }
-    let mm = mm as usize;
     // SAFETY: Interrupts are off: an RCU read-side critical section.
     let Some(umm) = (unsafe { MMS.find(hash_mm(mm), |u| u.mm == mm) }) else {
         return false;
