@@ -1514,6 +1514,18 @@ impl Insn {
         }
     }
 
+    /// Whether this is a string instruction with a `rep`/`repe`/`repne`
+    /// prefix (`movs`, `cmps`, `stos`, `lods`, `scas`; `ins`/`outs` are
+    /// refused anyway). With TF set the CPU traps after each iteration, with
+    /// `%rip` still at the instruction until the last one: a single step
+    /// of it may end before the instruction does.
+    pub fn is_rep_string(&self) -> bool {
+        self.map == OpcodeMap::Primary
+            && self.vex.is_none()
+            && matches!(self.opcode, 0xa4..=0xa7 | 0xaa..=0xaf)
+            && self.prefixes.has(Prefixes::REP | Prefixes::REPNE)
+    }
+
     /// The out-of-line execution verdict.
     pub fn verdict(&self) -> Verdict {
         let class = match self.classify() {

@@ -1219,3 +1219,82 @@ fn differential_random_strings() {
         "emulate-mov registers iced does not confirm"
     );
 }
+
+/// `Insn::is_rep_string` (the step of a `rep` string instruction may trap
+/// between iterations) against iced-x86: every combination of up to three
+/// prefixes before the one-byte opcodes `a0`..`af` and a few others, and
+/// random strings.
+#[test]
+fn rep_string_against_iced() {
+    const PFX: [u8; 11] = [
+        0x66, 0x67, 0xf2, 0xf3, 0x2e, 0x3e, 0x64, 0x65, 0x48, 0x41, 0xf0,
+    ];
+    let check = |bytes: &[u8]| -> bool {
+        let mut dec = Decoder::new(64, bytes, DecoderOptions::NONE);
+        let ins = dec.decode();
+        let Ok(ours) = decode(bytes) else {
+            return false;
+        };
+        if dec.last_error() != DecoderError::None || ins.len() != ours.len() {
+            return false;
+        }
+        let io = matches!(
+            ins.mnemonic(),
+            Mnemonic::Insb
+                | Mnemonic::Insw
+                | Mnemonic::Insd
+                | Mnemonic::Outsb
+                | Mnemonic::Outsw
+                | Mnemonic::Outsd
+        );
+        let want = ins.is_string_instruction()
+            && !io
+            && (ins.has_rep_prefix() || ins.has_repe_prefix() || ins.has_repne_prefix());
+        assert_eq!(ours.is_rep_string(), want, "{bytes:02x?}: {ins}");
+        want
+    };
+    let mut reps = 0;
+    let ops = (0xa0..=0xafu8).chain([0x6c, 0x6e, 0x90, 0x0f]);
+    for op in ops {
+        for n in 0..=3 {
+            let mut idx = [0usize; 3];
+            loop {
+                let mut b: Vec<u8> = idx[..n].iter().map(|&i| PFX[i]).collect();
+                b.push(op);
+                b.extend_from_slice(&[0x10, 0, 0, 0, 0, 0, 0, 0]);
+                if check(&b) {
+                    reps += 1;
+                }
+                // Next combination of `n` prefixes.
+                let mut k = 0;
+                while k < n {
+                    idx[k] += 1;
+                    if idx[k] < PFX.len() {
+                        break;
+                    }
+                    idx[k] = 0;
+                    k += 1;
+                }
+                if k == n {
+                    break;
+                }
+            }
+        }
+    }
+    assert!(
+        reps > 1000,
+        "too few rep string instructions compared: {reps}"
+    );
+    let mut rng = Rng(0x5eed_7e95);
+    let mut buf = [0u8; 16];
+    for _ in 0..200_000 {
+        let len = random_insn(&mut rng, &mut buf);
+        check(&buf[..len]);
+    }
+    assert!(decode(&hex("f3 a4")).unwrap().is_rep_string());
+    assert!(decode(&hex("f3 48 ab")).unwrap().is_rep_string());
+    assert!(decode(&hex("f2 ae")).unwrap().is_rep_string());
+    assert!(!decode(&hex("a4")).unwrap().is_rep_string());
+    assert!(!decode(&hex("f3 90")).unwrap().is_rep_string());
+    assert!(!decode(&hex("f3 0f b8 c0")).unwrap().is_rep_string()); // popcnt
+}
