@@ -259,6 +259,17 @@ long rprobes_umm_rw(void *mm, unsigned long addr, void *buf, unsigned int len, b
 bool rprobes_user_write_u64(unsigned long addr, u64 val);
 bool rprobes_user_read_u64(unsigned long addr, u64 *val);
 
+/*
+ * From the signal hook, for a step of current aborted at the start of its
+ * slot: whether the stepped copy faulted, i.e. current has a pending
+ * kernel-generated SIGSEGV or SIGBUS, or a SIGILL, SIGFPE, SIGTRAP or
+ * SIGBUS whose si_addr is @slot (the kernel's error_get_trap_addr() maps
+ * XOL addresses back only for its own uprobes). The si_addr of those is
+ * rewritten to @orig, the probed instruction, as without the probe. Takes
+ * current's siglock.
+ */
+bool rprobes_step_fault_fixup(unsigned long slot, unsigned long orig);
+
 /* A page for the XOL area, filled with int3; NULL if out of memory. */
 void *rprobes_xol_page_alloc(void);
 /* put_page(). */

@@ -14,6 +14,8 @@
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/task.h>
+#include <linux/sched/signal.h>
+#include <linux/signal.h>
 #include <linux/task_work.h>
 #include <linux/tracepoint.h>
 #include <linux/mm.h>
@@ -158,6 +160,53 @@ bool rprobes_user_read_u64(unsigned long addr, u64 *val)
 	ret = get_user(*val, p);
 	pagefault_enable();
 	return ret == 0;
+}
+
+/* ---- signals queued by a stepped copy ---- */
+
+bool rprobes_step_fault_fixup(unsigned long slot, unsigned long orig)
+{
+	struct sighand_struct *sighand = current->sighand;
+	struct sigqueue *q;
+	unsigned long flags;
+	bool faulted = false;
+
+	/* Exiting: nothing will be delivered. */
+	if (!sighand)
+		return false;
+	spin_lock_irqsave(&sighand->siglock, flags);
+	/*
+	 * Faults are forced on the task itself (force_sig_fault()): they are
+	 * in its private queue. si_code > 0: sent by the kernel, not by
+	 * kill()/sigqueue()/tgkill(), whose siginfo user space chose.
+	 */
+	list_for_each_entry(q, &current->pending.list, list) {
+		kernel_siginfo_t *info = &q->info;
+
+		if (info->si_code <= 0)
+			continue;
+		switch (info->si_signo) {
+		case SIGILL:
+		case SIGFPE:
+		case SIGTRAP:
+		case SIGBUS:
+			/* si_addr: the faulting instruction (#UD, #DE, #MF, #XM). */
+			if ((unsigned long)info->si_addr == slot) {
+				info->si_addr = (void __user *)orig;
+				faulted = true;
+			} else if (info->si_signo == SIGBUS) {
+				/* si_addr: the data address (or NULL for #AC). */
+				faulted = true;
+			}
+			break;
+		case SIGSEGV:
+			/* si_addr: the data address, or 0 (#GP). */
+			faulted = true;
+			break;
+		}
+	}
+	spin_unlock_irqrestore(&sighand->siglock, flags);
+	return faulted;
 }
 
 /* ---- process events: fork, exit, exec ---- */

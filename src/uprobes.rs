@@ -501,6 +501,8 @@ pub(crate) struct UProbe {
     step: [u8; MAX_INSN_LEN],
     /// The scratch register and the address it must hold for the step.
     scratch: Option<(u8, u64)>,
+    /// A `rep` string instruction (its step traps after each iteration).
+    rep: bool,
     stats: PerCpu<UStats>,
     armed: AtomicBool,
     /// Fetch arguments recorded with each hit's event.
@@ -645,6 +647,7 @@ impl UProbe {
                 fixups: self.fixups.bits(),
                 scratch: self.scratch.map(|(r, _)| r),
                 saved_tf: regs.flags as u64 & TF != 0,
+                rep: self.rep,
             },
             saved,
         };
@@ -964,7 +967,31 @@ unsafe fn step_trap(regs: &mut pt_regs, mm: usize, dr6: &mut kernel::ffi::c_ulon
         return false;
     };
     let me = crate::percpu::current() as usize;
-    let Some(s) = umm.xol.finish_newest(me) else {
+    let Some((slot, info)) = umm.xol.peek_newest(me) else {
+        return false;
+    };
+    if info.rep && regs.ip as u64 == umm.xol.slot_addr(slot) {
+        // A `rep` string instruction trapped between two iterations (with
+        // TF the CPU traps after each, `%rip` still at the instruction):
+        // not finished. The same execution goes on, counted once.
+        if !info.saved_tf {
+            // Step on in the slot (TF stays set). A signal now finds the
+            // task at the slot's start and aborts the step as usual.
+            *dr6 &= !(DR_STEP as kernel::ffi::c_ulong);
+            return true;
+        }
+        // The task steps itself: its SIGTRAP after this iteration, at the
+        // original instruction, as without the probe. When its handler
+        // returns, the task traps on the breakpoint again: that hit goes on
+        // with the same execution, not counted again.
+        let Some(s) = umm.xol.finish_at(slot, me) else {
+            return false;
+        };
+        complete(umm, &s, regs);
+        umm.add_replay(me, s.orig);
+        return false;
+    }
+    let Some(s) = umm.xol.finish_at(slot, me) else {
         return false;
     };
     complete(umm, &s, regs);
@@ -981,8 +1008,10 @@ unsafe fn step_trap(regs: &mut pt_regs, mm: usize, dr6: &mut kernel::ffi::c_ulon
 /// that has not run yet (the task is at the start of its slot: the signal
 /// came first, or the stepped copy faulted) is aborted, so the handler sees
 /// the task as it would be without the probe: at the original instruction,
-/// with its own registers and flags. When the handler returns, the task
-/// traps on the breakpoint again, and that hit is not counted twice.
+/// with its own registers and flags, and a fault of the copy with the
+/// original instruction's address in `si_addr`. When the handler returns,
+/// the task traps on the breakpoint again; that hit is not counted twice
+/// unless the copy faulted (then it is the instruction's next execution).
 ///
 /// # Safety
 ///
@@ -1014,7 +1043,19 @@ unsafe extern "C" fn on_signal(regs: *mut pt_regs, mm: *mut kernel::ffi::c_void)
     if !s.info.saved_tf {
         regs.flags &= !(TF as usize);
     }
-    umm.add_replay(me, s.orig);
+    // A fault of the stepped copy was queued with the slot's address in
+    // si_addr (the kernel maps only its own uprobes' XOL addresses back):
+    // the probed instruction's address instead, as without the probe. And
+    // then the instruction did execute (it faulted): if the handler
+    // returns to it, that is a new execution, counted like any other. Only
+    // a step that a signal came before is replayed without counting.
+    // SAFETY: Current's own signal queue, under its siglock (the shim).
+    let faulted = unsafe {
+        kbind::rprobes_step_fault_fixup(umm.xol.slot_addr(slot) as usize, s.orig as usize)
+    };
+    if !faulted {
+        umm.add_replay(me, s.orig);
+    }
     umm.aborted.fetch_add(1, Relaxed);
     // SAFETY: The step's module reference.
     unsafe { kbind::rprobes_module_put() };
@@ -1353,6 +1394,7 @@ impl UProbes {
                 fixups: step_fixups(verdict),
                 step,
                 scratch,
+                rep: decoded.is_rep_string(),
                 stats: PerCpu::new().map_err(|_| oom())?,
                 armed: AtomicBool::new(true),
                 args: n.args,

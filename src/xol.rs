@@ -48,6 +48,9 @@ pub(crate) struct StepInfo {
     pub(crate) scratch: Option<u8>,
     /// The task had TF set itself.
     pub(crate) saved_tf: bool,
+    /// A `rep` string instruction: its step traps after each iteration,
+    /// with `%rip` at the slot's start until the last one.
+    pub(crate) rep: bool,
 }
 
 impl StepInfo {
@@ -56,6 +59,7 @@ impl StepInfo {
             | u64::from(self.fixups) << 8
             | self.scratch.map_or(0, |r| u64::from(r) << 16 | 1 << 24)
             | u64::from(self.saved_tf) << 25
+            | u64::from(self.rep) << 26
     }
 
     fn unpack(w: u64) -> Self {
@@ -64,6 +68,7 @@ impl StepInfo {
             fixups: (w >> 8) as u8,
             scratch: (w & 1 << 24 != 0).then_some((w >> 16) as u8 & 15),
             saved_tf: w & 1 << 25 != 0,
+            rep: w & 1 << 26 != 0,
         }
     }
 }
@@ -261,11 +266,14 @@ impl Xol {
         r.owner.store(owner, Release);
     }
 
-    /// Claims and ends `owner`'s newest step (the one its trap completes),
-    /// freeing the slot.
-    pub(crate) fn finish_newest(&self, owner: usize) -> Option<Step> {
+    /// `owner`'s newest step (the one its trap is for), left in flight:
+    /// its slot and how to complete it.
+    pub(crate) fn peek_newest(&self, owner: usize) -> Option<(usize, StepInfo)> {
         let slot = self.newest(owner)?;
-        self.claim(slot, owner)
+        let r = &self.records[slot];
+        // Only `owner` itself (this task) or the task-free hook (once it
+        // is dead) ends its steps: the record stays as read.
+        Some((slot, StepInfo::unpack(r.info.load(Relaxed))))
     }
 
     /// Claims and ends `owner`'s step in `slot`, if it has one there.
