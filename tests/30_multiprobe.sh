@@ -173,6 +173,19 @@ expect_ok $D/probes '-:rm'
 check "no return probes" [ ! -s $D/probes ]
 check "no instances reserved" grep -qx 'reserved 0' $D/instances
 
+# Without GRP/: armed is the first event's (its group), `-:` every group's
+# (tracefs' dyn_event_release matches any group).
+expect_ok $D/probes 'p:g1/same vfs_read'
+expect_ok $D/probes 'p:g2/same vfs_read'
+expect_ok $D/probes 'p:g2/same ksys_read'
+echo 'same 0' >$D/armed || fail "armed same 0"
+check "g1/same disarmed" grep -qx 'g1/same 0' $D/armed
+check "g2/same still armed" grep -qx 'g2/same 1' $D/armed
+echo 'g2/same 0' >$D/armed || fail "armed g2/same 0"
+check "both of g2/same disarmed" [ "$(count $D/list 'g2/same .* \[DISABLED\]$')" -eq 2 ]
+expect_ok $D/probes '-:same'
+check "-:same removes it in every group" [ ! -s $D/probes ]
+
 # Kernel and user events never share a name (tracefs: EVENT_EXIST, kprobe
 # and uprobe events are apart); a user event holds one probe.
 uloop_start u
