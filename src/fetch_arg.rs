@@ -1583,47 +1583,117 @@ impl<'a> ArgList<'a> {
 
 impl ArgList<'_> {
     /// tracefs' `trace_probe_compare_arg_type()` for appending a probe with
-    /// these arguments to an event whose probe has `existing`: 0 if both
-    /// have the same number of arguments with the same types, array
-    /// lengths and names; else the 1-based index of the first difference
-    /// (one past the shorter list when the counts differ).
+    /// these arguments to an event whose probe has `existing`: see
+    /// [`compare_arg_types`].
     pub fn compare_types(&self, existing: &ArgList<'_>) -> usize {
-        if self.len != existing.len {
-            return self.len.min(existing.len) + 1;
-        }
-        for (i, (a, b)) in self.iter().zip(existing.iter()).enumerate() {
-            let same = match (a, b) {
-                (Ok(a), Ok(b)) => {
-                    let (mut na, mut nb) = (ArgText::new(), ArgText::new());
-                    let _ = a.arg.write_name(&mut na, a.word);
-                    let _ = b.arg.write_name(&mut nb, b.word);
-                    a.arg.ty == b.arg.ty && a.arg.count == b.arg.count && na.text() == nb.text()
-                }
-                _ => false,
-            };
-            if !same {
-                return i + 1;
-            }
-        }
-        0
+        compare_arg_types(
+            self.len,
+            self.iter().map_while(Result::ok).map(|a| (a.arg, a.word)),
+            existing.len,
+            existing
+                .iter()
+                .map_while(Result::ok)
+                .map(|a| (a.arg, a.word)),
+        )
     }
 
-    /// Whether the argument bodies (tracefs' `comm`: the text after
-    /// `NAME=`, `%pd`/`%pD` rewritten) are the same, as tracefs compares
-    /// them to refuse "the exact same probe" (after [`Self::compare_types`]
-    /// returned 0).
+    /// Whether the argument bodies are the same: see [`same_arg_bodies`].
     pub fn same_bodies(&self, existing: &ArgList<'_>) -> bool {
-        self.len == existing.len
-            && self.iter().zip(existing.iter()).all(|(a, b)| match (a, b) {
-                (Ok(a), Ok(b)) => {
-                    let (mut ta, mut tb) = (ArgText::new(), ArgText::new());
-                    a.arg.write_body(&mut ta, a.word).is_ok()
-                        && b.arg.write_body(&mut tb, b.word).is_ok()
-                        && ta.text() == tb.text()
-                }
-                _ => false,
-            })
+        same_arg_bodies(
+            self.len,
+            self.iter().map_while(Result::ok).map(|a| (a.arg, a.word)),
+            existing.len,
+            existing
+                .iter()
+                .map_while(Result::ok)
+                .map(|a| (a.arg, a.word)),
+        )
     }
+}
+
+/// tracefs' `trace_probe_compare_arg_type()` for appending a probe with
+/// the `a_len` arguments `a` (each parsed, with the word it was parsed
+/// from) to an event whose probes have the `b_len` arguments `b`: 0 if
+/// both have the same number of arguments with the same types, array
+/// lengths and names; else the 1-based index of the first difference (one
+/// past the shorter list when the counts differ).
+pub fn compare_arg_types<'a, 'b>(
+    a_len: usize,
+    a: impl Iterator<Item = (FetchArg, &'a str)>,
+    b_len: usize,
+    b: impl Iterator<Item = (FetchArg, &'b str)>,
+) -> usize {
+    if a_len != b_len {
+        return a_len.min(b_len) + 1;
+    }
+    let mut n = 0;
+    for (i, ((a, wa), (b, wb))) in a.zip(b).enumerate() {
+        let (mut na, mut nb) = (ArgText::new(), ArgText::new());
+        let _ = a.write_name(&mut na, wa);
+        let _ = b.write_name(&mut nb, wb);
+        if a.ty != b.ty || a.count != b.count || na.text() != nb.text() {
+            return i + 1;
+        }
+        n = i + 1;
+    }
+    // An argument that did not parse (never for a probe that was added)
+    // differs.
+    if n != a_len {
+        return n + 1;
+    }
+    0
+}
+
+/// Whether the argument bodies (tracefs' `comm`: the text after `NAME=`,
+/// `%pd`/`%pD` rewritten) of `a` and `b` are the same, as tracefs compares
+/// them to refuse "the exact same probe" (after [`compare_arg_types`]
+/// returned 0).
+pub fn same_arg_bodies<'a, 'b>(
+    a_len: usize,
+    a: impl Iterator<Item = (FetchArg, &'a str)>,
+    b_len: usize,
+    b: impl Iterator<Item = (FetchArg, &'b str)>,
+) -> bool {
+    let mut n = 0;
+    let all = a.zip(b).all(|((a, wa), (b, wb))| {
+        n += 1;
+        let (mut ta, mut tb) = (ArgText::new(), ArgText::new());
+        a.write_body(&mut ta, wa).is_ok()
+            && b.write_body(&mut tb, wb).is_ok()
+            && ta.text() == tb.text()
+    });
+    a_len == b_len && all && n == a_len
+}
+
+/// tracefs' `trace_probe_match_command_args()`: whether each of the words
+/// `given` (of `-:EVENT PROBE NAME=BODY ...`) is `NAME=BODY` of the
+/// probe's argument at the same index (the probe has the `len` arguments
+/// `args`, and at least as many as words are given). No words match any
+/// probe.
+pub fn match_command_args<'a>(
+    len: usize,
+    mut args: impl Iterator<Item = (FetchArg, &'a str)>,
+    given: Words<'_>,
+) -> bool {
+    let mut n = 0;
+    for (_, w) in given {
+        n += 1;
+        if n > len {
+            return false;
+        }
+        let Some((arg, word)) = args.next() else {
+            return false;
+        };
+        let mut t = ArgText::new();
+        if arg.write_name(&mut t, word).is_err()
+            || core::fmt::Write::write_str(&mut t, "=").is_err()
+            || arg.write_body(&mut t, word).is_err()
+            || t.text() != w.as_bytes()
+        {
+            return false;
+        }
+    }
+    true
 }
 
 /// The "Argument type or name is different from existing probe" error of

@@ -16,7 +16,7 @@
 //! p[:[GRP/]EVENT] [MOD:]SYM[+OFFS]|ADDR [FETCHARGS]
 //! r[MAXACTIVE][:[GRP/]EVENT] [MOD:]SYM[+0] [FETCHARGS]
 //! p[:[GRP/]EVENT] [MOD:]SYM[+0]%return [FETCHARGS]
-//! -:[GRP/]EVENT [PROBE]
+//! -:[GRP/]EVENT [PROBE [NAME=BODY ...]]
 //! ```
 //!
 //! The fetch arguments (`FETCHARGS`) are parsed by [`crate::fetch_arg`].
@@ -76,9 +76,6 @@ pub enum ErrorKind {
     BadInsnBndry,
     /// The kernel refused to register the probe.
     FailRegProbe,
-    /// Fetch arguments are parsed but not evaluated yet (refused by the
-    /// module, and after `-:EVENT PROBE`).
-    ArgsUnsupported,
     /// The line is longer than [`MAX_LINE_LEN`].
     LineTooLong,
     /// The line is not valid UTF-8 / contains a NUL.
@@ -159,6 +156,9 @@ pub enum ErrorKind {
     EventTooBig,
     /// A probe added to an existing event has other argument types or names.
     DiffArgType,
+    /// A probe added to an existing event is of the other type (entry or
+    /// return).
+    DiffProbeType,
     /// `PID` of a user probe point is not a positive decimal number.
     BadUprobePid,
     /// The address/offset of a user probe point is not a `0x` number.
@@ -241,7 +241,6 @@ impl ErrorKind {
             NoSuchEvent => "No such probe event",
             BadInsnBndry => "Probe point is not an instruction boundary",
             FailRegProbe => "Failed to register probe event",
-            ArgsUnsupported => "Fetch arguments are not supported yet",
             LineTooLong => "Command is too long",
             BadEncoding => "Command is not printable text",
             NoMemory => "Out of memory",
@@ -282,6 +281,7 @@ impl ErrorKind {
             BadBitfield => "Invalid bitfield",
             EventTooBig => "Event too big (too many fields?)",
             DiffArgType => "Argument type or name is different from existing probe",
+            DiffProbeType => "Probe type is different from existing probe",
             BadUprobePid => "Invalid process ID (PID must be a positive decimal number)",
             BadUprobeOffs => "Invalid uprobe offset (must be a 0x-prefixed hex number)",
             BadUprobePath => "Invalid file path (must be absolute)",
@@ -347,11 +347,12 @@ impl ParseError {
 const fn kind_errno(kind: ErrorKind) -> i32 {
     match kind {
         ErrorKind::BadProbeAddr | ErrorKind::NoSuchEvent => errno::ENOENT,
-        ErrorKind::EventExist | ErrorKind::SameProbe | ErrorKind::DiffArgType => errno::EEXIST,
+        ErrorKind::EventExist
+        | ErrorKind::SameProbe
+        | ErrorKind::DiffArgType
+        | ErrorKind::DiffProbeType => errno::EEXIST,
         ErrorKind::BadInsnBndry => errno::EILSEQ,
-        ErrorKind::ArgsUnsupported | ErrorKind::NosupBtfarg | ErrorKind::UprobeNoReturn => {
-            errno::EOPNOTSUPP
-        }
+        ErrorKind::NosupBtfarg | ErrorKind::UprobeNoReturn => errno::EOPNOTSUPP,
         ErrorKind::NoSuchProcess => errno::ESRCH,
         ErrorKind::FileNotMapped => errno::ENOENT,
         ErrorKind::UprobeExists => errno::EEXIST,
@@ -422,6 +423,10 @@ pub struct RemoveDef<'a> {
     /// Optional probe point that must match the probe being removed, with
     /// its position in the normalised command.
     pub target: Option<(usize, &'a str)>,
+    /// The words after the probe point: `NAME=BODY` each, which the first
+    /// arguments of the probe being removed must be (tracefs'
+    /// `trace_probe_match_command_args()`).
+    pub args: Words<'a>,
 }
 
 /// One control line.
@@ -657,13 +662,11 @@ pub fn parse(line: &str) -> Result<Command<'_>, ParseError> {
             };
             let (group, event) = parse_event_name(name, 2)?;
             let target = words.next();
-            if let Some((p, _)) = words.next() {
-                return Err(ParseError::new(ArgsUnsupported, p));
-            }
             return Ok(Command::Remove(RemoveDef {
                 group,
                 event,
                 target,
+                args: words,
             }));
         }
         b'p' | b'r' => {}

@@ -2,10 +2,21 @@
 
 //! The set of kernel probes, and the commands that change it.
 //!
+//! Several kernel probes may share one event (`GRP/EVENT`), as in tracefs
+//! (`append_trace_kprobe()`): each is its own [`Probe`] (its own kprobe,
+//! id, statistics and return instances, so the hit path does not know
+//! about events), and the probes of an event have the same type (entry or
+//! return) and the same argument names and types. What tracefs keeps per
+//! event (armed, the filter, stack recording) is set on all of them
+//! together, and a probe added to an event takes the event's settings.
+//!
 //! Lock order: `State::registry` (this [`Registry`]) is taken before
 //! `State::errors`; the hit paths take no lock at all (per-CPU counters,
 //! the lock-free instance bitmap of [`crate::retprobe`]).
 
+use crate::fetch_arg::{
+    compare_arg_types, diff_arg_type_error, match_command_args, same_arg_bodies, FetchArg,
+};
 use crate::kbind;
 use crate::kprobe::{KProbe, KProbeOwner, Place};
 use crate::percpu::{PerCpu, Zeroable};
@@ -194,6 +205,38 @@ impl Probe {
 
     fn in_flight(&self) -> u32 {
         self.ret.as_ref().map_or(0, |r| r.in_flight())
+    }
+
+    fn is_return(&self) -> bool {
+        matches!(self.kind, Kind::Return { .. })
+    }
+}
+
+/// The number of arguments in `args`, and each parsed argument with its
+/// word, for the comparisons of [`crate::fetch_arg`].
+fn stored_args(
+    args: Option<&crate::fetch_eval::Args>,
+) -> (usize, impl Iterator<Item = (FetchArg, &str)> + '_) {
+    let a: &[crate::fetch_eval::Arg] = args.map_or(&[], |a| &a.args);
+    (a.len(), a.iter().map(|a| (a.arg, a.word())))
+}
+
+/// The parsed arguments of a line, as [`stored_args`] gives them.
+fn line_args<'a>(def: &ProbeDef<'a>) -> (usize, impl Iterator<Item = (FetchArg, &'a str)>) {
+    (
+        def.args.len(),
+        def.args
+            .iter()
+            .map_while(Result::ok)
+            .map(|a| (a.arg, a.word)),
+    )
+}
+
+/// `[GRP/]EVENT` split into its group (if given) and event.
+fn split_spec(spec: &str) -> (Option<&str>, &str) {
+    match spec.split_once('/') {
+        Some((g, e)) => (Some(g), e),
+        None => (None, spec),
     }
 }
 
@@ -408,12 +451,57 @@ impl Registry {
         self.sweep();
         match probe_line::parse(line)? {
             Command::Empty => Ok(()),
-            Command::Add(def) => self.add(&def),
+            Command::Add(def) => self.add(line, &def),
             Command::Remove(def) => self.remove(&def),
         }
     }
 
-    fn add(&mut self, def: &ProbeDef<'_>) -> Result<(), CmdError> {
+    /// Whether `def` (of `line`) may be added to the kernel probes named
+    /// `group`/`event`, if there are any: tracefs' `register_trace_kprobe()`
+    /// and `append_trace_kprobe()`. A new event's name must not be a user
+    /// probe's (tracefs keeps kprobe and uprobe events apart, and refuses
+    /// the name of the other kind with `EVENT_EXIST`).
+    ///
+    /// Returns the probe of the event whose settings a new probe takes.
+    fn check_append(
+        &self,
+        line: &str,
+        def: &ProbeDef<'_>,
+        group: &str,
+        event: &str,
+        target: &str,
+    ) -> Result<Option<&Probe>, CmdError> {
+        let mut siblings = self.probes.iter().filter(|p| p.is(Some(group), event));
+        let Some(old) = siblings.next().map(|p| &**p) else {
+            if self.uprobes.target_of(Some(group), event).is_some() {
+                return Err(CmdError::at(ErrorKind::EventExist, 0));
+            }
+            return Ok(None);
+        };
+        if old.is_return() != matches!(def.kind, Kind::Return { .. }) {
+            return Err(CmdError::at(ErrorKind::DiffProbeType, 0));
+        }
+        let (n, new) = line_args(def);
+        let (on, olds) = stored_args(old.args());
+        let diff = compare_arg_types(n, new, on, olds);
+        if diff != 0 {
+            // tracefs: at the differing argument (its index 2 is the first).
+            return Err(diff_arg_type_error(line, diff).into());
+        }
+        // tracefs' `trace_kprobe_has_same_kprobe()`: the same probe point
+        // and argument bodies as any probe of the event.
+        let same = |p: &Probe| {
+            let (n, new) = line_args(def);
+            let (on, olds) = stored_args(p.args());
+            p.target.as_str() == target && same_arg_bodies(n, new, on, olds)
+        };
+        if same(old) || siblings.any(|p| same(p)) {
+            return Err(CmdError::at(ErrorKind::SameProbe, 0));
+        }
+        Ok(Some(old))
+    }
+
+    fn add(&mut self, line: &str, def: &ProbeDef<'_>) -> Result<(), CmdError> {
         let group = name(def.group.unwrap_or(DEFAULT_GROUP));
         let event = match def.event {
             Some(e) => name(e),
@@ -421,25 +509,24 @@ impl Registry {
         };
         let mut target = TargetText::new();
         let _ = write_target(&mut target, &def.target);
-        if let Some(p) = self
-            .probes
-            .iter()
-            .find(|p| p.is(Some(group.as_str()), event.as_str()))
-        {
-            let kind = if p.kind == def.kind && p.target.as_str() == target.as_str() {
-                ErrorKind::SameProbe
-            } else {
-                ErrorKind::EventExist
-            };
-            return Err(CmdError::at(kind, 0));
-        }
-        if let Some(t) = self.uprobes.target_of(Some(group.as_str()), event.as_str()) {
-            let kind = if t == target.as_str() {
-                ErrorKind::SameProbe
-            } else {
-                ErrorKind::EventExist
-            };
-            return Err(CmdError::at(kind, 0));
+        if let Target::User(_) = def.target {
+            // A user event holds one probe; the name of a kernel event is
+            // refused as tracefs refuses a kprobe event's name for a uprobe.
+            if self
+                .probes
+                .iter()
+                .any(|p| p.is(Some(group.as_str()), event.as_str()))
+            {
+                return Err(CmdError::at(ErrorKind::EventExist, 0));
+            }
+            if let Some(t) = self.uprobes.target_of(Some(group.as_str()), event.as_str()) {
+                let kind = if t == target.as_str() {
+                    ErrorKind::SameProbe
+                } else {
+                    ErrorKind::EventExist
+                };
+                return Err(CmdError::at(kind, 0));
+            }
         }
         if let Target::User(t) = def.target {
             // `@SYM` names kernel memory: not for a user probe.
@@ -489,6 +576,17 @@ impl Registry {
                 return Err(CmdError::at(ErrorKind::NonUniqSymbol, def.target_pos));
             }
         }
+        // After the line's own errors, as in tracefs (it parses the whole
+        // line before it looks for the event).
+        let sibling =
+            self.check_append(line, def, group.as_str(), event.as_str(), target.as_str())?;
+        // The event's settings: armed, the filter, stack recording.
+        let armed = sibling.is_none_or(|p| p.armed.load(Relaxed));
+        let mut filter = FixedBuf::<32>::new();
+        let stack = sibling.is_some_and(|p| p.ret.as_ref().is_some_and(|r| r.stack_on()));
+        if let Some(p) = sibling {
+            let _ = p.filter.show(&mut filter);
+        }
         let place = match def.target {
             Target::Symbol { name, offset } => Place::Symbol(name, offset as u32),
             Target::Addr(a) => Place::Addr(a as usize),
@@ -525,14 +623,21 @@ impl Registry {
             event,
             kind: def.kind,
             target,
-            armed: AtomicBool::new(true),
+            armed: AtomicBool::new(armed),
         };
+        if !filter.as_str().is_empty() {
+            // What `show` wrote: `set` takes it back.
+            let _ = probe.filter.set(filter.as_str());
+        }
+        if let Some(r) = probe.ret.as_ref() {
+            r.set_stack(stack);
+        }
         let probe = KBox::pin(probe, GFP_KERNEL).map_err(|_| oom())?;
         self.probes.reserve(1, GFP_KERNEL).map_err(|_| oom())?;
         // SAFETY: `kprobe` is structurally pinned: `Probe` never moves it
         // out, and the box stays pinned until the probe drops.
         let kp = unsafe { probe.as_ref().map_unchecked(|p| &p.kprobe) };
-        if let Err(e) = kp.register(self.enabled) {
+        if let Err(e) = kp.register(self.enabled && armed) {
             let kind = match e.to_errno().unsigned_abs() as i32 {
                 probe_line::errno::ENOENT => ErrorKind::BadProbeAddr,
                 probe_line::errno::EILSEQ => ErrorKind::BadInsnBndry,
@@ -613,32 +718,66 @@ impl Registry {
         KBox::new(args, GFP_KERNEL).map_err(|_| oom())
     }
 
+    /// `-:[GRP/]EVENT [PROBE [NAME=BODY ...]]`: removes every probe of the
+    /// event that matches (tracefs' `trace_kprobe_match()`): all of them
+    /// without a probe point, else those at that point (as `probes` lists
+    /// it) whose first arguments are the `NAME=BODY` words given. None:
+    /// `ENOENT`.
     fn remove(&mut self, def: &RemoveDef<'_>) -> Result<(), CmdError> {
-        let Some(i) = self.probes.iter().position(|p| p.is(def.group, def.event)) else {
-            if let Some(t) = self.uprobes.target_of(def.group, def.event) {
-                if let Some((pos, want)) = def.target {
-                    if want != t {
-                        return Err(CmdError::at(ErrorKind::NoSuchEvent, pos));
-                    }
-                }
-                self.uprobes.remove(def.group, def.event);
-                return Ok(());
+        let named = |p: &Probe| p.is(def.group, def.event);
+        let at_target = |p: &Probe| def.target.is_none_or(|(_, t)| t == p.target.as_str());
+        let matches = |p: &Probe| {
+            let (n, args) = stored_args(p.args());
+            named(p) && at_target(p) && match_command_args(n, args, def.args)
+        };
+        if !self.probes.iter().any(|p| matches(p)) {
+            if self.probes.iter().any(|p| named(p)) {
+                // The caret under the probe point nothing has, or else
+                // under the arguments.
+                let pos = match def.target {
+                    Some((pos, _)) if !self.probes.iter().any(|p| named(p) && at_target(p)) => pos,
+                    _ => { def.args }.next().map_or(2, |(pos, _)| pos),
+                };
+                return Err(CmdError::at(ErrorKind::NoSuchEvent, pos));
             }
+            return self.remove_user(def);
+        }
+        // Unregistering waits for running entry handlers (one RCU grace
+        // period for all); returns already hijacked may still come back, so
+        // a probe may have to be parked. The probes the kernel cannot disarm
+        // stay as they were, and the error is returned.
+        let res =
+            KProbe::unregister_all(self.probes.iter().filter(|p| matches(p)).map(|p| &p.kprobe));
+        let mut i = self.probes.len();
+        while i > 0 {
+            i -= 1;
+            if !matches(&self.probes[i]) || self.probes[i].kprobe.is_registered() {
+                continue;
+            }
+            if let Ok(p) = self.probes.remove(i) {
+                self.retire(p);
+            }
+        }
+        res.map_err(unreg_error)
+    }
+
+    /// `-:` for a user probe (a user event has one).
+    fn remove_user(&mut self, def: &RemoveDef<'_>) -> Result<(), CmdError> {
+        let Some(t) = self.uprobes.target_of(def.group, def.event) else {
             return Err(CmdError::at(ErrorKind::NoSuchEvent, 2));
         };
-        if let Some((pos, t)) = def.target {
-            if t != self.probes[i].target.as_str() {
+        if let Some((pos, want)) = def.target {
+            if want != t {
+                return Err(CmdError::at(ErrorKind::NoSuchEvent, pos));
+            }
+            let u = self.uprobes.find(def.group, def.event);
+            let (n, args) = stored_args(u.and_then(|u| u.args()));
+            if !match_command_args(n, args, def.args) {
+                let pos = { def.args }.next().map_or(pos, |(pos, _)| pos);
                 return Err(CmdError::at(ErrorKind::NoSuchEvent, pos));
             }
         }
-        // Unregistering waits for running entry handlers; returns already
-        // hijacked may still come back, so the probe may have to be parked.
-        // If the kernel cannot disarm it, the probe stays as it was.
-        self.probes[i].kprobe.unregister().map_err(unreg_error)?;
-        let Ok(p) = self.probes.remove(i) else {
-            return Err(CmdError::at(ErrorKind::NoSuchEvent, 2));
-        };
-        self.retire(p);
+        self.uprobes.remove(def.group, def.event);
         Ok(())
     }
 
@@ -708,12 +847,9 @@ impl Registry {
         pr_warn!("probes could not be switched back; settings follow the kernel\n");
     }
 
-    /// The live probe named `[GRP/]EVENT` (`ENOENT` if none).
+    /// The first live probe of event `[GRP/]EVENT` (`ENOENT` if none).
     fn find_spec(&self, spec: &str) -> Result<&Probe> {
-        let (group, event) = match spec.split_once('/') {
-            Some((g, e)) => (Some(g), e),
-            None => (None, spec),
-        };
+        let (group, event) = split_spec(spec);
         self.probes
             .iter()
             .find(|p| p.is(group, event))
@@ -721,23 +857,58 @@ impl Registry {
             .ok_or(ENOENT)
     }
 
-    /// Arms or disarms one probe (`[GRP/]EVENT`) without unregistering it.
+    /// The live probes of event `[GRP/]EVENT`: of the first probe's group
+    /// when `GRP/` is not given (none if there is no such event).
+    fn event_probes<'a>(&'a self, spec: &str) -> impl Iterator<Item = &'a Probe> + Clone {
+        let first = self.find_spec(spec).ok().map(|p| p.names());
+        self.probes
+            .iter()
+            .filter(move |p| first.is_some_and(|(g, e)| p.is(Some(g.as_str()), e.as_str())))
+            .map(|p| &**p)
+    }
+
+    /// Whether probe `i` is the first of its event (the event's line in
+    /// per-event views).
+    fn first_of_event(&self, i: usize) -> bool {
+        let (g, e) = self.probes[i].names();
+        !self.probes[..i]
+            .iter()
+            .any(|q| q.is(Some(g.as_str()), e.as_str()))
+    }
+
+    /// Arms or disarms every probe of event `[GRP/]EVENT` without
+    /// unregistering them (tracefs enables and disables events). If one
+    /// cannot be switched (no memory), the ones already switched are
+    /// switched back and the error is returned (see [`Self::set_enabled`]).
     pub(crate) fn set_armed(&mut self, spec: &str, on: bool) -> Result {
-        let (group, event) = match spec.split_once('/') {
-            Some((g, e)) => (Some(g), e),
-            None => (None, spec),
-        };
+        let (group, event) = split_spec(spec);
         if self.find_spec(spec).is_err() && self.uprobes.set_armed(group, event, on) {
             return Ok(());
         }
-        let p = self.find_spec(spec)?;
-        if p.armed.load(Relaxed) == on {
-            return Ok(());
-        }
+        self.find_spec(spec)?;
+        let todo = |p: &&Probe| p.armed.load(Relaxed) != on;
         if self.enabled {
-            p.kprobe.set_armed(on)?;
+            let mut failed = None;
+            for (done, p) in self.event_probes(spec).filter(todo).enumerate() {
+                if let Err(e) = p.kprobe.set_armed(on) {
+                    failed = Some((done, e));
+                    break;
+                }
+            }
+            if let Some((done, e)) = failed {
+                let mut undone = true;
+                for p in self.event_probes(spec).filter(todo).take(done) {
+                    undone &= p.kprobe.set_armed(!on).is_ok();
+                }
+                if !undone {
+                    self.reconcile();
+                }
+                return Err(e);
+            }
         }
-        p.armed.store(on, Relaxed);
+        for p in self.event_probes(spec) {
+            p.armed.store(on, Relaxed);
+        }
         Ok(())
     }
 
@@ -863,15 +1034,26 @@ impl Registry {
         Ok(())
     }
 
-    /// Sets the filter of probe `[GRP/]EVENT`.
+    /// Sets the filter of event `[GRP/]EVENT` (of all its probes).
     pub(crate) fn set_filter(&mut self, spec: &str, filter: &str) -> Result {
         let p = self.find_spec(spec)?;
-        p.filter.set(filter)
+        let res = p.filter.set(filter);
+        // The other probes of the event take the first one's filter, also
+        // when `filter` was refused (a refused filter may turn it off).
+        let mut now = FixedBuf::<32>::new();
+        let _ = p.filter.show(&mut now);
+        for q in self.event_probes(spec).skip(1) {
+            let _ = q.filter.set(now.as_str());
+        }
+        res
     }
 
-    /// `filter`: `GRP/EVENT FILTER` per probe.
+    /// `filter`: `GRP/EVENT FILTER` per event.
     pub(crate) fn show_filters(&self, w: &mut impl Write) -> core::fmt::Result {
-        for p in self.probes.iter() {
+        for (i, p) in self.probes.iter().enumerate() {
+            if !self.first_of_event(i) {
+                continue;
+            }
             p.write_name(w)?;
             w.write_char(' ')?;
             p.filter.show(w)?;
@@ -880,10 +1062,16 @@ impl Registry {
         Ok(())
     }
 
-    /// Turns stack recording of return probe `[GRP/]EVENT` on or off.
+    /// Turns stack recording of return event `[GRP/]EVENT` (all its
+    /// probes) on or off.
     pub(crate) fn set_stack(&mut self, spec: &str, on: bool) -> Result {
-        let p = self.find_spec(spec)?;
-        p.ret.as_ref().ok_or(EINVAL)?.set_stack(on);
+        // The probes of an event are all return probes, or none.
+        self.find_spec(spec)?.ret.as_ref().ok_or(EINVAL)?;
+        for p in self.event_probes(spec) {
+            if let Some(r) = p.ret.as_ref() {
+                r.set_stack(on);
+            }
+        }
         Ok(())
     }
 
@@ -897,9 +1085,12 @@ impl Registry {
         writeln!(w, "parked_probes {}", self.parked())
     }
 
-    /// `armed`: `GRP/EVENT 0|1` per probe (the user's setting).
+    /// `armed`: `GRP/EVENT 0|1` per event (the user's setting).
     pub(crate) fn show_armed(&self, w: &mut impl Write) -> core::fmt::Result {
-        for p in self.probes.iter() {
+        for (i, p) in self.probes.iter().enumerate() {
+            if !self.first_of_event(i) {
+                continue;
+            }
             p.write_name(w)?;
             writeln!(w, " {}", u8::from(p.armed.load(Relaxed)))?;
         }

@@ -2,6 +2,8 @@
 # Every bad line: the tracefs errno, an error_log entry with the reason and
 # the caret under the failing column (ftracetest's check: the caret line is
 # 13 + pos bytes with its newline), and no change to the probe list.
+# (A probe appended to an existing event is tracefs' multiprobe, test 30:
+# here only the refused appends.)
 . /tests/lib.sh
 load
 echo 'p:keep vfs_read' >>$D/probes || fail add
@@ -45,8 +47,11 @@ p:foo/^ vfs_read|EINVAL|Event name is not specified
 p:foo/^12345678901234567890123456789012345678901234567890123456789012345 vfs_read|EINVAL|Event name is too long
 p:foo/^bar.1 vfs_read|EINVAL|Event name must follow the same rules as C identifiers
 ^a:myprobeaccept inet_csk_accept|EINVAL|Unknown command
-^p:keep vfs_write|EEXIST|Given group/event name is already used by another event
+^r:keep vfs_write|EEXIST|Probe type is different from existing probe
+^p:keep vfs_write%return|EEXIST|Probe type is different from existing probe
+p:keep vfs_write ^a=%ax|EEXIST|Argument type or name is different from existing probe
 ^p:keep vfs_read|EEXIST|There is already the exact same probe event
+^p:keep vfs_read+0|EEXIST|There is already the exact same probe event
 p vfs_read ^$retval|EINVAL|$retval is not available on probe
 p vfs_read ^%none_reg|EINVAL|Invalid register name
 p vfs_read +0(@11):u8[^256]|EINVAL|Array number is too big

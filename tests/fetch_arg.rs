@@ -4,9 +4,10 @@
 //! `kprobe_args_type.tc`, `kprobe_args*.tc`).
 
 use rprobes_core::fetch_arg::{
-    diff_arg_type_error, kernel_argument, kstrtoll, kstrtoull, parse_arg, register_name,
-    register_offset, split_symbol_offset, ArgLocation, ArgName, FetchArg, FetchType, Insn,
-    ListedArg, ProbeSite, Span, StrKind, VfsType, MAX_TRACE_ARGS, REGISTERS,
+    compare_arg_types, diff_arg_type_error, kernel_argument, kstrtoll, kstrtoull,
+    match_command_args, parse_arg, register_name, register_offset, same_arg_bodies,
+    split_symbol_offset, ArgLocation, ArgName, FetchArg, FetchType, Insn, ListedArg, ProbeSite,
+    Span, StrKind, VfsType, MAX_TRACE_ARGS, REGISTERS,
 };
 use rprobes_core::fetch_fmt::{
     make_data_loc, write_arg, write_fetch_arg, write_scalar, write_string, RawAddress, SeqBuf,
@@ -1014,6 +1015,109 @@ fn selftest_multiprobe_errors() {
     assert_eq!(cmp("p:e f x=%ax:u8 s=+0(%di):ustring"), 2);
     assert_eq!(cmp("p:e f x=%ax:u8"), 2);
     assert_eq!(cmp("p:e f x=%ax:u8 s=$comm z=%ax"), 3);
+}
+
+/// A probe's arguments as the registry keeps them: each parsed argument
+/// with its own word.
+fn stored(line: &str) -> Vec<(FetchArg, &str)> {
+    args(line).into_iter().map(|a| (a.arg, a.word)).collect()
+}
+
+#[test]
+fn multiprobe_compare_stored_args() {
+    // The registry compares a new line's arguments with the ones a probe
+    // of the event keeps (one word each, not a line).
+    let old = stored("p:e kernel_clone abcd=\\1 x=+0(%di):u32[2]");
+    let cmp = |line: &str| {
+        let new = stored(line);
+        (
+            compare_arg_types(
+                new.len(),
+                new.iter().copied(),
+                old.len(),
+                old.iter().copied(),
+            ),
+            same_arg_bodies(
+                new.len(),
+                new.iter().copied(),
+                old.len(),
+                old.iter().copied(),
+            ),
+        )
+    };
+    assert_eq!(cmp("p:e kernel_clone abcd=\\1 x=+0(%di):u32[2]"), (0, true));
+    assert_eq!(cmp("p:e vfs_read abcd=\\2 x=+8(%si):u32[2]"), (0, false));
+    assert_eq!(cmp("p:e vfs_read abcd=\\1 x=+0(%di):u32[3]").0, 2);
+    assert_eq!(cmp("p:e vfs_read abcd=\\1 x=+0(%di):s32[2]").0, 2);
+    assert_eq!(cmp("p:e vfs_read abcd=\\1").0, 2);
+    assert_eq!(cmp("p:e vfs_read").0, 1);
+    assert_eq!(cmp("p:e vfs_read y=\\1 x=+0(%di):u32[2]").0, 1);
+    // No arguments on either side: the same.
+    assert_eq!(
+        compare_arg_types(0, core::iter::empty(), 0, core::iter::empty()),
+        0
+    );
+    assert!(same_arg_bodies(
+        0,
+        core::iter::empty(),
+        0,
+        core::iter::empty()
+    ));
+}
+
+#[test]
+fn multiprobe_match_command_args() {
+    // `-:EVENT PROBE NAME=BODY ...` (tracefs' trace_probe_match_command_args):
+    // the given words are the first arguments as `probes` lists them.
+    let probe = stored("p:e vfs_read $stack a=+0(%di):u8 f=$arg1:%pd");
+    let m = |line: &str| {
+        let Ok(Command::Remove(r)) = parse(line) else {
+            panic!("{line}")
+        };
+        match_command_args(probe.len(), probe.iter().copied(), r.args)
+    };
+    assert!(m("-:e vfs_read"));
+    assert!(m("-:e vfs_read arg1=$stack"));
+    assert!(m("-:e vfs_read arg1=$stack a=+0(%di):u8"));
+    // %pd as it reads back (rewritten).
+    let mut line = String::new();
+    let mut t = ArgTextForTest::default();
+    for (arg, word) in &probe {
+        use core::fmt::Write;
+        t.0.clear();
+        arg.write_name(&mut t, word).unwrap();
+        t.0.push('=');
+        arg.write_body(&mut t, word).unwrap();
+        write!(line, " {}", t.0).unwrap();
+    }
+    assert!(m(&format!("-:e vfs_read{line}")));
+    assert_eq!(
+        line,
+        " arg1=$stack a=+0(%di):u8 f=+0x0(+0x28($arg1)):string"
+    );
+    // Not the given form, another order, a prefix of a name, or more
+    // words than arguments: no match.
+    assert!(!m("-:e vfs_read $stack"));
+    assert!(!m("-:e vfs_read a=+0(%di):u8"));
+    assert!(!m("-:e vfs_read arg=$stack"));
+    assert!(!m("-:e vfs_read arg1=$stack0"));
+    assert!(!m("-:e vfs_read arg1=$stack a=+0(%di)"));
+    assert!(!m(&format!("-:e vfs_read{line} z=%ax")));
+    let none: Vec<(FetchArg, &str)> = Vec::new();
+    let Ok(Command::Remove(r)) = parse("-:e vfs_read x=%ax") else {
+        panic!()
+    };
+    assert!(!match_command_args(0, none.iter().copied(), r.args));
+}
+
+#[derive(Default)]
+struct ArgTextForTest(String);
+
+impl core::fmt::Write for ArgTextForTest {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.0.push_str(s);
+        Ok(())
+    }
 }
 
 #[test]

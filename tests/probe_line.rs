@@ -125,6 +125,21 @@ fn remove_lines() {
         }
         other => panic!("{other:?}"),
     }
+    // `-:EVENT PROBE NAME=BODY ...`: the words after the probe point are
+    // kept for matching the probe's arguments (tracefs'
+    // `trace_probe_match_command_args()`).
+    match parse("-:e  vfs_read+8   x=%ax  arg2=+0(%di):u8 # comment") {
+        Ok(Command::Remove(r)) => {
+            assert_eq!(r.target, Some((4, "vfs_read+8")));
+            let args: Vec<_> = r.args.collect();
+            assert_eq!(args, [(15, "x=%ax"), (21, "arg2=+0(%di):u8")]);
+        }
+        other => panic!("{other:?}"),
+    }
+    match parse("-:e") {
+        Ok(Command::Remove(r)) => assert_eq!(r.args.count(), 0),
+        other => panic!("{other:?}"),
+    }
     check_error("^- myprobe", ErrorKind::UnknownCommand);
     check_error("-:^", ErrorKind::NoEventName);
     check_error("-:^/x", ErrorKind::NoGroupName);
@@ -157,7 +172,6 @@ fn tracefs_syntax_errors() {
     check_error("p:foo/^1bar vfs_read", BadEventName);
     check_error("^a:myprobeaccept inet_csk_accept", UnknownCommand);
     check_error("p vfs_read ^$retval", RetvalOnProbe);
-    check_error("-:e vfs_read ^x=%ax", ArgsUnsupported);
     check_error("p:x^", NoProbePoint);
     check_error("p^", NoProbePoint);
     check_error("^x", UnknownCommand);
@@ -178,6 +192,11 @@ fn errnos() {
     assert_eq!(ErrorKind::BadProbeAddr.errno(), 2);
     assert_eq!(ErrorKind::BadEventName.errno(), 22);
     assert_eq!(ErrorKind::SameProbe.errno(), 17);
+    assert_eq!(ErrorKind::DiffProbeType.errno(), 17);
+    assert_eq!(
+        ErrorKind::DiffProbeType.message(),
+        "Probe type is different from existing probe"
+    );
     assert_eq!(ErrorKind::BadInsnBndry.errno(), 84);
 }
 
