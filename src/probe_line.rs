@@ -157,6 +157,9 @@ pub enum ErrorKind {
     BadBitfield,
     /// The arguments take more than 3072 bytes.
     EventTooBig,
+    /// A return probe uses more different `$argN` than an instance saves
+    /// (see [`MAX_ENTRY_ARGS`](crate::fetch_arg::MAX_ENTRY_ARGS)).
+    TooManyEargs,
     /// A probe added to an existing event has other argument types or names.
     DiffArgType,
     /// `PID` of a user probe point is not a positive decimal number.
@@ -281,6 +284,7 @@ impl ErrorKind {
             BadSymstring => "Symbol String doesn't accept data/userdata",
             BadBitfield => "Invalid bitfield",
             EventTooBig => "Event too big (too many fields?)",
+            TooManyEargs => "Too many entry arguments specified",
             DiffArgType => "Argument type or name is different from existing probe",
             BadUprobePid => "Invalid process ID (PID must be a positive decimal number)",
             BadUprobeOffs => "Invalid uprobe offset (must be a 0x-prefixed hex number)",
@@ -361,7 +365,8 @@ const fn kind_errno(kind: ErrorKind) -> i32 {
         | ErrorKind::TooManyArgs
         | ErrorKind::ArgTooLong
         | ErrorKind::TooManyNested
-        | ErrorKind::EventTooBig => errno::E2BIG,
+        | ErrorKind::EventTooBig
+        | ErrorKind::TooManyEargs => errno::E2BIG,
         ErrorKind::NoMemory => errno::ENOMEM,
         _ => errno::EINVAL,
     }
