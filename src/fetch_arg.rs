@@ -50,6 +50,10 @@ pub const MAX_NESTED_LEVEL: usize = 8;
 pub const PARAM_MAX_STACK: u64 = 2048;
 /// Room for the `%pd`/`%pD` rewrites of one probe (`MAX_DENTRY_ARGS_LEN`).
 pub const MAX_DENTRY_ARGS_LEN: usize = 256;
+/// Most different `$argN` one return probe can use when one of them is on
+/// the stack (N > 6): an instance saves that many words at entry. With only
+/// `$arg1`..`$arg6` (the argument registers) there is no limit.
+pub const MAX_ENTRY_ARGS: usize = 6;
 /// `offsetof(struct dentry, d_name.name)` and `offsetof(struct file,
 /// f_path.dentry)`, used by the `%pd`/`%pD` rewrites. Both depend on the
 /// kernel's configuration (lockdep makes the spinlocks in front of them
@@ -1460,6 +1464,69 @@ fn auto_name(n: u8, buf: &mut [u8; 8]) -> usize {
     3 + k
 }
 
+/// What a return probe saves at function entry for its `$argN`
+/// ([`Insn::EntryArg`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntrySave {
+    /// No `$argN`.
+    None,
+    /// Only `$arg1`..`$arg6`: the six argument registers, word `i` holding
+    /// argument `i`.
+    Regs,
+    /// Some on the stack: word `i` holds argument `args[i]` (0-based), for
+    /// `i < len`.
+    Slots {
+        /// Words used.
+        len: u8,
+        /// The (0-based) argument of each word.
+        args: [u16; MAX_ENTRY_ARGS],
+    },
+}
+
+impl EntrySave {
+    /// What the arguments `args` (with their positions) need; `Err(pos)` at
+    /// the argument that would be the [`MAX_ENTRY_ARGS`]` + 1`st different
+    /// one, when one of them is on the stack.
+    pub fn of(args: impl Iterator<Item = (usize, FetchArg)>) -> Result<Self, usize> {
+        let mut set = [0u16; MAX_ENTRY_ARGS];
+        let (mut len, mut stack) = (0usize, false);
+        for (pos, a) in args {
+            for i in a.insns() {
+                let Insn::EntryArg(n) = *i else { continue };
+                stack |= usize::from(n) >= MAX_ENTRY_ARGS;
+                if set[..len].contains(&n) {
+                    continue;
+                }
+                // Seven different ones: one is at least the 7th argument.
+                if len == MAX_ENTRY_ARGS {
+                    return Err(pos);
+                }
+                set[len] = n;
+                len += 1;
+            }
+        }
+        Ok(match (len, stack) {
+            (0, _) => EntrySave::None,
+            (_, false) => EntrySave::Regs,
+            (len, true) => EntrySave::Slots {
+                len: len as u8,
+                args: set,
+            },
+        })
+    }
+
+    /// The word that holds argument `n` (0-based), if it is saved.
+    pub fn word(&self, n: u16) -> Option<usize> {
+        match self {
+            EntrySave::None => None,
+            EntrySave::Regs => Some(usize::from(n)).filter(|&i| i < MAX_ENTRY_ARGS),
+            EntrySave::Slots { len, args } => {
+                args[..usize::from(*len)].iter().position(|&a| a == n)
+            }
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // The argument list of a probe.
 
@@ -1545,7 +1612,19 @@ impl<'a> ArgList<'a> {
         for a in list.iter() {
             a?;
         }
+        if site == ProbeSite::FunctionReturn {
+            list.entry_save()?;
+        }
         Ok(list)
+    }
+
+    /// What a return probe with these arguments saves at entry; the
+    /// "Too many entry arguments specified" error (`E2BIG`) when it uses
+    /// more than [`MAX_ENTRY_ARGS`] different `$argN`, one of them on the
+    /// stack.
+    pub fn entry_save(&self) -> Result<EntrySave, ParseError> {
+        EntrySave::of(self.iter().map_while(|a| a.ok()).map(|a| (a.pos, a.arg)))
+            .map_err(|pos| ParseError::with_errno(ErrorKind::TooManyEargs, pos, errno::E2BIG))
     }
 
     /// Number of arguments.

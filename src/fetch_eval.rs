@@ -17,7 +17,10 @@
 //! for the fixed part and [`MAX_STRING`] bytes per string value is
 //! reserved, and the header records how much was used.
 
-use crate::fetch_arg::{kernel_argument, pt_regs as off, ArgLocation, FetchArg, Insn, StrKind};
+use crate::fetch_arg::{
+    kernel_argument, pt_regs as off, ArgLocation, EntrySave, FetchArg, Insn, StrKind,
+    MAX_ENTRY_ARGS,
+};
 use crate::fetch_fmt::make_data_loc;
 use crate::kbind::{self, pt_regs};
 use kernel::prelude::*;
@@ -31,8 +34,9 @@ pub(crate) struct Ctx<'a> {
     pub(crate) regs: &'a pt_regs,
     /// `$retval` (return probes).
     pub(crate) retval: Option<u64>,
-    /// `$argN` of a return probe: the argument registers saved at entry.
-    pub(crate) entry_args: Option<&'a [u64; 6]>,
+    /// `$argN` of a return probe: the words saved at entry, and which
+    /// argument each holds.
+    pub(crate) entry_args: Option<(&'a [u64; MAX_ENTRY_ARGS], &'a EntrySave)>,
     /// A user probe: memory is the probed process's (`$stackN` and
     /// dereferences read user memory, as tracefs' uprobes do).
     pub(crate) user: bool,
@@ -137,8 +141,8 @@ pub(crate) struct Args {
     pub(crate) args: KVec<Arg>,
     /// Size of the fixed part.
     pub(crate) fixed: usize,
-    /// Whether a return probe uses `$argN` (entry registers are saved).
-    pub(crate) entry_args: bool,
+    /// What a return probe saves at entry for its `$argN`.
+    pub(crate) entry: EntrySave,
     /// The most argument data one record can take: the fixed part and
     /// [`MAX_STRING`] bytes per string value.
     max: usize,
@@ -153,7 +157,7 @@ impl Args {
     pub(crate) fn new(
         args: KVec<Arg>,
         fixed: usize,
-        entry_args: bool,
+        entry: EntrySave,
         strings: usize,
     ) -> Result<Self> {
         let max = strings
@@ -194,7 +198,7 @@ impl Args {
         Ok(Self {
             args,
             fixed,
-            entry_args,
+            entry,
             max,
             fast,
         })
@@ -326,6 +330,28 @@ fn symbol_string(addr: u64, out: &mut [u8]) -> usize {
     break_at(out, n).unwrap_or(0)
 }
 
+/// The words a return probe saves at entry when some of its `$argN` are
+/// on the stack ([`EntrySave::Slots`]): each argument as `$argN` reads it
+/// at the entry (a stack word by a nofault read; 0 if it faults).
+pub(crate) fn entry_words(save: &EntrySave, regs: &pt_regs) -> [u64; MAX_ENTRY_ARGS] {
+    let mut w = [0u64; MAX_ENTRY_ARGS];
+    if let EntrySave::Slots { len, args } = save {
+        let sp = reg(regs, off::SP);
+        for (d, &n) in w
+            .iter_mut()
+            .zip(&args[..usize::from(*len).min(MAX_ENTRY_ARGS)])
+        {
+            *d = match kernel_argument(u32::from(n)) {
+                ArgLocation::Reg(o) => reg(regs, o),
+                ArgLocation::Stack(k) => {
+                    read_u64(sp.wrapping_add(u64::from(k) * 8), false).unwrap_or(0)
+                }
+            };
+        }
+    }
+    w
+}
+
 /// Builds the argument data of one hit into `rec` (at least
 /// [`Args::max_size`] bytes) when every argument has a fast form
 /// ([`Args::is_fast`]): each is a register or one load, and stores its
@@ -436,7 +462,9 @@ fn run(arg: &FetchArg, word: &str, ctx: &Ctx<'_>, rec: &mut [u8], dyn_end: &mut 
             ArgLocation::Reg(o) => Some(reg(regs, o)),
             ArgLocation::Stack(k) => read_u64(sp.wrapping_add(u64::from(k) * 8), false),
         },
-        Some(Insn::EntryArg(n)) => ctx.entry_args.and_then(|a| a.get(usize::from(*n)).copied()),
+        Some(Insn::EntryArg(n)) => ctx
+            .entry_args
+            .and_then(|(w, save)| save.word(*n).and_then(|i| w.get(i)).copied()),
         Some(Insn::ImmStr(span)) => {
             let bytes = span.get(word).as_bytes();
             if let Some(Insn::StString { .. }) = code.get(1) {

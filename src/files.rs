@@ -15,7 +15,7 @@
 //! | `returns`   | return probes: recent returns (`ret=%ax`)  | -                      |
 //! | `stacktrace`| last stack at a return, per recording probe | `[GRP/]EVENT` on, `!EVENT` off |
 //! | `instances` | return instances in flight, reclaimed, reserved | -                 |
-//! | `selftest`  | -                                      | `recurse N`, `nest X`: call test targets |
+//! | `selftest`  | -                                      | `recurse N`, `nest X`, `args 0`...: call test targets |
 //! | `trace_pipe`| events, consumed; blocks; `poll`able   | -                          |
 //! | `trace`     | events, a snapshot (not consumed)      | `>` clears the buffer      |
 //! | `buffer_size_kb` | per-CPU buffer size               | new size                   |

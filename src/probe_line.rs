@@ -154,6 +154,9 @@ pub enum ErrorKind {
     BadBitfield,
     /// The arguments take more than 3072 bytes.
     EventTooBig,
+    /// A return probe uses more different `$argN` than an instance saves
+    /// (see [`MAX_ENTRY_ARGS`](crate::fetch_arg::MAX_ENTRY_ARGS)).
+    TooManyEargs,
     /// A probe added to an existing event has other argument types or names.
     DiffArgType,
     /// A probe added to an existing event is of the other type (entry or
@@ -280,6 +283,7 @@ impl ErrorKind {
             BadSymstring => "Symbol String doesn't accept data/userdata",
             BadBitfield => "Invalid bitfield",
             EventTooBig => "Event too big (too many fields?)",
+            TooManyEargs => "Too many entry arguments specified",
             DiffArgType => "Argument type or name is different from existing probe",
             DiffProbeType => "Probe type is different from existing probe",
             BadUprobePid => "Invalid process ID (PID must be a positive decimal number)",
@@ -362,7 +366,8 @@ const fn kind_errno(kind: ErrorKind) -> i32 {
         | ErrorKind::TooManyArgs
         | ErrorKind::ArgTooLong
         | ErrorKind::TooManyNested
-        | ErrorKind::EventTooBig => errno::E2BIG,
+        | ErrorKind::EventTooBig
+        | ErrorKind::TooManyEargs => errno::E2BIG,
         ErrorKind::NoMemory => errno::ENOMEM,
         _ => errno::EINVAL,
     }

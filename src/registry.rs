@@ -670,7 +670,7 @@ impl Registry {
     ) -> Result<KBox<crate::fetch_eval::Args>, CmdError> {
         let oom = || CmdError::at(ErrorKind::NoMemory, 0);
         let mut v = KVec::new();
-        let (mut fixed, mut entry_args, mut strings) = (0usize, false, 0usize);
+        let (mut fixed, mut strings) = (0usize, 0usize);
         for la in def.args.iter() {
             let la = la?;
             let mut arg = la.arg;
@@ -698,10 +698,6 @@ impl Registry {
                     errno,
                 },
             })?;
-            entry_args |= arg
-                .insns()
-                .iter()
-                .any(|i| matches!(i, crate::fetch_arg::Insn::EntryArg(_)));
             fixed = fixed.max(usize::from(arg.offset) + arg.size());
             if arg.ty.is_string() {
                 strings += usize::from(arg.count.max(1));
@@ -713,8 +709,10 @@ impl Registry {
             v.push(crate::fetch_eval::Arg { arg, word, fast }, GFP_KERNEL)
                 .map_err(|_| oom())?;
         }
-        let args =
-            crate::fetch_eval::Args::new(v, fixed, entry_args, strings).map_err(|_| oom())?;
+        // The parser refused a return probe whose `$argN` do not fit.
+        let entry = crate::fetch_arg::EntrySave::of(v.iter().map(|a| (0, a.arg)))
+            .map_err(|_| CmdError::at(ErrorKind::TooManyEargs, 0))?;
+        let args = crate::fetch_eval::Args::new(v, fixed, entry, strings).map_err(|_| oom())?;
         KBox::new(args, GFP_KERNEL).map_err(|_| oom())
     }
 

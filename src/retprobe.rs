@@ -33,6 +33,7 @@
 //! Lock order: nothing here takes a lock; the registry mutex guards range
 //! allocation and parked cores.
 
+use crate::fetch_arg::{EntrySave, MAX_ENTRY_ARGS};
 use crate::hist::{self, BUCKETS};
 use crate::kbind::{self, pt_regs};
 use crate::percpu::{PerCpu, Zeroable};
@@ -56,8 +57,9 @@ struct Instance {
     owner: AtomicPtr<RetCore>,
     t0: AtomicU64,
     cpu: AtomicU32,
-    /// The argument registers at entry, for `$argN` of return probes.
-    args: [AtomicU64; 6],
+    /// The arguments saved at entry, for `$argN` of return probes (see
+    /// [`EntrySave`]).
+    args: [AtomicU64; MAX_ENTRY_ARGS],
 }
 
 impl Instance {
@@ -69,7 +71,7 @@ impl Instance {
             owner: AtomicPtr::new(ptr::null_mut()),
             t0: AtomicU64::new(0),
             cpu: AtomicU32::new(0),
-            args: [const { AtomicU64::new(0) }; 6],
+            args: [const { AtomicU64::new(0) }; MAX_ENTRY_ARGS],
         }
     }
 }
@@ -326,10 +328,21 @@ impl RetCore {
         inst.t0.store(cycles(), Relaxed);
         inst.cpu.store(cpu, Relaxed);
         inst.task.store(task as usize, Relaxed);
-        if self.args.as_ref().is_some_and(|a| a.entry_args) {
-            let regs6 = [regs.di, regs.si, regs.dx, regs.cx, regs.r8, regs.r9];
-            for (d, v) in inst.args.iter().zip(regs6) {
-                d.store(v as u64, Relaxed);
+        if let Some(a) = self.args.as_deref() {
+            match a.entry {
+                EntrySave::None => {}
+                EntrySave::Regs => {
+                    let regs6 = [regs.di, regs.si, regs.dx, regs.cx, regs.r8, regs.r9];
+                    for (d, v) in inst.args.iter().zip(regs6) {
+                        d.store(v as u64, Relaxed);
+                    }
+                }
+                EntrySave::Slots { .. } => {
+                    let words = crate::fetch_eval::entry_words(&a.entry, regs);
+                    for (d, v) in inst.args.iter().zip(words) {
+                        d.store(v, Relaxed);
+                    }
+                }
             }
         }
         inst.owner.store(ptr::from_ref(self).cast_mut(), Relaxed);
@@ -368,14 +381,14 @@ impl RetCore {
                 crate::events::record(self.id, crate::events::RETURN, func, regs.ip as u64, &[])
             }
             Some(args) => {
-                let mut entry = [0u64; 6];
+                let mut entry = [0u64; MAX_ENTRY_ARGS];
                 for (d, s) in entry.iter_mut().zip(inst.args.iter()) {
                     *d = s.load(Relaxed);
                 }
                 let ctx = crate::fetch_eval::Ctx {
                     regs,
                     retval: Some(regs.ax as u64),
-                    entry_args: Some(&entry),
+                    entry_args: Some((&entry, &args.entry)),
                     user: false,
                 };
                 crate::events::record_args(

@@ -10,6 +10,7 @@
 //! echo 'nest 7' > selftest      # outer(7) calls inner(7): returns 15, then 115
 //! echo 'sleep 500' > selftest    # sleeps 500 ms in rprobes_selftest_sleep
 //! echo 'regs 0' > selftest       # EIO unless every register survives a return
+//! echo 'args 0' > selftest       # rprobes_selftest_args(ARG1..ARG8): returns ARGS_RET
 //! ```
 //!
 //! `rprobes_selftest_sleep` is a sleeping function that nothing else in the
@@ -53,6 +54,136 @@ pub(crate) extern "C" fn rprobes_selftest_outer(x: u64) -> u64 {
 pub(crate) extern "C" fn rprobes_selftest_sleep(ms: u32) -> u64 {
     // SAFETY: Process context (a debugfs write).
     unsafe { crate::kbind::msleep_interruptible(black_box(ms)) as u64 }
+}
+
+/// The record `rprobes_selftest_args` gets a pointer to (`%dx`, `$arg3`):
+/// a field of each width, negative ones, a bitfield container, a char
+/// array, a string pointer and a pointer to [`rprobes_selftest_rec2`] for
+/// nested dereferences. The offsets are part of the tests' contract
+/// (`tests/29_fetch_values.sh`).
+#[repr(C)]
+pub(crate) struct ArgsRec {
+    /// +0: 0xa5 (165; -91 as s8).
+    u8v: u8,
+    /// +1: -3.
+    s8v: i8,
+    /// +2: 0xbeef (48879; -16657 as s16).
+    u16v: u16,
+    /// +4: -100000.
+    s32v: i32,
+    /// +8: 0xfedcba9876543210.
+    u64v: u64,
+    /// +16: -5.
+    s64v: i64,
+    /// +24: `&rprobes_selftest_rec2`.
+    next: *const ArgsRec2,
+    /// +32: "abcdefg" with its NUL.
+    name: [u8; 8],
+    /// +40: the string "hello".
+    hello: *const u8,
+    /// +48: bitfield container 0x12345678.
+    bits: u32,
+}
+
+/// The second level: +0 a number, +8 a pointer back into the middle of
+/// [`rprobes_selftest_rec`] (at its `s64v`, +16), +16 a pointer to itself.
+#[repr(C)]
+pub(crate) struct ArgsRec2 {
+    /// +0: 0x2222333344445555.
+    val: u64,
+    /// +8: `&rprobes_selftest_rec.s64v`.
+    mid: *const i64,
+    /// +16: `&rprobes_selftest_rec2`.
+    me: *const ArgsRec2,
+}
+
+// SAFETY: Immutable statics; the pointers only point at other immutable
+// statics and are never written.
+unsafe impl Sync for ArgsRec {}
+// SAFETY: As above.
+unsafe impl Sync for ArgsRec2 {}
+
+/// The record of `args` (a named symbol, for `@SYM` tests).
+#[no_mangle]
+#[allow(non_upper_case_globals)]
+#[used]
+pub(crate) static rprobes_selftest_rec: ArgsRec = ArgsRec {
+    u8v: 0xa5,
+    s8v: -3,
+    u16v: 0xbeef,
+    s32v: -100_000,
+    u64v: 0xfedc_ba98_7654_3210,
+    s64v: -5,
+    next: core::ptr::addr_of!(rprobes_selftest_rec2),
+    name: *b"abcdefg\0",
+    hello: core::ptr::addr_of!(HELLO).cast(),
+    bits: 0x1234_5678,
+};
+
+/// The second level of [`rprobes_selftest_rec`].
+#[no_mangle]
+#[allow(non_upper_case_globals)]
+#[used]
+pub(crate) static rprobes_selftest_rec2: ArgsRec2 = ArgsRec2 {
+    val: 0x2222_3333_4444_5555,
+    mid: core::ptr::addr_of!(rprobes_selftest_rec.s64v),
+    me: core::ptr::addr_of!(rprobes_selftest_rec2),
+};
+
+/// The string at `rprobes_selftest_rec` +40.
+static HELLO: [u8; 6] = *b"hello\0";
+
+/// The string `args` passes as its 5th argument.
+static ARGS_STR: &[u8] = b"rprobes-selftest\0";
+
+/// `rprobes_selftest_args`' 1st, 2nd, 4th, 7th and 8th arguments (the
+/// others are pointers: 3rd `&rprobes_selftest_rec`, 5th [`ARGS_STR`], 6th
+/// `&rprobes_selftest_rec.s64v`).
+const ARG1: i64 = -2;
+const ARG2: u64 = 0x1122_3344_5566_7788;
+const ARG4: i64 = -1000;
+const ARG7: i64 = -7;
+const ARG8: u64 = 0x0807_0605_0403_0201;
+
+extern "C" {
+    /// In `selftest_target.c` (C, so that tracefs can probe it too): takes
+    /// 8 integer arguments (the 7th and 8th on the stack on x86_64) and
+    /// returns `21 * a1` (-42 for the values `args` passes).
+    #[allow(clippy::too_many_arguments)]
+    fn rprobes_selftest_args(
+        a1: i64,
+        a2: u64,
+        a3: *const ArgsRec,
+        a4: i64,
+        a5: *const u8,
+        a6: *const i64,
+        a7: i64,
+        a8: u64,
+    ) -> i64;
+}
+
+/// Calls `rprobes_selftest_args` with the known values; EIO if it did not
+/// return `21 * ARG1`.
+fn call_args() -> Result {
+    // SAFETY: A C function that only computes with its arguments (it reads
+    // no memory through the pointers).
+    let r = unsafe {
+        rprobes_selftest_args(
+            black_box(ARG1),
+            black_box(ARG2),
+            black_box(core::ptr::addr_of!(rprobes_selftest_rec)),
+            black_box(ARG4),
+            black_box(ARGS_STR.as_ptr()),
+            black_box(core::ptr::addr_of!(rprobes_selftest_rec.s64v)),
+            black_box(ARG7),
+            black_box(ARG8),
+        )
+    };
+    if r == ARG1.wrapping_mul(21) {
+        Ok(())
+    } else {
+        Err(EIO)
+    }
 }
 
 /// What `rprobes_selftest_regs` leaves in each register, in the order of
@@ -224,6 +355,7 @@ pub(crate) fn run(line: &[u8]) -> Result {
             black_box(rprobes_selftest_outer(n));
         }
         "regs" => check_regs()?,
+        "args" => call_args()?,
         "sleep" => {
             let ms = u32::try_from(n).map_err(|_| EINVAL)?;
             if rprobes_selftest_sleep(ms) != 0 {

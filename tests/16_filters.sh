@@ -49,5 +49,38 @@ check "global: return 15 + 3" [ "$(hits rprobes/sgr)" -eq 18 ]
 check "cleared" [ -z "$(cat $D/set_event_pid)" ]
 trigger 1
 check "after clearing, all count" [ "$(hits rprobes/sg)" -eq 13 ]
+
+# A filtered-out hit of a return probe is not hijacked: while a task the
+# filter excludes sleeps inside the function, none of the probe's
+# instances is in flight (a filter applied only at the return would have
+# one). The same with a filter that lets the task through is the control.
+# The entry probe tells when the task is inside; it is still inside when
+# its process is still there after in_flight was read (the sleep is long,
+# and the task is killed to end it).
+inflight() { awk '$1 == "in_flight" { print $2 }' $D/instances; }
+echo 'r:slp rprobes_selftest_sleep' >>$D/probes || fail "add slp"
+echo 'p:slpe rprobes_selftest_sleep' >>$D/probes || fail "add slpe"
+sleep_inside() { # filter of slp; prints in_flight while a task is inside
+	echo "slp $1" >$D/filter || fail "filter slp $1"
+	_h=$(hits rprobes/slpe)
+	sh -c "echo 'sleep 600000' >$D/selftest" &
+	_s=$!
+	_n=$((600 * SLOW))
+	while [ "$(hits rprobes/slpe)" -eq "$_h" ] && [ $_n -gt 0 ]; do
+		pause 0.1
+		_n=$((_n - 1))
+	done
+	_f=$(inflight)
+	kill -0 $_s 2>/dev/null || fail "the sleeper was not inside"
+	kill -9 $_s
+	wait $_s 2>/dev/null
+	echo "$_f"
+}
+f=$(sleep_inside comm=nosuchcomm)
+check "filtered out: not hijacked (in_flight $f)" [ "$f" = 0 ]
+check "filtered out: not counted" [ "$(hits rprobes/slp)" -eq 0 ]
+f=$(sleep_inside comm=sh)
+check "let through: hijacked (in_flight $f)" [ "$f" = 1 ]
+check "let through: its return counted" [ "$(hits rprobes/slp)" -eq 1 ]
 echo >$D/probes
 finish

@@ -6,8 +6,8 @@
 use rprobes_core::fetch_arg::{
     compare_arg_types, diff_arg_type_error, kernel_argument, kstrtoll, kstrtoull,
     match_command_args, parse_arg, register_name, register_offset, same_arg_bodies,
-    split_symbol_offset, ArgLocation, ArgName, FetchArg, FetchType, Insn, ListedArg, ProbeSite,
-    Span, StrKind, VfsType, MAX_TRACE_ARGS, REGISTERS,
+    split_symbol_offset, ArgLocation, ArgName, EntrySave, FetchArg, FetchType, Insn, ListedArg,
+    ProbeSite, Span, StrKind, VfsType, MAX_ENTRY_ARGS, MAX_TRACE_ARGS, REGISTERS,
 };
 use rprobes_core::fetch_fmt::{
     make_data_loc, write_arg, write_fetch_arg, write_scalar, write_string, RawAddress, SeqBuf,
@@ -183,6 +183,7 @@ fn messages_are_tracefs_ones() {
         (BadSymstring, "Symbol String doesn't accept data/userdata"),
         (BadBitfield, "Invalid bitfield"),
         (EventTooBig, "Event too big (too many fields?)"),
+        (TooManyEargs, "Too many entry arguments specified"),
     ];
     for (kind, msg) in cases {
         assert_eq!(kind.message(), msg);
@@ -1370,4 +1371,52 @@ fn type_error_caret_after_nested_deref() {
         assert_eq!(pe.kind, ErrorKind::BadBitfield);
         assert!(pe.pos > w.len() && pe.pos <= 2 * w.len(), "{pe:?}");
     }
+}
+
+// ---------------------------------------------------------------------------
+// `$argN` of return probes: what an instance saves at entry.
+
+fn entry_save(line: &str) -> EntrySave {
+    EntrySave::of(args(line).into_iter().map(|a| (a.pos, a.arg))).expect(line)
+}
+
+#[test]
+fn return_probe_entry_args() {
+    // Registers only: saved by position, however many.
+    assert_eq!(
+        entry_save("r vfs_read a=$arg1 b=$arg6 c=$arg3"),
+        EntrySave::Regs
+    );
+    assert_eq!(entry_save("r vfs_read a=$retval"), EntrySave::None);
+    let s = entry_save("r vfs_read a=$arg8 b=+8($arg3):u32 c=$arg7 d=$arg8:s8");
+    assert_eq!(
+        s,
+        EntrySave::Slots {
+            len: 3,
+            args: [7, 2, 6, 0, 0, 0]
+        }
+    );
+    assert_eq!(s.word(7), Some(0));
+    assert_eq!(s.word(2), Some(1));
+    assert_eq!(s.word(6), Some(2));
+    assert_eq!(s.word(0), None);
+    assert_eq!(EntrySave::Regs.word(5), Some(5));
+    assert_eq!(EntrySave::Regs.word(6), None);
+    // Six different ones with one on the stack fit; a seventh does not.
+    let six = "r vfs_read $arg1 $arg2 $arg3 $arg4 $arg5 $arg9 $arg1:u8";
+    assert!(matches!(entry_save(six), EntrySave::Slots { len: 6, .. }));
+    assert_eq!(MAX_ENTRY_ARGS, 6);
+    check_error_errno(
+        "r vfs_read $arg1 $arg2 $arg3 $arg4 $arg5 $arg6 ^$arg7",
+        TooManyEargs,
+        E2BIG,
+    );
+    check_error_errno(
+        "r vfs_read $arg7 $arg2 $arg3 $arg4 $arg5 $arg6 $arg2 ^$arg1",
+        TooManyEargs,
+        E2BIG,
+    );
+    // All eight registers-and-stack ones need 8 words: refused. Entry
+    // probes read them at the hit and have no limit.
+    let _ = args("p vfs_read $arg1 $arg2 $arg3 $arg4 $arg5 $arg6 $arg7 $arg8");
 }
