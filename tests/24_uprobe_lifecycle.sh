@@ -10,7 +10,8 @@
 # faults: the step is aborted before the SIGSEGV frame is built, so the
 # handler sees the unprobed context, the thread is not left mid-step (rmmod
 # works while it sleeps in its handler), and the load is redone correctly
-# after the handler, with the probe gone.
+# after the handler, with the probe gone. The XOL area goes one page above
+# the [stack] mapping, or elsewhere when the program has mapped that page.
 . /tests/lib.sh
 trap uprobe_cleanup EXIT
 load
