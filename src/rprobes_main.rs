@@ -196,6 +196,24 @@ impl State {
     fn add_param_list(&self, param: &str, list: &str) -> Result {
         use core::fmt::Write;
         for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            // Each parameter takes its own kind of point only: the line
+            // parser would otherwise take `uprobes=vfs_read` for a kernel
+            // probe and `kprobes=PID:0xADDR` for a user one.
+            let user = probe_line::is_user_target(item);
+            if param == "uprobes" && !user {
+                pr_err!(
+                    "uprobes=: cannot probe '{}': not a user probe point (PID:0xADDR or PID:PATH:0xOFF)\n",
+                    item
+                );
+                return Err(EINVAL);
+            }
+            if param == "kprobes" && user {
+                pr_err!(
+                    "kprobes=: cannot probe '{}': not a kernel probe point (a user one goes in uprobes=)\n",
+                    item
+                );
+                return Err(EINVAL);
+            }
             let mut line =
                 probe_line::FixedBuf::<{ kbind::RPROBES_PARAM_MAX as usize + 16 }>::new();
             let written = if param == "kretprobes" {
@@ -210,12 +228,20 @@ impl State {
             };
             written.map_err(|_| E2BIG)?;
             if let Err((e, kind)) = self.exec(line.as_str().as_bytes()) {
+                // As `error_log` says it: the message, then the detail (a
+                // refused instruction's reason).
+                let (sep, detail) = match kind.detail() {
+                    Some(d) => (": ", d),
+                    None => ("", ""),
+                };
                 pr_err!(
-                    "{}=: cannot probe '{}': {} ({:?})\n",
+                    "{}=: cannot probe '{}': {}{}{} (errno {})\n",
                     param,
                     item,
                     kind.message(),
-                    e
+                    sep,
+                    detail,
+                    -e.to_errno()
                 );
                 return Err(e);
             }

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # User probes on every class of instruction (progs/uclasses.c): nop forms,
-# push (incl. %rsp, REX), mov, rip-relative loads/stores/RMW, call/jmp
+# push (incl. %rsp, REX), mov, rip-relative loads/stores/RMW, the same
+# with the scratch register (rsi, rdi, rbx) live across them, call/jmp
 # rel8/rel32, jcc taken and not (all 16 conditions), ret/ret imm, indirect
 # call/jmp through rip-relative memory and registers, SSE and AVX with
 # rip-relative operands, popf/pushf and flags, loop/jrcxz, and a program
@@ -72,6 +73,7 @@ run_set() { # tag classes
 	# echo and read: a command per point costs seconds on the debug kernel.)
 	bad=""
 	i=0
+	nscr=0
 	steps=0
 	emus=0
 	while read -r name addr off m f hits v; do
@@ -85,6 +87,14 @@ run_set() { # tag classes
 		*) got="" ;;
 		esac
 		[ "$got" = "$v" ] || bad="$bad $name($addr):$got!=$v"
+		# scr_REG_...: the scratch register must be REG (the program
+		# keeps a value in it across the instruction and prints it).
+		case $name in scr_*)
+			want=${name#scr_}
+			want=${want%%_*}
+			case $l in *" scratch=$want "*) nscr=$((nscr + 1)) ;; *) bad="$bad $name($addr):scratch!=$want" ;; esac
+			;;
+		esac
 		if [ $((i % 3)) = 2 ]; then
 			p="p:uc/$name $pid:$BIN:$off"
 		else
@@ -101,7 +111,7 @@ run_set() { # tag classes
 		i=$((i + 1))
 	done <$out.orig
 	[ -z "$bad" ] || fail "$tag: explain verdicts differ:$bad"
-	echo "ok: $tag: explain verdicts of $npoints points as expected"
+	echo "ok: $tag: explain verdicts of $npoints points as expected ($nscr scratch registers)"
 	check "$tag: $npoints probes listed" [ "$(grep -c '^p:uc/' $D/probes)" = "$npoints" ]
 	read -r fname faddr fo _ f0 _ <$out.orig
 	grep "uc/$fname" $D/probes $D/list
@@ -185,9 +195,13 @@ run_set() { # tag classes
 }
 
 # At most 64 probes per process: the classes in three sets.
-run_set basic nop,push,mov,rip,call,jmp,jcc
+run_set basic nop,push,mov,rip,scratch,call,jmp,jcc
+check "basic: the scratch class's 8 scratch registers checked" [ "$nscr" = 8 ]
 run_set cc cc
-run_set more flags,ret,icall,sse,avx,loop
+run_set more flags,ret,icall,sse,avx,scratchv,loop
+if [ $avx = 1 ]; then
+	check "more: the scratchv class's 3 scratch registers checked" [ "$nscr" = 3 ]
+fi
 # A program that single-steps itself (TF set by popf, SIGTRAP handler):
 # same trap sequence with probes on the traced instructions.
 run_set tf tf

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# timeout: 600
 # User probes hit by many threads at once (progs/uthreads.c): 16 threads
 # through the same emulated (push) and stepped (rip-relative load, ret)
 # probes give exact totals and correct results; a SIGUSR1 storm while the
@@ -55,6 +56,8 @@ wait $bg 2>/dev/null
 gone $bg hits
 
 # 2. A SIGUSR1 storm through the stepped probes; the handler calls t_sig.
+# The storm goes on until the process sees (in `xol`) a step aborted for a
+# signal, or 200 s have passed: the async abort path must have run.
 o=/tmp/ut.sig
 start $o signals -t $T -k $K -h
 probe $o t_emu t_step t_ret t_sig
@@ -73,6 +76,8 @@ check "signals: t_sig hit exactly $handled times (got $(hits ut/t_sig))" [ "$(hi
 # sees the unprobed context) and done again afterwards: counted in both.
 aborted=$(xol_field $bg aborted)
 echo "# steps aborted for signals: $aborted"
+check "signals: the storm saw a step aborted for a signal ($(val aborted-seen $o))" [ "$(val aborted-seen $o)" -gt 0 ]
+check "signals: xol aborted > 0 ($aborted)" [ "$aborted" -gt 0 ]
 check "signals: xol stepped = 2 x calls + handled + aborted" [ "$(xol_field $bg stepped)" = $((2 * calls + handled + aborted)) ]
 slots_free $bg signals
 : >$D/probes

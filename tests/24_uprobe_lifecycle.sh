@@ -1,14 +1,17 @@
 # SPDX-License-Identifier: GPL-2.0
+# timeout: 600
 # Life cycle of a probed process (progs/ulife.c): fork children run
 # unprobed on their original text without an XOL area and are not
 # counted; vfork children share the mm and are counted; a vfork child's
 # exec leaves the parent's probes alone; exec drops the old image's probes;
-# 1000 fork/exit cycles with a probe hit each time leak nothing; probes
+# 1000 fork/exit cycles with a probe hit each time leak nothing, nor do
+# 200 fresh processes each probed, stepped and exiting; probes
 # removed and re-added while threads hit them; a stepped instruction that
 # faults: the step is aborted before the SIGSEGV frame is built, so the
 # handler sees the unprobed context, the thread is not left mid-step (rmmod
 # works while it sleeps in its handler), and the load is redone correctly
-# after the handler, with the probe gone.
+# after the handler, with the probe gone. The XOL area goes one page above
+# the [stack] mapping, or elsewhere when the program has mapped that page.
 . /tests/lib.sh
 trap uprobe_cleanup EXIT
 load
@@ -146,6 +149,50 @@ check "forkloop: one xol line (no state left by the children)" [ "$(grep -c . $D
 stop $bg
 echo $pcp >/proc/sys/vm/percpu_pagelist_high_fraction
 
+# 4b. Fresh probed processes: each cycle a new process (a fork child of an
+# unprobed ulife) gets a probe on a stepped instruction, hits it (its XOL
+# area and state are created), and exits. 200 cycles (scaled, after 20
+# warm-up ones): the module's memory file and Slab do not grow, every
+# child's probe and state are reaped.
+NW=$(scaled 20 5)
+NK=$(scaled 200 20)
+reaped() { # every ul/ probe and xol line gone (at most 10 s, times SLOW)
+	_n=$((100 * SLOW))
+	while { grep -q '^p:ul/' $D/probes || grep -q . $D/xol; } && [ $_n -gt 0 ]; do
+		pause 0.1
+		_n=$((_n - 1))
+	done
+	! grep -q '^p:ul/' $D/probes && ! grep -q . $D/xol
+}
+echo 100000 >/proc/sys/vm/percpu_pagelist_high_fraction
+o=/tmp/ul.ploop
+start $o probeloop -w $NW -k $NK -h
+touch /tmp/ul.go
+wait_line $o '^warm ' 120 $bg
+check "probeloop: warm-up cycles fine" grep -q "^warm $NW failures 0\$" $o
+check "probeloop: warm-up children's probes and state reaped" reaped
+cat $D/memory >/tmp/ul.pmem0
+slab0=$(mem Slab)
+touch /tmp/ul.go.2
+wait_line $o '^done$' 300 $bg
+grep -v point $o
+check "probeloop: $NK probed children, each hit its probe with an XOL area" grep -q "^probed $NK failures 0\$" $o
+check "probeloop: every child's probe and state reaped" reaped
+slab1=$(mem Slab)
+cat $D/memory >/tmp/ul.pmem1
+echo "# Slab ${slab0} -> ${slab1} kB over $NK probed processes"
+if [ "${rpdebug:-0}" != 1 ]; then
+	check "probeloop: Slab grew < 256 kB over $NK probed processes" [ $((slab1 - slab0)) -lt 256 ]
+fi
+if ! cmp -s /tmp/ul.pmem0 /tmp/ul.pmem1; then
+	diff /tmp/ul.pmem0 /tmp/ul.pmem1
+	fail "probeloop: the module's memory accounting changed"
+fi
+echo "ok: probeloop: the module's memory file is unchanged"
+check "probeloop: the parent was never probed" not grep -q "^pid=$bg " $D/xol
+stop $bg
+echo $pcp >/proc/sys/vm/percpu_pagelist_high_fraction
+
 # 5. Removal (and re-insertion) while threads hit the probes.
 o=/tmp/ul.thr
 start $o threads -t 4
@@ -203,4 +250,43 @@ wait $bg 2>/dev/null
 if [ -d /sys/module/rprobes ]; then
 	check "rmmod works once the thread has left" rmmod rprobes
 fi
+
+# 7. XOL placement: one page above the top of the [stack] mapping when
+# that is free; when the program has mapped something there before its
+# first hit, elsewhere, and the probes still work.
+load
+for blk in "" -b; do
+	w=free
+	[ -n "$blk" ] && w=taken
+	o=/tmp/ul.place
+	start $o xolplace -k 3 $blk -h
+	probe $o l_emu l_step
+	touch /tmp/ul.go
+	wait_line $o '^done$' 60 $bg
+	grep -v point $o
+	st=$(awk '$NF == "[stack]" { split($1, r, "-"); print r[2] }' /proc/$bg/maps)
+	want=$(printf '0x%x' $((0x$st + 4096)))
+	area=$(xol_field $bg area)
+	xol_line $bg
+	grep -e '\[stack\]' -e "^${area#0x}-" /proc/$bg/maps
+	check "xol ($w): the program's stack end is the maps file's" grep -q "^stack end 0x$st\$" $o
+	check "xol ($w): the program sees its area in xol" grep -q "^xol area $area\$" $o
+	check "xol ($w): results right" grep -q '^errors 0$' $o
+	check "xol ($w): 3 hits on l_step" [ "$(hits ul/l_step)" = 3 ]
+	check "xol ($w): 3 hits on l_emu" [ "$(hits ul/l_emu)" = 3 ]
+	check "xol ($w): 3 steps" [ "$(xol_field $bg stepped)" = 3 ]
+	check "xol ($w): the area is 4 pages r-xp in maps" \
+		grep -q "^${area#0x}-$(printf '%x' $((area + 16384))) r-xp " /proc/$bg/maps
+	if [ -z "$blk" ]; then
+		check "xol (free): the area is one page above the stack ($want)" [ "$area" = "$want" ]
+	else
+		check "xol (taken): the program's page is where the area would go" grep -q "^blocked $want\$" $o
+		check "xol (taken): the area is elsewhere ($area)" [ "$area" != "$want" ]
+		check "xol (taken): the program's page is still there, r--p" grep -q "^${want#0x}-[0-9a-f]* r--p " /proc/$bg/maps
+		check "xol (taken): and unchanged" grep -q '^blocker intact 1$' $o
+	fi
+	stop $bg
+	check "xol ($w): the xol line is gone after exit" xol_gone $bg
+done
+check "rmmod" rmmod rprobes
 finish

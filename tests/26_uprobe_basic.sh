@@ -27,6 +27,28 @@ cat $D/list
 check "list shows the verdicts" grep -q "ut/u_rip $pid:0x[0-9a-f]* \[step-fixup\]" $D/list
 grep "pid=$pid " $D/xol
 check "no XOL area before a step" grep -q "pid=$pid area=none" $D/xol
+# Refused instructions (u_r_*, never run): EINVAL, the decoder's reason in
+# error_log, and no breakpoint: the process's bytes there are the file's,
+# and its run below (result compared) is right.
+for r in syscall:syscall sysenter:syscall int80:int cli:privileged hlt:privileged \
+	ljmp:far-transfer lcall:far-transfer lret:far-transfer iret:iret \
+	movss:segment-load popfs:segment-load; do
+	n=${r%%:*}
+	why=${r#*:}
+	: >$D/error_log
+	expect_err $D/probes EINVAL "p:ut/r_$n $pid:$(uloop_addr p u_r_$n)"
+	check "u_r_$n: error_log gives the reason '$why'" \
+		grep -q "rprobes: error: The instruction cannot be probed: $why\$" $D/error_log
+	check "u_r_$n: the command in error_log" grep -q "Command: p:ut/r_$n $pid:" $D/error_log
+done
+check "still 9 probes after the refused ones" [ "$(grep -c '^p:ut/' $D/probes)" = 9 ]
+check "no refused probe in list" not grep -q 'ut/r_' $D/list
+grep '^u_r_\|^u_int3 ' /tmp/ul.p >/tmp/ul.p.refused
+ubytes $pid /tests/progs/uprobe_loop </tmp/ul.p.refused >/tmp/ul.p.rbytes || fail "ubytes on the refused points"
+cat /tmp/ul.p.rbytes
+check "the process's text at every refused point is the file's, no int3" \
+	awk '$4 != $5 || $4 == "cc" && $1 != "u_int3" { bad = 1 } END { exit bad }' /tmp/ul.p.rbytes
+
 # Fetch arguments: registers, $comm, user memory (the return address);
 # its point, `test %edi,%edi`, is stepped: 6 stepped probe points in all.
 expect_ok $D/probes "p:ut/args $pid:$(uloop_addr p u_jcc) i=%di:s64 c=\$comm ret=+0(%sp):x64"
@@ -80,7 +102,8 @@ expect_err $D/probes EINVAL "p:ut/sym $pid:$(uloop_addr p u_jcc) x=@jiffies"
 expect_err $D/probes EINVAL "p:ut/arg1 $pid:$(uloop_addr p u_jcc) x=\$arg1"
 check "still 9 probes" [ "$(grep -c '^p:ut/' $D/probes)" = 9 ]
 
-# Removal restores the instruction; the process keeps running correctly.
+# Removal restores the instruction; the process keeps running correctly
+# (its result checked above, it must still exit 0 after the refused adds).
 expect_ok $D/probes "-:ut/u_rip"
 check "removed" not grep -q 'ut/u_rip ' $D/probes
 touch /tmp/end.p /tmp/end.twin

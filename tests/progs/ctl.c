@@ -4,6 +4,9 @@
  *
  *   ctl [-t] [-s] FILE TEXT...
  *   ctl -r FILE      one O_NONBLOCK read(2) of FILE: prints OK or the errno
+ *   ctl -m FILE PARAMS  loads module FILE with PARAMS (finit_module(2)):
+ *                    prints OK or the errno (busybox insmod prints its own
+ *                    text for some, e.g. "wrong symbol version" for ESRCH)
  *
  * Opens FILE O_WRONLY|O_APPEND (>>), or O_WRONLY|O_TRUNC (>) with -t.
  * Without -s, writes all TEXTs as one write(2), each followed by a newline.
@@ -16,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static const char *ename(int e)
@@ -64,12 +68,14 @@ static size_t unescape(const char *in, char *out)
 
 int main(int argc, char **argv)
 {
-	int flags = O_WRONLY | O_APPEND, split = 0, opt, fd, i;
+	int flags = O_WRONLY | O_APPEND, split = 0, load = 0, opt, fd, i;
 	static char buf[1 << 20];
 	size_t n = 0;
 
-	while ((opt = getopt(argc, argv, "+tsr")) != -1) {
-		if (opt == 'r')
+	while ((opt = getopt(argc, argv, "+tsrm")) != -1) {
+		if (opt == 'm')
+			load = 1, flags = O_RDONLY;
+		else if (opt == 'r')
 			flags = O_RDONLY | O_NONBLOCK;
 		else if (opt == 't')
 			flags = O_WRONLY | O_TRUNC;
@@ -83,6 +89,14 @@ int main(int argc, char **argv)
 	fd = open(argv[optind], flags);
 	if (fd < 0) {
 		printf("%s\n", ename(errno));
+		return 0;
+	}
+	if (load) {
+		if (syscall(SYS_finit_module, fd, optind + 1 < argc ? argv[optind + 1] : "", 0)) {
+			printf("%s\n", ename(errno));
+			return 0;
+		}
+		printf("OK\n");
 		return 0;
 	}
 	if (flags & O_NONBLOCK) {

@@ -13,8 +13,13 @@
  * "done"; -h then waits for GOFILE.2, runs everything again, prints
  * "done2" and holds until killed (see uprog.h).
  *
- * Classes: nop push mov rip call jmp jcc cc flags ret icall sse avx loop tf
- * (default: all). avx is skipped (no points, no output) without AVX.
+ * Classes: nop push mov rip scratch call jmp jcc cc flags ret icall sse avx
+ * scratchv loop tf (default: all). avx and scratchv are skipped (no
+ * points, no output) without AVX.
+ *
+ * The scratch classes' points are named scr_REG_...: REG is the scratch
+ * register `explain` must show for them (tests/22 checks it); each keeps
+ * a value in that register across the instruction, saved afterwards.
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -23,7 +28,7 @@
 #include <cpuid.h>
 #include "uprog.h"
 
-long g_val = 42, g_store, g_ctr;
+long g_val = 42, g_store, g_ctr, g_regs[14];
 unsigned char g_bytes[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 float g_f1 = 1.5f;
 float g_v4[4] __attribute__((aligned(16))) = { 1, 2, 3, 4 };
@@ -42,6 +47,7 @@ float g_yout[8], g_yout2[8], g_yout3[8], g_yout4[8];
 asm(".data\n .balign 8\n"
     "g_fptr: .quad f_retaddr2\n"
     "g_jptr: .quad ij_target\n"
+    "g_sfptr: .quad f_retrsi\n"
     ".text\n"
 
     /* nop: every emulated nop form, then a plain instruction. */
@@ -122,6 +128,58 @@ asm(".data\n .balign 8\n"
     P(rip_xadd) " lock xadd %rax,g_ctr(%rip)\n"
     P(rip_ld2) " add g_store(%rip),%rax\n"
     " ret\n"
+
+    /* rip-relative instructions whose scratch register (scr_REG_...) holds
+     * a value the code uses afterwards: %rsi, %rdi, %rbx start at x+0x101,
+     * x+0x202, x+0x303; after each point the registers go into g_regs. */
+    ".globl f_scratch\n f_scratch:\n"
+    " push %rbx\n"
+    " mov %rdi,%rcx\n"
+    " lea 0x101(%rdi),%rsi\n lea 0x303(%rdi),%rbx\n lea 0x202(%rdi),%rdi\n"
+    P(scr_rsi_load) " mov g_val(%rip),%rdx\n" /* reg rdx: scratch rsi */
+    " mov %rsi,g_regs(%rip)\n mov %rdx,g_regs+8(%rip)\n"
+    P(scr_rdi_load) " mov g_val(%rip),%rsi\n" /* reg rsi: scratch rdi */
+    " mov %rdi,g_regs+16(%rip)\n mov %rsi,g_regs+24(%rip)\n"
+    P(scr_rdi_store) " mov %rsi,g_store(%rip)\n"
+    " mov %rdi,g_regs+32(%rip)\n"
+    " add %rcx,%rsi\n"
+    P(scr_rdi_shld) " shld %cl,%rsi,g_store(%rip)\n" /* reg rsi, %cl: scratch rdi */
+    " mov %rdi,g_regs+40(%rip)\n"
+    " lea 0x404(%rcx),%rsi\n"
+    P(scr_rsi_shl) " shlq %cl,g_store(%rip)\n" /* /4, %cl: scratch rsi */
+    " mov %rsi,g_regs+48(%rip)\n"
+    " mov %rcx,%rdx\n"
+    P(scr_rsi_xadd) " lock xadd %rdx,g_ctr(%rip)\n" /* reg rdx: scratch rsi */
+    " mov %rsi,g_regs+56(%rip)\n mov %rdx,g_regs+64(%rip)\n"
+    " mov g_ctr(%rip),%rax\n lea 0x505(%rcx),%rsi\n"
+    P(scr_rdi_cmpxchg) " lock cmpxchg %rsi,g_ctr(%rip)\n" /* reg rsi, %rax: scratch rdi */
+    " mov %rdi,g_regs+72(%rip)\n mov %rax,g_regs+80(%rip)\n"
+    P(scr_rsi_icall) " call *g_sfptr(%rip)\n" /* /2 (rdx): scratch rsi; callee returns %rsi */
+    " mov %rax,g_regs+88(%rip)\n mov %rsi,g_regs+96(%rip)\n"
+    " mov %rbx,g_regs+104(%rip)\n"
+    " mov g_store(%rip),%rax\n"
+    " pop %rbx\n ret\n"
+    ".globl f_retrsi\n f_retrsi:\n mov %rsi,%rax\n ret\n"
+
+    /* The same with VEX: %xmm6 in ModRM.reg (%rsi) and no VEX.vvvv operand
+     * (field 0: %rax): scratch %rdi; %xmm7 and %xmm6 in ModRM.reg and
+     * VEX.vvvv, both ways: scratch %rbx, a callee-saved register, live
+     * here. */
+    ".globl f_scratchv\n f_scratchv:\n"
+    " push %rbx\n"
+    " lea 0x101(%rdi),%rsi\n lea 0x303(%rdi),%rbx\n lea 0x202(%rdi),%rdi\n"
+    P(scr_rdi_vmov) " vmovdqu g_v4(%rip),%xmm6\n"
+    " mov %rbx,g_regs(%rip)\n mov %rsi,g_regs+8(%rip)\n mov %rdi,g_regs+16(%rip)\n"
+    " add $0x10,%rbx\n"
+    P(scr_rbx_vadd) " vaddps g_v4b(%rip),%xmm6,%xmm7\n"
+    " mov %rbx,g_regs+24(%rip)\n mov %rsi,g_regs+32(%rip)\n mov %rdi,g_regs+40(%rip)\n"
+    " vmovups %xmm7,g_vout(%rip)\n"
+    " add $0x10,%rbx\n"
+    P(scr_rbx_vadd2) " vaddps g_v4b(%rip),%xmm7,%xmm6\n"
+    " mov %rbx,g_regs+48(%rip)\n mov %rsi,g_regs+56(%rip)\n mov %rdi,g_regs+64(%rip)\n"
+    " vmovups %xmm6,g_vout2(%rip)\n"
+    " mov %rbx,%rax\n"
+    " pop %rbx\n ret\n"
 
     /* call rel32: the callee returns its return address. */
     ".globl f_call\n f_call:\n"
@@ -289,13 +347,14 @@ asm(".data\n .balign 8\n"
 
 long f_nop(long), f_push(long), f_pushrsp(void), f_mov(long), f_ripload(long), f_ripstore(long),
 	f_call(long), f_jmp(long), f_jcc(long, long), f_cc(long), f_flags(long), f_ret(long),
-	f_reti(long), f_icall(long), f_sse(long), f_avx(void), f_loop(long), f_jrcxz(long), f_tf(long);
+	f_reti(long), f_icall(long), f_sse(long), f_avx(void), f_loop(long), f_jrcxz(long), f_tf(long),
+	f_scratch(long), f_scratchv(long);
 
 /* Arguments: the hit counts per round below follow from them. */
 static const long a_nop[] = { 0, 5 }, a_push[] = { 0, 1, -7 }, a_mov[] = { 1, 2 },
 		  a_rip[] = { 0, 10 }, a_store[] = { 3, 4 }, a_call[] = { 0, 1 }, a_jmp[] = { 0, 1 },
 		  a_ret[] = { 1, 2 }, a_icall[] = { 5, 6 }, a_sse[] = { 0, 3 }, a_loop[] = { 1, 3, 7 },
-		  a_jrcxz[] = { 0, 4 }, a_tf[] = { 1, 2 };
+		  a_jrcxz[] = { 0, 4 }, a_tf[] = { 1, 2 }, a_scr[] = { 0, 5, 0x30 };
 static const long a_jcc[][2] = { { 1, 2 }, { 2, 1 }, { 3, 3 } };
 #define A 0x202 /* reserved bit 1, IF */
 static const long a_cc[] = { A, A | 0x1, A | 0x4, A | 0x40, A | 0x80, A | 0x800, A | 0x880,
@@ -339,6 +398,14 @@ static const long a_flags[] = { A, A | 0x1, A | 0x4, A | 0x10, A | 0x40, A | 0x8
 	X(rip, rip_movb, "step-fixup", N(a_store))                      \
 	X(rip, rip_xadd, "step-fixup", N(a_store))                      \
 	X(rip, rip_ld2, "step-fixup", N(a_store))                       \
+	X(scratch, scr_rsi_load, "step-fixup", N(a_scr))                \
+	X(scratch, scr_rdi_load, "step-fixup", N(a_scr))                \
+	X(scratch, scr_rdi_store, "step-fixup", N(a_scr))               \
+	X(scratch, scr_rdi_shld, "step-fixup", N(a_scr))                \
+	X(scratch, scr_rsi_shl, "step-fixup", N(a_scr))                 \
+	X(scratch, scr_rsi_xadd, "step-fixup", N(a_scr))                \
+	X(scratch, scr_rdi_cmpxchg, "step-fixup", N(a_scr))             \
+	X(scratch, scr_rsi_icall, "step-fixup", N(a_scr))               \
 	X(call, call_rel, "emulate-call", N(a_call))                    \
 	X(call, call_site, "step-fixup", N(a_call))                     \
 	X(call, retaddr_entry, "step", N(a_call))                       \
@@ -388,6 +455,9 @@ static const long a_flags[] = { A, A | 0x1, A | 0x4, A | 0x10, A | 0x40, A | 0x8
 	X(avx, avx_vvvv6, "step-fixup", 2)                              \
 	X(avx, avx_store3, "step-fixup", 2)                             \
 	X(avx, avx_vex3, "step-fixup", 2)                               \
+	X(scratchv, scr_rdi_vmov, "step-fixup", N(a_scr))               \
+	X(scratchv, scr_rbx_vadd, "step-fixup", N(a_scr))               \
+	X(scratchv, scr_rbx_vadd2, "step-fixup", N(a_scr))              \
 	X(loop, loop_body, "step", 11)                                  \
 	X(loop, loop, "step", 11)                                       \
 	X(loop, jrcxz, "step", N(a_jrcxz))                              \
@@ -412,14 +482,15 @@ static const struct point {
 #undef X
 };
 
-static char *classes = "nop,push,mov,rip,call,jmp,jcc,cc,flags,ret,icall,sse,avx,loop,tf";
+static char *classes =
+	"nop,push,mov,rip,scratch,call,jmp,jcc,cc,flags,ret,icall,sse,avx,scratchv,loop,tf";
 static int have_avx;
 
 static int selected(const char *cls)
 {
 	size_t n = strlen(cls);
 
-	if (!strcmp(cls, "avx") && !have_avx)
+	if ((!strcmp(cls, "avx") || !strcmp(cls, "scratchv")) && !have_avx)
 		return 0;
 	for (const char *p = classes; (p = strstr(p, cls)); p += n)
 		if ((p == classes || p[-1] == ',') && (p[n] == ',' || !p[n]))
@@ -433,6 +504,14 @@ static void pfloats(const char *what, const float *v, int n)
 	for (int i = 0; i < n; i++)
 		printf(" %g", v[i]);
 	printf("\n");
+}
+
+static void pregs(int n)
+{
+	for (int i = 0; i < n; i++)
+		printf(" %#lx", g_regs[i]);
+	printf("\n");
+	memset(g_regs, 0, sizeof(g_regs));
 }
 
 /* SIGTRAP from the program's own TF: the sequence of trap addresses. */
@@ -484,6 +563,26 @@ static void run_round(int r)
 			       g_store, g_ctr, g_bytes[0], g_bytes[1]);
 		}
 	}
+	if (selected("scratch"))
+		for (i = 0; i < N(a_scr); i++) {
+			long v;
+
+			g_store = 0;
+			g_ctr = a_scr[i];
+			v = f_scratch(a_scr[i]);
+			printf("scratch %d %#lx -> %#lx ctr=%#lx regs", r, a_scr[i], v, g_ctr);
+			pregs(14);
+		}
+	if (selected("scratchv"))
+		for (i = 0; i < N(a_scr); i++) {
+			long v = f_scratchv(a_scr[i]);
+
+			printf("scratchv %d %#lx -> %#lx regs", r, a_scr[i], v);
+			pregs(9);
+			pfloats("scratchv vout", g_vout, 4);
+			printf("scratchv vout2 %d %d %d %d\n", g_vout2[0], g_vout2[1], g_vout2[2],
+			       g_vout2[3]);
+		}
 	if (selected("call"))
 		for (i = 0; i < N(a_call); i++)
 			printf("call %d %ld -> %ld\n", r, a_call[i], f_call(a_call[i]));

@@ -32,6 +32,18 @@
  *           caller's failslab set-up). Calls both once, prints "fail-left
  *           L" (fail-nth after the call: 0 once the fault was injected),
  *           calls both -k N times more, prints "area yes|no".
+ * xolplace: prints "stack end 0xE" (the end of the [stack] mapping); with
+ *           -b first maps a page at E + PAGE_SIZE (MAP_FIXED_NOREPLACE),
+ *           where the XOL area would go, and prints "blocked 0xB"; then
+ *           calls both -k N times and prints "xol area 0xA" (from `xol`)
+ *           and "blocker intact 1" (-b: the page is still mapped there and
+ *           still reads zeros).
+ * probeloop: -w N warm-up cycles, "warm", waits for GOFILE.2, -k N cycles;
+ *           this process is not probed: in each cycle a fork child waits
+ *           on a pipe while the parent adds a probe on l_step in the child
+ *           (`probes`, PID:0xADDR), then the child calls l_step and l_emu,
+ *           checks its results, that it has an XOL area and that `xol`
+ *           counts its step, and exits. Prints "probed N failures F".
  * Each mode prints "errors 0" when every result and check was right.
  */
 #define _GNU_SOURCE
@@ -40,6 +52,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <ucontext.h>
 #include "uprog.h"
@@ -185,6 +198,110 @@ static int cycles(long n)
 	return failures;
 }
 
+/* The end of this process's [stack] mapping, 0 if none. */
+static unsigned long stack_end(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	unsigned long end = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, "[stack]")) {
+			char *dash = strchr(line, '-');
+
+			end = dash ? strtoul(dash + 1, NULL, 16) : 0;
+			break;
+		}
+	if (f)
+		fclose(f);
+	return end;
+}
+
+static int mode_xolplace(int block, long n)
+{
+	unsigned long end = stack_end(), pg = sysconf(_SC_PAGESIZE), area;
+	unsigned char *b = NULL;
+	int bad = 0;
+
+	printf("stack end %#lx\n", end);
+	if (!end)
+		return 1;
+	if (block) {
+		b = mmap((void *)(end + pg), pg, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+			 -1, 0);
+		if (b != (void *)(end + pg)) {
+			printf("block mmap: %s\n", b == MAP_FAILED ? strerror(errno) : "elsewhere");
+			return 1;
+		}
+		printf("blocked %p\n", b);
+	}
+	calls(n);
+	area = xol_area();
+	printf("xol area %#lx\n", area);
+	bad += !area;
+	if (block) {
+		int ok = mapped_at((unsigned long)b) && area != (unsigned long)b;
+
+		for (unsigned long i = 0; ok && i < pg; i++)
+			ok = !b[i];
+		printf("blocker intact %d\n", ok);
+		bad += !ok;
+	}
+	return bad;
+}
+
+/* Adds "p:ul/c<i> PID:0xADDR" on l_step in process PID. */
+static int add_probe(long i, pid_t pid)
+{
+	char line[128];
+	int fd = open("/sys/kernel/debug/rprobes/probes", O_WRONLY | O_APPEND), n, ok;
+
+	if (fd < 0)
+		return 0;
+	n = snprintf(line, sizeof(line), "p:ul/c%ld %d:%p\n", i, pid, (void *)up_l_step);
+	ok = write(fd, line, n) == n;
+	if (!ok)
+		printf("cycle %ld: '%.*s': %s\n", i, n - 1, line, strerror(errno));
+	close(fd);
+	return ok;
+}
+
+static int probe_cycles(long first, long n)
+{
+	int failures = 0;
+
+	for (long i = first; i < first + n; i++) {
+		int st, go[2];
+		pid_t p;
+		char c;
+
+		if (pipe(go))
+			return n;
+		p = fork();
+		if (p == 0) {
+			int bad = 0;
+
+			close(go[1]);
+			if (read(go[0], &c, 1) != 1)
+				_exit(3);
+			bad += l_step(i) != i + 100;
+			bad += l_emu(i) != i + 1;
+			bad += !xol_area();
+			bad += xol_value(getpid(), "stepped") != 1;
+			_exit(bad ? 1 : 0);
+		}
+		close(go[0]);
+		if (p < 0 || !add_probe(i, p))
+			failures++;
+		if (write(go[1], "g", 1) != 1)
+			failures++;
+		close(go[1]);
+		if (p < 0 || waitpid(p, &st, 0) != p || st != 0)
+			failures++;
+	}
+	return failures;
+}
+
 static void *worker(void *arg)
 {
 	(void)arg;
@@ -246,9 +363,9 @@ int main(int argc, char **argv)
 {
 	const char *mode = "fork";
 	long n = 1000, warm = 100, nth = 1;
-	int hold_after = 0, threads = 4, opt, bad = 0;
+	int hold_after = 0, threads = 4, opt, bad = 0, block = 0;
 
-	while ((opt = getopt(argc, argv, "m:k:w:t:g:f:h")) != -1) {
+	while ((opt = getopt(argc, argv, "m:k:w:t:g:f:bh")) != -1) {
 		switch (opt) {
 		case 'm': mode = optarg; break;
 		case 'k': n = atol(optarg); break;
@@ -256,6 +373,7 @@ int main(int argc, char **argv)
 		case 't': threads = atoi(optarg); break;
 		case 'g': go = optarg; break;
 		case 'f': nth = atol(optarg); break;
+		case 'b': block = 1; break;
 		case 'h': hold_after = 1; break;
 		default: return 2;
 		}
@@ -294,6 +412,17 @@ int main(int argc, char **argv)
 		f += cycles(n);
 		printf("forks %ld failures %d\n", n, f);
 		bad = f != 0;
+	} else if (!strcmp(mode, "probeloop")) {
+		int f = probe_cycles(0, warm);
+
+		printf("warm %ld failures %d\n", warm, f);
+		fflush(stdout);
+		wait_for_file(suffixed(".2"));
+		f += probe_cycles(warm, n);
+		printf("probed %ld failures %d\n", n, f);
+		bad = f != 0;
+	} else if (!strcmp(mode, "xolplace")) {
+		bad = mode_xolplace(block, n);
 	} else if (!strcmp(mode, "threads")) {
 		pthread_t th[64];
 

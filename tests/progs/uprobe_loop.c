@@ -5,6 +5,9 @@
  * store, indirect call through rip-relative memory, ret). Prints
  * "NAME 0xADDR" per probe point and "ready", waits for GOFILE, calls them
  * N times, prints a checksum, waits for ENDFILE, exits.
+ * The points u_int3 and u_r_* (never run) hold instructions a user probe
+ * must refuse: int3, syscall, sysenter, int $0x80, cli, hlt, far jmp,
+ * call and ret, iretq, mov to %ss, pop %fs.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,11 +28,24 @@ asm(".text\n"
     ".globl u_icall\n u_icall: call *fptr(%rip)\n add $1, %eax\n ret\n"
     ".globl u_retp\n u_retp: mov $9, %eax\n"
     ".globl u_retp_ret\n u_retp_ret: ret\n"
-    ".globl u_int3\n u_int3: int3\n ret\n");
+    ".globl u_int3\n u_int3: int3\n ret\n"
+    ".globl u_r_syscall\n u_r_syscall: syscall\n ret\n"
+    ".globl u_r_sysenter\n u_r_sysenter: sysenter\n ret\n"
+    ".globl u_r_int80\n u_r_int80: int $0x80\n ret\n"
+    ".globl u_r_cli\n u_r_cli: cli\n ret\n"
+    ".globl u_r_hlt\n u_r_hlt: hlt\n ret\n"
+    ".globl u_r_ljmp\n u_r_ljmp: ljmp *(%rax)\n ret\n"
+    ".globl u_r_lcall\n u_r_lcall: lcall *(%rax)\n ret\n"
+    ".globl u_r_lret\n u_r_lret: .byte 0xcb\n"
+    ".globl u_r_iret\n u_r_iret: iretq\n"
+    ".globl u_r_movss\n u_r_movss: mov %eax,%ss\n ret\n"
+    ".globl u_r_popfs\n u_r_popfs: pop %fs\n ret\n");
 
 long u_nop(void), u_push(void), u_rip(void), u_ripst(void), u_mov(long), u_call(void),
 	u_jcc(long), u_icall(void), u_retp(void);
-extern char u_jcc_jz[], u_retp_ret[], u_int3[];
+extern char u_jcc_jz[], u_retp_ret[], u_int3[], u_r_syscall[], u_r_sysenter[], u_r_int80[],
+	u_r_cli[], u_r_hlt[], u_r_ljmp[], u_r_lcall[], u_r_lret[], u_r_iret[], u_r_movss[],
+	u_r_popfs[];
 
 static void wait_for(const char *f)
 {
@@ -47,6 +63,12 @@ int main(int argc, char **argv)
 		{ "u_ripst", u_ripst },	  { "u_mov", u_mov },	    { "u_call", u_call },
 		{ "u_jcc_jz", u_jcc_jz }, { "u_icall", u_icall },   { "u_retp_ret", u_retp_ret },
 		{ "u_int3", u_int3 },	  { "u_jcc", u_jcc },
+		{ "u_r_syscall", u_r_syscall }, { "u_r_sysenter", u_r_sysenter },
+		{ "u_r_int80", u_r_int80 },	{ "u_r_cli", u_r_cli },
+		{ "u_r_hlt", u_r_hlt },		{ "u_r_ljmp", u_r_ljmp },
+		{ "u_r_lcall", u_r_lcall },	{ "u_r_lret", u_r_lret },
+		{ "u_r_iret", u_r_iret },	{ "u_r_movss", u_r_movss },
+		{ "u_r_popfs", u_r_popfs },
 	};
 	long n = argc > 3 ? atol(argv[3]) : 1000, sum = 0;
 

@@ -69,4 +69,32 @@ static inline unsigned long xol_area(void)
 	return area;
 }
 
+/*
+ * Field KEY (e.g. "stepped", "aborted") of the `xol` line of process PID
+ * (`... KEY=N ...`): -1 if there is no such line or field.
+ */
+static inline long xol_value(int pid, const char *key)
+{
+	FILE *f = fopen("/sys/kernel/debug/rprobes/xol", "r");
+	char line[512], pat[64];
+	long v = -1;
+
+	if (!f)
+		return -1;
+	snprintf(pat, sizeof(pat), " %s=", key);
+	while (fgets(line, sizeof(line), f)) {
+		int p;
+		char *k;
+
+		if (sscanf(line, "pid=%d ", &p) != 1 || p != pid)
+			continue;
+		k = strstr(line, pat);
+		if (k)
+			v = strtol(k + strlen(pat), NULL, 10);
+		break;
+	}
+	fclose(f);
+	return v;
+}
+
 #endif
