@@ -442,18 +442,7 @@ impl Registry {
             return Err(CmdError::at(kind, 0));
         }
         if let Target::User(t) = def.target {
-            // `@SYM` names kernel memory: not for a user probe.
-            for la in def.args.iter() {
-                let la = la?;
-                let sym = la
-                    .arg
-                    .insns()
-                    .iter()
-                    .any(|i| matches!(i, crate::fetch_arg::Insn::Symbol(_)));
-                if sym {
-                    return Err(CmdError::at(ErrorKind::BadMemAddr, la.pos));
-                }
-            }
+            // `@SYM` was refused by the parser (SYM_ON_UPROBE).
             let args = if def.args.is_empty() {
                 None
             } else {
@@ -588,10 +577,21 @@ impl Registry {
                         errno,
                     }
                 }
-                None => CmdError {
-                    err: ParseError::with_errno(ErrorKind::BadFetchArg, la.pos, errno),
-                    errno,
-                },
+                // tracefs resolves `@SYM` when it registers the kprobe
+                // (traceprobe_update_arg()): an unknown symbol is that
+                // registration's ENOENT, reported on the probe point as
+                // BAD_PROBE_ADDR; a bad offset its EINVAL, FAIL_REG_PROBE.
+                None => {
+                    let kind = if errno == probe_line::errno::ENOENT {
+                        ErrorKind::BadProbeAddr
+                    } else {
+                        ErrorKind::FailRegProbe
+                    };
+                    CmdError {
+                        err: ParseError::with_errno(kind, def.target_pos, errno),
+                        errno,
+                    }
+                }
             })?;
             entry_args |= arg
                 .insns()
