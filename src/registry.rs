@@ -233,6 +233,46 @@ fn write_lossy(w: &mut impl Write, mut b: &[u8]) -> core::fmt::Result {
     Ok(())
 }
 
+/// Largest text of one argument [`write_arg_text`] makes room for (a
+/// `symbol[N]` array of long names; strings and number arrays take less).
+const MAX_ARG_TEXT: usize = 256 * 1024;
+
+/// Writes one argument of an event (` NAME=VALUE`) in full: formatted in
+/// `buf` when it fits (almost always), else in a heap buffer grown until it
+/// does, so that a long array or string is never cut and the arguments after
+/// it are not lost (tracefs prints the whole line). Returns false if the
+/// record could not be formatted (the arguments after it are skipped).
+fn write_arg_text(
+    w: &mut impl Write,
+    a: &crate::fetch_eval::Arg,
+    data: &[u8],
+    buf: &mut [u8],
+) -> Result<bool, core::fmt::Error> {
+    let fmt = |out: &mut crate::fetch_fmt::SeqBuf<'_>| {
+        crate::fetch_fmt::write_fetch_arg(out, &a.arg, a.word(), data, 0, &mut KernelSyms).is_ok()
+    };
+    let mut out = crate::fetch_fmt::SeqBuf::new(buf);
+    let mut ok = fmt(&mut out);
+    if !out.overflowed() {
+        write_lossy(w, out.as_bytes())?;
+        return Ok(ok);
+    }
+    let mut size = 4 * buf.len().max(1024);
+    let mut v = KVVec::<u8>::new();
+    loop {
+        v.clear();
+        v.resize(size, 0, GFP_KERNEL)
+            .map_err(|_| core::fmt::Error)?;
+        let mut out = crate::fetch_fmt::SeqBuf::new(&mut v);
+        ok = fmt(&mut out);
+        if !out.overflowed() || size >= MAX_ARG_TEXT {
+            write_lossy(w, out.as_bytes())?;
+            return Ok(ok && !out.overflowed());
+        }
+        size *= 4;
+    }
+}
+
 /// All probes, and the global switch.
 pub(crate) struct Registry {
     probes: KVec<Pin<KBox<Probe>>>,
@@ -311,17 +351,7 @@ impl Registry {
         if let Some(args) = args {
             let mut buf = [0u8; 1024];
             for a in args.args.iter() {
-                let mut out = crate::fetch_fmt::SeqBuf::new(&mut buf);
-                let r = crate::fetch_fmt::write_fetch_arg(
-                    &mut out,
-                    &a.arg,
-                    a.word(),
-                    &e.data,
-                    0,
-                    &mut KernelSyms,
-                );
-                write_lossy(w, out.as_bytes())?;
-                if r.is_err() {
+                if !write_arg_text(w, a, &e.data, &mut buf)? {
                     break;
                 }
             }
