@@ -895,8 +895,16 @@ impl Registry {
 
     /// Sets the filter of probe `[GRP/]EVENT`.
     pub(crate) fn set_filter(&mut self, spec: &str, filter: &str) -> Result {
-        let p = self.find_spec(spec)?;
-        p.filter.set(filter)
+        match self.find_spec(spec) {
+            Ok(p) => p.filter.set(filter),
+            Err(e) => {
+                let (group, event) = match spec.split_once('/') {
+                    Some((g, e)) => (Some(g), e),
+                    None => (None, spec),
+                };
+                self.uprobes.filter(group, event).ok_or(e)?.set(filter)
+            }
+        }
     }
 
     /// `filter`: `GRP/EVENT FILTER` per probe.
@@ -907,7 +915,7 @@ impl Registry {
             p.filter.show(w)?;
             w.write_char('\n')?;
         }
-        Ok(())
+        self.uprobes.show_filters(w)
     }
 
     /// Turns stack recording of return probe `[GRP/]EVENT` on or off.
