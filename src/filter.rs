@@ -61,7 +61,8 @@ fn global_pass() -> bool {
         .any(|p| p.load(Relaxed) == pid)
 }
 
-/// Sets the global pid list (the caller serialises writers).
+/// Sets the global pid list (the caller serialises writers, which keeps
+/// [`ACTIVE`] right).
 pub(crate) fn set_global(pids: &[i32]) -> Result {
     if pids.len() > MAX_PIDS || pids.iter().any(|&p| p <= 0) {
         return Err(EINVAL);
