@@ -24,7 +24,7 @@
 use crate::kbind;
 use core::ptr;
 use core::sync::atomic::{
-    AtomicBool, AtomicPtr, AtomicU64,
+    AtomicBool, AtomicPtr, AtomicU64, AtomicUsize,
     Ordering::{Acquire, Relaxed, Release},
 };
 use kernel::prelude::*;
@@ -37,6 +37,8 @@ pub(crate) const MAX_SIZE_KB: usize = 64 * 1024;
 static BUF: AtomicPtr<kbind::trace_buffer> = AtomicPtr::new(ptr::null_mut());
 static TRACING_ON: AtomicBool = AtomicBool::new(true);
 static DROPPED: AtomicU64 = AtomicU64::new(0);
+/// The largest event the buffer takes (`ring_buffer_max_event_size()`).
+static MAX_EVENT: AtomicUsize = AtomicUsize::new(0);
 
 /// Record kinds.
 pub(crate) const ENTRY: u32 = 0;
@@ -124,7 +126,7 @@ pub(crate) fn record_args(
     }
     if !args.is_fast() {
         record_generic(id, kind, ip, caller, args, ctx);
-    } else if let Some(mut r) = Reservation::new(kind, args.max_size()) {
+    } else if let Some(mut r) = Reservation::new(kind, args.fixed_size()) {
         crate::fetch_eval::build_fast(args, ctx, r.data());
         r.commit(id, kind, ip, caller);
     }
@@ -140,9 +142,36 @@ fn record_generic(
     args: &crate::fetch_eval::Args,
     ctx: &crate::fetch_eval::Ctx<'_>,
 ) {
-    if let Some(mut r) = Reservation::new(kind, args.max_size()) {
-        crate::fetch_eval::build(args, ctx, r.data());
+    let size = if args.has_strings() {
+        // Strings are measured first (tracefs' `__get_data_size()`) and the
+        // event sized to them, within the largest event: what does not fit
+        // is cut by `build`, not dropped.
+        let room = MAX_EVENT.load(Relaxed).saturating_sub(head_size(kind));
+        crate::fetch_eval::data_size(args, ctx)
+            .min(room)
+            .max(args.min_size())
+    } else {
+        args.fixed_size()
+    };
+    if let Some(mut r) = Reservation::new(kind, size) {
+        let data = r.data();
+        let n = crate::fetch_eval::build(args, ctx, data);
+        // A string shorter than measured (changed in between, or faulted)
+        // leaves bytes of an older event: clear them.
+        if let Some(rest) = data.get_mut(n..) {
+            rest.fill(0);
+        }
         r.commit(id, kind, ip, caller);
+    }
+}
+
+/// The bytes of a record before its argument data.
+#[inline(always)]
+fn head_size(kind: u32) -> usize {
+    if kind == RETURN {
+        HDR + CALLER
+    } else {
+        HDR
     }
 }
 
@@ -196,7 +225,7 @@ impl Reservation {
         if b.is_null() {
             return None;
         }
-        let head = if kind == RETURN { HDR + CALLER } else { HDR };
+        let head = head_size(kind);
         // SAFETY: `b` is the live buffer: it is freed only after every probe
         // is unregistered (so no handler runs) and `BUF` is cleared.
         let ev = unsafe { kbind::ring_buffer_lock_reserve(b, head + max) };
@@ -336,6 +365,9 @@ impl Events {
         if b.is_null() {
             return Err(ENOMEM);
         }
+        // SAFETY: `b` is the buffer just allocated.
+        let max = unsafe { kbind::ring_buffer_max_event_size(b) } as usize;
+        MAX_EVENT.store(max, Relaxed);
         BUF.store(b, Release);
         // INVARIANT: `BUF` now holds the buffer.
         Ok(Self(()))

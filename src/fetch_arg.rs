@@ -472,6 +472,9 @@ pub enum ProbeSite {
     FunctionReturn,
     /// Anywhere else (`SYM+OFFS`, an address).
     Other,
+    /// A user probe (`PID:ADDR`): like [`ProbeSite::Other`], and `@SYM`
+    /// (kernel symbols) is refused as tracefs refuses it in a uprobe.
+    User,
 }
 
 /// One parsed argument: a fetch program and how to store and print it.
@@ -937,7 +940,7 @@ impl<'w> Parser<'w> {
             Some(&c) if k_isalpha(c) || c == b'_' => {
                 // A BTF variable name: not available without BTF args.
                 let err = match self.site {
-                    ProbeSite::Other => errno::EINVAL,
+                    ProbeSite::Other | ProbeSite::User => errno::EINVAL,
                     _ => errno::EOPNOTSUPP,
                 };
                 return Err(ArgError::new(ErrorKind::NosupBtfarg, self.offset, err));
@@ -987,7 +990,7 @@ impl<'w> Parser<'w> {
             match self.site {
                 ProbeSite::FunctionEntry => Insn::Arg(n),
                 ProbeSite::FunctionReturn => Insn::EntryArg(n),
-                ProbeSite::Other => {
+                ProbeSite::Other | ProbeSite::User => {
                     return Err(ArgError::inval(ErrorKind::NofentryArgs, self.offset))
                 }
             }
@@ -1007,6 +1010,8 @@ impl<'w> Parser<'w> {
             self.code[self.cur] = Insn::Imm(v);
         } else if c == b'+' {
             return Err(ArgError::inval(ErrorKind::FileOnKprobe, self.offset));
+        } else if self.site == ProbeSite::User {
+            return Err(ArgError::inval(ErrorKind::SymOnUprobe, self.offset));
         } else {
             self.code[self.cur] = Insn::Symbol(Span::new(s + 1, e));
             self.next_insn()?;
@@ -1565,7 +1570,7 @@ impl<'a> ArgList<'a> {
                 continue;
             };
             last = Some(pos);
-            if site == ProbeSite::Other {
+            if matches!(site, ProbeSite::Other | ProbeSite::User) {
                 return Err(ParseError::new(ErrorKind::NofentryArgs, pos));
             }
             match rest.first() {

@@ -13,9 +13,14 @@
 //! `copy_from_user_nofault`): a bad address gives `(fault)` for a string
 //! and 0 for a number, never an oops.
 //!
-//! Records are built straight into the ring buffer's reserved event: room
-//! for the fixed part and [`MAX_STRING`] bytes per string value is
-//! reserved, and the header records how much was used.
+//! Records are built straight into the ring buffer's reserved event. A
+//! probe without strings reserves its fixed part. A probe with strings
+//! first measures them (tracefs' `__get_data_size()`: [`data_size`] runs
+//! the string arguments with nofault length reads, each string up to
+//! [`MAX_STRING`] bytes with its NUL), reserves exactly that, capped so
+//! the event fits the ring buffer's largest event, and [`build`] then
+//! copies each string into what is left of the reservation: a string that
+//! does not fit (or grew in between) is cut, never dropped.
 
 use crate::fetch_arg::{
     kernel_argument, pt_regs as off, ArgLocation, EntrySave, FetchArg, Insn, StrKind,
@@ -25,8 +30,9 @@ use crate::fetch_fmt::make_data_loc;
 use crate::kbind::{self, pt_regs};
 use kernel::prelude::*;
 
-/// Longest string kept per value, with its NUL (longer ones are cut).
-pub(crate) const MAX_STRING: usize = 256;
+/// Longest string kept per value, with its NUL (longer ones are cut):
+/// tracefs' `MAX_STRING_SIZE` (`PATH_MAX`). The event's room cuts sooner.
+pub(crate) const MAX_STRING: usize = 4096;
 
 /// What a handler passes to the evaluator.
 pub(crate) struct Ctx<'a> {
@@ -143,9 +149,9 @@ pub(crate) struct Args {
     pub(crate) fixed: usize,
     /// What a return probe saves at entry for its `$argN`.
     pub(crate) entry: EntrySave,
-    /// The most argument data one record can take: the fixed part and
-    /// [`MAX_STRING`] bytes per string value.
-    max: usize,
+    /// String values (array elements count one each): each takes at
+    /// least its NUL in the dynamic area.
+    strings: usize,
     /// When every argument has a fast form ([`Fast::of`]): all of them, in
     /// order; else empty.
     fast: KVec<FastOp>,
@@ -160,10 +166,6 @@ impl Args {
         entry: EntrySave,
         strings: usize,
     ) -> Result<Self> {
-        let max = strings
-            .checked_mul(MAX_STRING)
-            .and_then(|n| n.checked_add(fixed))
-            .ok_or(EINVAL)?;
         let mut fast = KVec::new();
         for a in args.iter() {
             let (reg, offset, size, mem) = match a.fast {
@@ -199,7 +201,7 @@ impl Args {
             args,
             fixed,
             entry,
-            max,
+            strings,
             fast,
         })
     }
@@ -216,10 +218,23 @@ impl Args {
         Ok(())
     }
 
-    /// The most argument data one record can take.
+    /// The argument data of a record without strings (the fixed part).
     #[inline]
-    pub(crate) fn max_size(&self) -> usize {
-        self.max
+    pub(crate) fn fixed_size(&self) -> usize {
+        self.fixed
+    }
+
+    /// Whether the records have strings (sized at each hit, [`data_size`]).
+    #[inline]
+    pub(crate) fn has_strings(&self) -> bool {
+        self.strings != 0
+    }
+
+    /// The least argument data of a record: the fixed part and an empty
+    /// string per string value.
+    #[inline]
+    pub(crate) fn min_size(&self) -> usize {
+        self.fixed + self.strings
     }
 
     /// For a user probe: the fast forms read kernel memory, so every
@@ -314,6 +329,29 @@ fn read_string(addr: u64, out: &mut [u8], user: bool) -> Option<usize> {
     break_at(out, n)
 }
 
+/// The length with its NUL (at most `cap`) of the NUL-terminated string at
+/// `addr`, read without faulting as [`read_string`] would copy it; None
+/// if its first byte faults. tracefs' `fetch_store_strlen()` (kernel
+/// memory) and `strnlen_user_nofault()` (user), in page-bounded chunks.
+fn string_len(addr: u64, cap: usize, user: bool) -> Option<usize> {
+    let cap = cap.checked_sub(1)?;
+    let mut chunk_buf = [0u8; 16];
+    let mut n = 0;
+    while n < cap {
+        let a = addr.wrapping_add(n as u64);
+        let to_page_end = 4096 - (a as usize & 4095);
+        let chunk = (cap - n).min(16).min(to_page_end);
+        if !read_mem(a, &mut chunk_buf[..chunk], user) {
+            return if n == 0 { None } else { Some(n + 1) };
+        }
+        if let Some(z) = chunk_buf[..chunk].iter().position(|&c| c == 0) {
+            return Some(n + z + 1);
+        }
+        n += chunk;
+    }
+    Some(n + 1)
+}
+
 fn break_at(out: &mut [u8], n: usize) -> Option<usize> {
     *out.get_mut(n)? = 0;
     Some(n + 1)
@@ -352,8 +390,16 @@ pub(crate) fn entry_words(save: &EntrySave, regs: &pt_regs) -> [u64; MAX_ENTRY_A
     w
 }
 
+/// The length with its NUL of the `%pS` text of `addr`, as
+/// [`symbol_string`] stores it given room.
+fn symbol_len(addr: u64) -> usize {
+    let mut t = crate::probe_line::FixedBuf::<{ kbind::RPROBES_KSYM_LEN as usize }>::new();
+    let _ = crate::retprobe::write_sym(&mut t, addr as usize);
+    (t.as_str().len() + 1).min(MAX_STRING)
+}
+
 /// Builds the argument data of one hit into `rec` (at least
-/// [`Args::max_size`] bytes) when every argument has a fast form
+/// [`Args::fixed_size`] bytes) when every argument has a fast form
 /// ([`Args::is_fast`]): each is a register or one load, and stores its
 /// whole slot (0 for a fault), so nothing needs clearing.
 #[inline(always)]
@@ -371,8 +417,37 @@ pub(crate) fn build_fast(args: &Args, ctx: &Ctx<'_>, rec: &mut [u8]) {
     }
 }
 
+/// The argument data one hit needs (tracefs' `__get_data_size()` plus the
+/// fixed part): the fixed part and each string's length with its NUL (at
+/// least 1, the NUL of an empty or faulting one: what [`build`] keeps room
+/// for), at most [`MAX_STRING`] each.
+pub(crate) fn data_size(args: &Args, ctx: &Ctx<'_>) -> usize {
+    let mut out = Out {
+        rec: &mut [],
+        dyn_end: 0,
+        left: 0,
+        measure: true,
+    };
+    for a in args.args.iter().filter(|a| a.arg.ty.is_string()) {
+        run(&a.arg, a.word(), ctx, &mut out);
+    }
+    args.fixed + out.dyn_end
+}
+
+/// Where [`run`] stores: the record being built, or (`measure`) nothing,
+/// adding up the strings' lengths in `dyn_end` instead.
+struct Out<'r> {
+    rec: &'r mut [u8],
+    /// End of the dynamic area so far (measuring: the strings' total).
+    dyn_end: usize,
+    /// String values not stored yet (each keeps a byte for its NUL).
+    left: usize,
+    measure: bool,
+}
+
 /// Builds the argument data of one hit into `rec` (at least
-/// [`Args::max_size`] bytes); returns its length.
+/// [`Args::min_size`] bytes, best [`data_size`]); returns its length.
+/// Strings take what is left of `rec`, keeping a byte for each later one.
 pub(crate) fn build(args: &Args, ctx: &Ctx<'_>, rec: &mut [u8]) -> usize {
     if args.is_fast() {
         build_fast(args, ctx, rec);
@@ -380,23 +455,28 @@ pub(crate) fn build(args: &Args, ctx: &Ctx<'_>, rec: &mut [u8]) -> usize {
     }
     let fixed = args.fixed.min(rec.len());
     rec[..fixed].fill(0);
-    let mut dyn_end = fixed;
+    let mut out = Out {
+        rec,
+        dyn_end: fixed,
+        left: args.strings,
+        measure: false,
+    };
     for a in args.args.iter() {
         let slot = usize::from(a.arg.offset);
         match a.fast {
-            Fast::Reg { reg: r, size } => put(rec, slot, size, reg(ctx.regs, r)),
+            Fast::Reg { reg: r, size } => put(out.rec, slot, size, reg(ctx.regs, r)),
             Fast::Mem {
                 reg: r,
                 offset,
                 size,
             } => {
                 let addr = reg(ctx.regs, r).wrapping_add(i64::from(offset) as u64);
-                put(rec, slot, size, read_kernel(addr, size).unwrap_or(0));
+                put(out.rec, slot, size, read_kernel(addr, size).unwrap_or(0));
             }
-            Fast::Generic => run(&a.arg, a.word(), ctx, rec, &mut dyn_end),
+            Fast::Generic => run(&a.arg, a.word(), ctx, &mut out),
         }
     }
-    dyn_end
+    out.dyn_end
 }
 
 /// Reads a `size`-byte (1, 2, 4 or 8) little-endian number of kernel
@@ -418,27 +498,58 @@ fn read_kernel(addr: u64, size: u8) -> Option<u64> {
     (r == 0).then_some(v)
 }
 
-/// Copies a string into the room it is given; its length with the NUL, or
-/// `None` for a fault.
-type StringSource<'a> = &'a dyn Fn(&mut [u8]) -> Option<usize>;
+/// Where a string value comes from.
+enum Str<'a> {
+    /// An immediate string.
+    Bytes(&'a [u8]),
+    /// The `%pS` text of an address (`symstr`).
+    Symbol(u64),
+    /// NUL-terminated memory (user memory if `user`).
+    Mem { addr: u64, user: bool },
+}
 
-/// Stores one string (or its fault) for the `__data_loc` slot at `slot`.
-fn store_string(rec: &mut [u8], slot: usize, dyn_end: &mut usize, s: Option<StringSource<'_>>) {
-    let start = *dyn_end;
-    let room = rec.len().saturating_sub(start).min(MAX_STRING);
+/// Stores one string (`None`: a fault) for the `__data_loc` slot at
+/// `slot`, or measures it.
+fn store_string(out: &mut Out<'_>, slot: usize, s: Option<Str<'_>>) {
+    if out.measure {
+        let len = match s {
+            Some(Str::Bytes(b)) => b.len().min(MAX_STRING - 1) + 1,
+            Some(Str::Symbol(a)) => symbol_len(a),
+            Some(Str::Mem { addr, user }) => string_len(addr, MAX_STRING, user).unwrap_or(0),
+            None => 0,
+        };
+        out.dyn_end += len.max(1);
+        return;
+    }
+    out.left = out.left.saturating_sub(1);
+    let start = out.dyn_end;
+    let room = out
+        .rec
+        .len()
+        .saturating_sub(start)
+        .saturating_sub(out.left)
+        .min(MAX_STRING);
+    let dst = out.rec.get_mut(start..start + room).unwrap_or(&mut []);
     let len = match s {
-        Some(f) if room > 0 => f(&mut rec[start..start + room]).unwrap_or(0),
-        _ => 0,
+        _ if dst.is_empty() => 0,
+        Some(Str::Bytes(b)) => {
+            let n = b.len().min(dst.len() - 1);
+            dst[..n].copy_from_slice(&b[..n]);
+            break_at(dst, n).unwrap_or(0)
+        }
+        Some(Str::Symbol(a)) => symbol_string(a, dst),
+        Some(Str::Mem { addr, user }) => read_string(addr, dst, user).unwrap_or(0),
+        None => 0,
     };
     let loc = make_data_loc(len as u16, if len == 0 { 0 } else { start as u16 });
-    if let Some(d) = rec.get_mut(slot..slot + 4) {
+    if let Some(d) = out.rec.get_mut(slot..slot + 4) {
         d.copy_from_slice(&loc.to_le_bytes());
     }
-    *dyn_end = start + len;
+    out.dyn_end = start + len;
 }
 
 /// Runs one fetch program (tracefs' `process_fetch_insn()`).
-fn run(arg: &FetchArg, word: &str, ctx: &Ctx<'_>, rec: &mut [u8], dyn_end: &mut usize) {
+fn run(arg: &FetchArg, word: &str, ctx: &Ctx<'_>, out: &mut Out<'_>) {
     let code = arg.insns();
     let mut slot = usize::from(arg.offset);
     let regs = ctx.regs;
@@ -468,16 +579,7 @@ fn run(arg: &FetchArg, word: &str, ctx: &Ctx<'_>, rec: &mut [u8], dyn_end: &mut 
         Some(Insn::ImmStr(span)) => {
             let bytes = span.get(word).as_bytes();
             if let Some(Insn::StString { .. }) = code.get(1) {
-                store_string(
-                    rec,
-                    slot,
-                    dyn_end,
-                    Some(&|out: &mut [u8]| {
-                        let n = bytes.len().min(out.len() - 1);
-                        out[..n].copy_from_slice(&bytes[..n]);
-                        break_at(out, n)
-                    }),
-                );
+                store_string(out, slot, Some(Str::Bytes(bytes)));
             }
             return;
         }
@@ -530,7 +632,7 @@ fn run(arg: &FetchArg, word: &str, ctx: &Ctx<'_>, rec: &mut [u8], dyn_end: &mut 
         match store {
             Some(Insn::StRaw { size }) => {
                 let v = val.unwrap_or(0);
-                put(rec, slot, size, apply_bf(v, modbf));
+                put(out.rec, slot, size, apply_bf(v, modbf));
                 slot += usize::from(size);
             }
             Some(Insn::StMem { offset, size, user }) => {
@@ -542,7 +644,7 @@ fn run(arg: &FetchArg, word: &str, ctx: &Ctx<'_>, rec: &mut [u8], dyn_end: &mut 
                 });
                 let ok = addr.is_some_and(|a| read_mem(a, &mut b[..n], user || in_user));
                 let v = if ok { u64::from_le_bytes(b) } else { 0 };
-                put(rec, slot, size, apply_bf(v, modbf));
+                put(out.rec, slot, size, apply_bf(v, modbf));
                 slot += n;
             }
             Some(Insn::StString { offset, kind }) => {
@@ -552,24 +654,15 @@ fn run(arg: &FetchArg, word: &str, ctx: &Ctx<'_>, rec: &mut [u8], dyn_end: &mut 
                     val = read_u64(lval, kind == StrKind::User || in_user);
                 }
                 let addr = val.map(|v| v.wrapping_add(i64::from(offset) as u64));
-                match (addr, kind) {
-                    (None, _) => store_string(rec, slot, dyn_end, None),
-                    (Some(a), StrKind::Symbol) => store_string(
-                        rec,
-                        slot,
-                        dyn_end,
-                        Some(&|out: &mut [u8]| Some(symbol_string(a, out))),
-                    ),
-                    (Some(a), kind) => {
-                        let user = kind == StrKind::User || in_user;
-                        store_string(
-                            rec,
-                            slot,
-                            dyn_end,
-                            Some(&|out: &mut [u8]| read_string(a, out, user)),
-                        )
-                    }
-                }
+                let src = match (addr, kind) {
+                    (None, _) => None,
+                    (Some(a), StrKind::Symbol) => Some(Str::Symbol(a)),
+                    (Some(a), kind) => Some(Str::Mem {
+                        addr: a,
+                        user: kind == StrKind::User || in_user,
+                    }),
+                };
+                store_string(out, slot, src);
                 slot += 4;
             }
             _ => return,

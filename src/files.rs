@@ -271,7 +271,9 @@ impl Control for EventPid {
         crate::filter::show_global(out)
     }
 
-    fn truncate(_s: &State) -> Result {
+    fn truncate(s: &State) -> Result {
+        // Serialised with the writers, like them.
+        let _reg = s.registry.lock();
         crate::filter::set_global(&[])
     }
 

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Hit filters, applied first thing in the handlers so that a filtered-out
-//! hit costs a couple of loads: nothing is counted, recorded or hijacked.
+//! Hit filters, applied first thing in the handlers (kernel and user
+//! probes alike) so that a filtered-out hit costs a couple of loads:
+//! nothing is counted, recorded or hijacked. While no filter is in force
+//! anywhere, a hit pays one load for them.
 //!
 //! - Per probe (`filter` file): `[GRP/]EVENT pid=PID`, `[GRP/]EVENT
 //!   comm=NAME`, `[GRP/]EVENT none`.
@@ -12,7 +14,7 @@ use crate::kbind;
 use core::fmt::Write;
 use core::sync::atomic::{
     AtomicBool, AtomicI32, AtomicU64, AtomicUsize,
-    Ordering::{Acquire, Relaxed, Release},
+    Ordering::{AcqRel, Acquire, Relaxed, Release},
 };
 use kernel::prelude::*;
 
@@ -21,6 +23,19 @@ pub(crate) const MAX_PIDS: usize = 16;
 
 static GLOBAL_PIDS: [AtomicI32; MAX_PIDS] = [const { AtomicI32::new(0) }; MAX_PIDS];
 static GLOBAL_N: AtomicUsize = AtomicUsize::new(0);
+
+/// Filters in force: 1 while the global pid list is set, plus 1 per probe
+/// filter that is on. While it is 0, [`Filter::pass`] is this one load.
+static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts a filter going on (`on`) or off in [`ACTIVE`].
+fn account(on: bool) {
+    if on {
+        ACTIVE.fetch_add(1, Release);
+    } else {
+        ACTIVE.fetch_sub(1, Release);
+    }
+}
 
 fn current_pid() -> i32 {
     crate::percpu::current_pid()
@@ -35,7 +50,7 @@ fn current_comm() -> [u8; 16] {
 
 /// Whether the global pid filter lets the current task's hits through.
 #[inline]
-pub(crate) fn global_pass() -> bool {
+fn global_pass() -> bool {
     let n = GLOBAL_N.load(Acquire);
     if n == 0 {
         return true;
@@ -46,16 +61,21 @@ pub(crate) fn global_pass() -> bool {
         .any(|p| p.load(Relaxed) == pid)
 }
 
-/// Sets the global pid list (the caller serialises writers).
+/// Sets the global pid list (the caller serialises writers, which keeps
+/// [`ACTIVE`] right).
 pub(crate) fn set_global(pids: &[i32]) -> Result {
     if pids.len() > MAX_PIDS || pids.iter().any(|&p| p <= 0) {
         return Err(EINVAL);
     }
-    GLOBAL_N.store(0, Release);
+    let was = GLOBAL_N.swap(0, AcqRel) != 0;
     for (slot, &p) in GLOBAL_PIDS.iter().zip(pids) {
         slot.store(p, Relaxed);
     }
     GLOBAL_N.store(pids.len(), Release);
+    let now = !pids.is_empty();
+    if was != now {
+        account(now);
+    }
     Ok(())
 }
 
@@ -77,9 +97,16 @@ pub(crate) struct Filter {
 }
 
 impl Filter {
-    /// Whether the current task's hit passes (global filter included).
-    #[inline]
+    /// Whether the current task's hit passes (global filter included): one
+    /// load while no filter is in force anywhere.
+    #[inline(always)]
     pub(crate) fn pass(&self) -> bool {
+        ACTIVE.load(Acquire) == 0 || self.pass_filtered()
+    }
+
+    /// [`Self::pass`] while some filter is in force.
+    #[inline(never)]
+    fn pass_filtered(&self) -> bool {
         if !global_pass() {
             return false;
         }
@@ -96,42 +123,47 @@ impl Filter {
         self.comm[0].load(Relaxed) == lo && self.comm[1].load(Relaxed) == hi
     }
 
-    /// Applies `pid=N`, `comm=NAME` or `none`.
+    /// Applies `pid=N`, `comm=NAME` or `none`; a bad `spec` changes
+    /// nothing. [`ACTIVE`] follows the filter going on or off.
     pub(crate) fn set(&self, spec: &str) -> Result {
-        if spec == "none" {
-            self.on.store(false, Release);
-            return Ok(());
-        }
-        let (key, val) = spec.split_once('=').ok_or(EINVAL)?;
-        self.on.store(false, Release);
-        match key {
-            "pid" => {
+        // (pid, comm), checked before anything changes.
+        let new = match spec.split_once('=') {
+            None if spec == "none" => None,
+            Some(("pid", val)) => {
                 let pid: i32 = val.parse().map_err(|_| EINVAL)?;
                 if pid <= 0 {
                     return Err(EINVAL);
                 }
-                self.pid.store(pid, Relaxed);
+                Some((pid, [0u8; 16]))
             }
-            "comm" => {
+            Some(("comm", val)) => {
                 // TASK_COMM_LEN - 1 characters, NUL-padded like `comm`.
                 if val.is_empty() || val.len() > 15 {
                     return Err(EINVAL);
                 }
                 let mut c = [0u8; 16];
                 c[..val.len()].copy_from_slice(val.as_bytes());
-                self.pid.store(0, Relaxed);
-                self.comm[0].store(
-                    u64::from_ne_bytes(c[..8].try_into().unwrap_or([0; 8])),
-                    Relaxed,
-                );
-                self.comm[1].store(
-                    u64::from_ne_bytes(c[8..].try_into().unwrap_or([0; 8])),
-                    Relaxed,
-                );
+                Some((0, c))
             }
             _ => return Err(EINVAL),
+        };
+        if self.on.swap(false, AcqRel) {
+            account(false);
         }
+        let Some((pid, c)) = new else {
+            return Ok(());
+        };
+        self.pid.store(pid, Relaxed);
+        self.comm[0].store(
+            u64::from_ne_bytes(c[..8].try_into().unwrap_or([0; 8])),
+            Relaxed,
+        );
+        self.comm[1].store(
+            u64::from_ne_bytes(c[8..].try_into().unwrap_or([0; 8])),
+            Relaxed,
+        );
         self.on.store(true, Release);
+        account(true);
         Ok(())
     }
 
@@ -149,5 +181,13 @@ impl Filter {
         c[8..].copy_from_slice(&self.comm[1].load(Relaxed).to_ne_bytes());
         let n = c.iter().position(|&b| b == 0).unwrap_or(16);
         write!(w, "comm={}", core::str::from_utf8(&c[..n]).unwrap_or("?"))
+    }
+}
+
+impl Drop for Filter {
+    fn drop(&mut self) {
+        if *self.on.get_mut() {
+            account(false);
+        }
     }
 }

@@ -140,6 +140,8 @@ pub enum ErrorKind {
     BadMemAddr,
     /// `@+OFFS` (a file offset) in a kernel probe.
     FileOnKprobe,
+    /// `@SYM` (a kernel symbol) in a user probe.
+    SymOnUprobe,
     /// `\IMM` not a number.
     BadImm,
     /// `\"STR` without the closing `"`.
@@ -276,6 +278,7 @@ impl ErrorKind {
             BadRegName => "Invalid register name",
             BadMemAddr => "Invalid memory address",
             FileOnKprobe => "File offset is not available for kernel probes",
+            SymOnUprobe => "Symbol is not available with uprobe",
             BadImm => "Invalid immediate value",
             ImmstrNoClose => "String is not closed with '\"'",
             BadFetchArg => "Invalid fetch argument",
@@ -735,6 +738,7 @@ pub fn parse(line: &str) -> Result<Command<'_>, ParseError> {
         // The kernel asks kprobe_on_func_entry(): offset 0 on x86_64 without
         // IBT (with an ENDBR, offset 4 would count too).
         (false, Target::Symbol { offset: 0, .. }) => ProbeSite::FunctionEntry,
+        (false, Target::User(_)) => ProbeSite::User,
         (false, _) => ProbeSite::Other,
     };
     let args = ArgList::parse(words, site)?;

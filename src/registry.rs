@@ -276,6 +276,46 @@ fn write_lossy(w: &mut impl Write, mut b: &[u8]) -> core::fmt::Result {
     Ok(())
 }
 
+/// Largest text of one argument [`write_arg_text`] makes room for (a
+/// `symbol[N]` array of long names; strings and number arrays take less).
+const MAX_ARG_TEXT: usize = 256 * 1024;
+
+/// Writes one argument of an event (` NAME=VALUE`) in full: formatted in
+/// `buf` when it fits (almost always), else in a heap buffer grown until it
+/// does, so that a long array or string is never cut and the arguments after
+/// it are not lost (tracefs prints the whole line). Returns false if the
+/// record could not be formatted (the arguments after it are skipped).
+fn write_arg_text(
+    w: &mut impl Write,
+    a: &crate::fetch_eval::Arg,
+    data: &[u8],
+    buf: &mut [u8],
+) -> Result<bool, core::fmt::Error> {
+    let fmt = |out: &mut crate::fetch_fmt::SeqBuf<'_>| {
+        crate::fetch_fmt::write_fetch_arg(out, &a.arg, a.word(), data, 0, &mut KernelSyms).is_ok()
+    };
+    let mut out = crate::fetch_fmt::SeqBuf::new(buf);
+    let mut ok = fmt(&mut out);
+    if !out.overflowed() {
+        write_lossy(w, out.as_bytes())?;
+        return Ok(ok);
+    }
+    let mut size = 4 * buf.len().max(1024);
+    let mut v = KVVec::<u8>::new();
+    loop {
+        v.clear();
+        v.resize(size, 0, GFP_KERNEL)
+            .map_err(|_| core::fmt::Error)?;
+        let mut out = crate::fetch_fmt::SeqBuf::new(&mut v);
+        ok = fmt(&mut out);
+        if !out.overflowed() || size >= MAX_ARG_TEXT {
+            write_lossy(w, out.as_bytes())?;
+            return Ok(ok && !out.overflowed());
+        }
+        size *= 4;
+    }
+}
+
 /// All probes, and the global switch.
 pub(crate) struct Registry {
     probes: KVec<Pin<KBox<Probe>>>,
@@ -354,17 +394,7 @@ impl Registry {
         if let Some(args) = args {
             let mut buf = [0u8; 1024];
             for a in args.args.iter() {
-                let mut out = crate::fetch_fmt::SeqBuf::new(&mut buf);
-                let r = crate::fetch_fmt::write_fetch_arg(
-                    &mut out,
-                    &a.arg,
-                    a.word(),
-                    &e.data,
-                    0,
-                    &mut KernelSyms,
-                );
-                write_lossy(w, out.as_bytes())?;
-                if r.is_err() {
+                if !write_arg_text(w, a, &e.data, &mut buf)? {
                     break;
                 }
             }
@@ -529,18 +559,7 @@ impl Registry {
             }
         }
         if let Target::User(t) = def.target {
-            // `@SYM` names kernel memory: not for a user probe.
-            for la in def.args.iter() {
-                let la = la?;
-                let sym = la
-                    .arg
-                    .insns()
-                    .iter()
-                    .any(|i| matches!(i, crate::fetch_arg::Insn::Symbol(_)));
-                if sym {
-                    return Err(CmdError::at(ErrorKind::BadMemAddr, la.pos));
-                }
-            }
+            // `@SYM` was refused by the parser (SYM_ON_UPROBE).
             let args = if def.args.is_empty() {
                 None
             } else {
@@ -693,10 +712,21 @@ impl Registry {
                         errno,
                     }
                 }
-                None => CmdError {
-                    err: ParseError::with_errno(ErrorKind::BadFetchArg, la.pos, errno),
-                    errno,
-                },
+                // tracefs resolves `@SYM` when it registers the kprobe
+                // (traceprobe_update_arg()): an unknown symbol is that
+                // registration's ENOENT, reported on the probe point as
+                // BAD_PROBE_ADDR; a bad offset its EINVAL, FAIL_REG_PROBE.
+                None => {
+                    let kind = if errno == probe_line::errno::ENOENT {
+                        ErrorKind::BadProbeAddr
+                    } else {
+                        ErrorKind::FailRegProbe
+                    };
+                    CmdError {
+                        err: ParseError::with_errno(kind, def.target_pos, errno),
+                        errno,
+                    }
+                }
             })?;
             fixed = fixed.max(usize::from(arg.offset) + arg.size());
             if arg.ty.is_string() {
@@ -1034,10 +1064,19 @@ impl Registry {
 
     /// Sets the filter of event `[GRP/]EVENT` (of all its probes).
     pub(crate) fn set_filter(&mut self, spec: &str, filter: &str) -> Result {
-        let p = self.find_spec(spec)?;
+        let p = match self.find_spec(spec) {
+            Ok(p) => p,
+            Err(e) => {
+                let (group, event) = match spec.split_once('/') {
+                    Some((g, e)) => (Some(g), e),
+                    None => (None, spec),
+                };
+                return self.uprobes.filter(group, event).ok_or(e)?.set(filter);
+            }
+        };
         let res = p.filter.set(filter);
         // The other probes of the event take the first one's filter, also
-        // when `filter` was refused (a refused filter may turn it off).
+        // when `filter` was refused.
         let mut now = FixedBuf::<32>::new();
         let _ = p.filter.show(&mut now);
         for q in self.event_probes(spec).skip(1) {
@@ -1057,7 +1096,7 @@ impl Registry {
             p.filter.show(w)?;
             w.write_char('\n')?;
         }
-        Ok(())
+        self.uprobes.show_filters(w)
     }
 
     /// Turns stack recording of return event `[GRP/]EVENT` (all its

@@ -507,6 +507,8 @@ pub(crate) struct UProbe {
     armed: AtomicBool,
     /// Fetch arguments recorded with each hit's event.
     args: Option<KBox<crate::fetch_eval::Args>>,
+    /// Which tasks' hits count (with the global `set_event_pid`).
+    filter: crate::filter::Filter,
 }
 
 impl Named for UProbe {
@@ -534,7 +536,7 @@ impl UProbe {
     /// counter and the ring buffer's reserve and commit.
     #[inline(always)]
     fn count(&self, regs: &pt_regs) {
-        if !ENABLED.load(Relaxed) || !self.armed.load(Relaxed) {
+        if !ENABLED.load(Relaxed) || !self.armed.load(Relaxed) || !self.filter.pass() {
             return;
         }
         let s = self.stats.this_cpu();
@@ -1398,6 +1400,7 @@ impl UProbes {
                 stats: PerCpu::new().map_err(|_| oom())?,
                 armed: AtomicBool::new(true),
                 args: n.args,
+                filter: Default::default(),
             },
             GFP_KERNEL,
         )
@@ -1619,6 +1622,26 @@ impl UProbes {
                 p.verdict.name(),
                 if on { "" } else { " [DISABLED]" }
             )?;
+        }
+        Ok(())
+    }
+
+    /// The filter of probe `[GRP/]EVENT`.
+    pub(crate) fn filter(
+        &self,
+        group: Option<&str>,
+        event: &str,
+    ) -> Option<&crate::filter::Filter> {
+        self.find(group, event).map(|p| &p.filter)
+    }
+
+    /// `filter` rows.
+    pub(crate) fn show_filters(&self, w: &mut impl Write) -> core::fmt::Result {
+        for p in self.probes.iter() {
+            p.write_name(w)?;
+            w.write_char(' ')?;
+            p.filter.show(w)?;
+            w.write_char('\n')?;
         }
         Ok(())
     }

@@ -69,7 +69,7 @@ DEFMAX=$((2 * possible > 10 ? 2 * possible : 10))
 # probes, profile, list, armed, filter and memory name the same probes, the
 # kernel has one kprobe for each, armed as rprobes says, and the return
 # probes reserve their maxactive instances, no more.
-# User probes (PID:ADDR) are in every view but `filter`, and are not
+# User probes (PID:ADDR) are in every view (`filter` too), and are not
 # kprobes; the kernel's list also has rprobes' signal hook (a kprobe
 # registered with the first user probe, until rmmod).
 consistent() {
@@ -81,7 +81,6 @@ consistent() {
 	awk '{ print $1 }' $D/filter | sort >$S/n.filter
 	for f in profile list armed filter; do
 		want=$S/n.probes
-		[ $f = filter ] && want=$S/n.kprobes
 		cmp -s $want $S/n.$f || {
 			echo "# probes and $f disagree:"
 			diff $want $S/n.$f

@@ -98,7 +98,9 @@ check "reason in error_log" grep -q "The instruction cannot be probed: int" $D/e
 expect_err $D/probes EOPNOTSUPP "r:ut/ret $pid:$(uloop_addr p u_nop)"
 expect_err $D/probes EFAULT "p:ut/data $pid:0x1000"
 expect_err $D/probes ENOENT "p:ut/file $pid:/no/such:0x0"
+: >$D/error_log
 expect_err $D/probes EINVAL "p:ut/sym $pid:$(uloop_addr p u_jcc) x=@jiffies"
+check "@SYM in a user probe: SYM_ON_UPROBE" grep -q 'rprobes: error: Symbol is not available with uprobe' $D/error_log
 expect_err $D/probes EINVAL "p:ut/arg1 $pid:$(uloop_addr p u_jcc) x=\$arg1"
 check "still 9 probes" [ "$(grep -c '^p:ut/' $D/probes)" = 9 ]
 

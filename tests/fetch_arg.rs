@@ -176,6 +176,7 @@ fn messages_are_tracefs_ones() {
             FileOnKprobe,
             "File offset is not available for kernel probes",
         ),
+        (SymOnUprobe, "Symbol is not available with uprobe"),
         (BadImm, "Invalid immediate value"),
         (ImmstrNoClose, "String is not closed with '\"'"),
         (BadFetchArg, "Invalid fetch argument"),
@@ -188,6 +189,23 @@ fn messages_are_tracefs_ones() {
     for (kind, msg) in cases {
         assert_eq!(kind.message(), msg);
     }
+}
+
+/// uprobe_syntax_errors.tc's `@symbol` line: a user probe cannot name a
+/// kernel symbol (SYM_ON_UPROBE, caret under the `@`, also nested and
+/// named), where a kernel probe takes it; `@ADDR` stays allowed.
+#[test]
+fn uprobe_symbol_refused() {
+    check_error("p 1:0x1000 ^@symbol", SymOnUprobe);
+    check_error("p 1:0x1000 x=^@jiffies:u64", SymOnUprobe);
+    check_error("p 1:0x1000 x=+8(^@jiffies+4)", SymOnUprobe);
+    check_error("p 1:0x1000 x=%ax ^@jiffies", SymOnUprobe);
+    assert!(accepted("p 1:0x1000 x=@0x1000:u64"));
+    assert!(accepted("p vfs_read x=@jiffies:u64"));
+    assert!(accepted("p vfs_read+4 x=+8(@jiffies+4)"));
+    // The other uprobe refusals are unchanged.
+    check_error("p 1:0x1000 ^$arg1", NofentryArgs);
+    check_error("p 1:0x1000 ^@+10", FileOnKprobe);
 }
 
 // ---------------------------------------------------------------------------

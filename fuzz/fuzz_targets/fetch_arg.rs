@@ -19,7 +19,12 @@ fuzz_target!(|data: &[u8]| {
     let Ok(word) = core::str::from_utf8(rest) else {
         return;
     };
-    for site in [ProbeSite::FunctionEntry, ProbeSite::FunctionReturn, ProbeSite::Other] {
+    for site in [
+        ProbeSite::FunctionEntry,
+        ProbeSite::FunctionReturn,
+        ProbeSite::Other,
+        ProbeSite::User,
+    ] {
         match parse_arg(word, usize::from(idx % 160), site) {
             Ok(arg) => {
                 assert!(arg.size() <= 3072 + 64, "size {} for {word:?}", arg.size());
