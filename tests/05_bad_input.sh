@@ -105,20 +105,8 @@ echo "p vfs_read$six +0(^%ax):u64[64]|E2BIG|Event too big (too many fields?)" >>
 echo "p vfs_read$six ^%ax|E2BIG|Event too big (too many fields?)" >>/tmp/bad.list
 while IFS='|' read -r spec errno msg; do
 	[ -n "$spec" ] || continue
-	pre=${spec%%^*}
-	line=$pre${spec#*^}
-	pos=${#pre}
-	: >$D/error_log
-	expect_err $D/probes "$errno" "$line"
-	slurp log $D/error_log
-	case $log in *"rprobes: error: $msg"*) ;; *) printf %s "$log"; fail "message for '$line'" ;; esac
-	case $log in *"  Command: $line"*) ;; *) printf %s "$log"; fail "command for '$line'" ;; esac
-	last=${log%?}
-	last=${last##*"
-"}
-	len=$((${#last} + 1))
-	[ "$len" -eq $((13 + pos)) ] || { printf %s "$log"; fail "caret for '$line': $len != 13 + $pos"; }
-	probes_unchanged || fail "'$line' changed the probe list"
+	expect_err_at "$spec" "$errno" "$msg"
+	probes_unchanged || fail "'$spec' changed the probe list"
 done </tmp/bad.list
 check "the 129-argument line was checked" grep -q 'a128=%ax|E2BIG' /tmp/bad.list
 # The kernel's own tracefs gives the same errno, message and caret (its

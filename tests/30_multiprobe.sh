@@ -23,27 +23,6 @@ ehits() {
 # (Module functions print as `FUNC+0xOFF/0xSIZE [rprobes]`.)
 # Lines of FILE matching a regex.
 count() { grep -c "$2" "$1"; }
-# A refused line (^ marks the caret): errno, error_log message and caret
-# (13 + pos bytes with the newline, as in 05), and the probes unchanged.
-err_at() { # spec errno message
-	pre=${1%%^*}
-	line=$pre${1#*^}
-	pos=${#pre}
-	slurp before $D/probes
-	: >$D/error_log
-	expect_err $D/probes "$2" "$line"
-	slurp log $D/error_log
-	case $log in *"rprobes: error: $3"*) ;; *) printf %s "$log"; fail "message for '$line'" ;; esac
-	# (The command is normalised: no trailing space.)
-	case $log in *"  Command: ${line% }"*) ;; *) printf %s "$log"; fail "command for '$line'" ;; esac
-	last=${log%?}
-	last=${last##*"
-"}
-	[ $((${#last} + 1)) -eq $((13 + pos)) ] || { printf %s "$log"; fail "caret for '$line'"; }
-	slurp now $D/probes
-	[ "$now" = "$before" ] || fail "'$line' changed the probes"
-}
-
 # Two probes, one event.
 expect_ok $D/probes "p:multi $F1 x=%di:u64"
 expect_ok $D/probes "p:multi $F2 x=%di:u64"
@@ -122,21 +101,21 @@ expect_err $D/probes ENOENT "-:multi"
 
 # kprobe_syntax_errors.tc: appending to `p:kprobes/testevent FUNC abcd=\1`.
 printf '%s\n' 'p:kprobes/testevent kernel_clone abcd=\1' >>$D/probes || fail "add testevent"
-err_at '^r:kprobes/testevent do_exit' EEXIST 'Probe type is different from existing probe'
-err_at '^p:kprobes/testevent do_exit%return' EEXIST 'Probe type is different from existing probe'
-err_at 'p:kprobes/testevent kernel_clone ^bcd=\1' EEXIST 'Argument type or name is different from existing probe'
-err_at 'p:kprobes/testevent kernel_clone ^abcd=\1:u8' EEXIST 'Argument type or name is different from existing probe'
-err_at 'p:kprobes/testevent kernel_clone ^abcd=\"foo"' EEXIST 'Argument type or name is different from existing probe'
-err_at 'p:kprobes/testevent kernel_clone abcd=\1 ^x=\2' EEXIST 'Argument type or name is different from existing probe'
+expect_err_at '^r:kprobes/testevent do_exit' EEXIST 'Probe type is different from existing probe'
+expect_err_at '^p:kprobes/testevent do_exit%return' EEXIST 'Probe type is different from existing probe'
+expect_err_at 'p:kprobes/testevent kernel_clone ^bcd=\1' EEXIST 'Argument type or name is different from existing probe'
+expect_err_at 'p:kprobes/testevent kernel_clone ^abcd=\1:u8' EEXIST 'Argument type or name is different from existing probe'
+expect_err_at 'p:kprobes/testevent kernel_clone ^abcd=\"foo"' EEXIST 'Argument type or name is different from existing probe'
+expect_err_at 'p:kprobes/testevent kernel_clone abcd=\1 ^x=\2' EEXIST 'Argument type or name is different from existing probe'
 # Fewer arguments: after the end of the command (tracefs counts its NUL).
-err_at 'p:kprobes/testevent kernel_clone ^' EEXIST 'Argument type or name is different from existing probe'
-err_at '^p:kprobes/testevent kernel_clone abcd=\1' EEXIST 'There is already the exact same probe event'
-err_at '^p:kprobes/testevent kernel_clone+0 abcd=\1' EEXIST 'There is already the exact same probe event'
+expect_err_at 'p:kprobes/testevent kernel_clone ^' EEXIST 'Argument type or name is different from existing probe'
+expect_err_at '^p:kprobes/testevent kernel_clone abcd=\1' EEXIST 'There is already the exact same probe event'
+expect_err_at '^p:kprobes/testevent kernel_clone+0 abcd=\1' EEXIST 'There is already the exact same probe event'
 # The same names and types with another body, or another point: appended.
 expect_ok $D/probes 'p:kprobes/testevent kernel_clone abcd=\2'
 expect_ok $D/probes 'p:kprobes/testevent vfs_read abcd=\1'
 check "three under testevent" [ "$(count $D/probes '^p:kprobes/testevent ')" -eq 3 ]
-err_at '^p:kprobes/testevent vfs_read abcd=\1' EEXIST 'There is already the exact same probe event'
+expect_err_at '^p:kprobes/testevent vfs_read abcd=\1' EEXIST 'There is already the exact same probe event'
 # Argument matching removes just the one with that body.
 expect_ok $D/probes '-:kprobes/testevent kernel_clone abcd=\2'
 check "kernel_clone abcd=\\1 stays" grep -qx 'p:kprobes/testevent kernel_clone abcd=\\1' $D/probes
@@ -149,10 +128,10 @@ expect_ok $D/probes 'r:rm rprobes_selftest_inner ret=$retval:u64'
 expect_ok $D/probes 'r:rm rprobes_selftest_outer ret=$retval:u64'
 # maxactive is no part of the probe type.
 expect_ok $D/probes 'r5:rm rprobes_selftest_recurse ret=$retval:u64'
-err_at '^p:rm rprobes_selftest_sleep' EEXIST 'Probe type is different from existing probe'
-err_at '^r:rm rprobes_selftest_inner ret=$retval:u64' EEXIST 'There is already the exact same probe event'
-err_at '^p:rm rprobes_selftest_inner%return ret=$retval:u64' EEXIST 'There is already the exact same probe event'
-err_at 'r:rm rprobes_selftest_sleep ^ret=$retval:s64' EEXIST 'Argument type or name is different from existing probe'
+expect_err_at '^p:rm rprobes_selftest_sleep' EEXIST 'Probe type is different from existing probe'
+expect_err_at '^r:rm rprobes_selftest_inner ret=$retval:u64' EEXIST 'There is already the exact same probe event'
+expect_err_at '^p:rm rprobes_selftest_inner%return ret=$retval:u64' EEXIST 'There is already the exact same probe event'
+expect_err_at 'r:rm rprobes_selftest_sleep ^ret=$retval:s64' EEXIST 'Argument type or name is different from existing probe'
 check "r5 reads back" grep -qx 'r5:rprobes/rm rprobes_selftest_recurse ret=$retval:u64' $D/probes
 echo 'rm' >$D/stacktrace || fail "stacktrace on"
 : >$D/trace
@@ -192,11 +171,11 @@ uloop_start u
 a=$(uloop_addr u u_push)
 b=$(uloop_addr u u_call)
 expect_ok $D/probes 'p:kev vfs_read'
-err_at "^p:kev $pid_u:$a" EEXIST 'Given group/event name is already used by another event'
+expect_err_at "^p:kev $pid_u:$a" EEXIST 'Given group/event name is already used by another event'
 expect_ok $D/probes "p:uev $pid_u:$a"
-err_at '^p:uev vfs_read' EEXIST 'Given group/event name is already used by another event'
-err_at "^p:uev $pid_u:$a" EEXIST 'There is already the exact same probe event'
-err_at "^p:uev $pid_u:$b" EEXIST 'Given group/event name is already used by another event'
+expect_err_at '^p:uev vfs_read' EEXIST 'Given group/event name is already used by another event'
+expect_err_at "^p:uev $pid_u:$a" EEXIST 'There is already the exact same probe event'
+expect_err_at "^p:uev $pid_u:$b" EEXIST 'Given group/event name is already used by another event'
 expect_err $D/probes ENOENT "-:uev $pid_u:$b"
 expect_ok $D/probes "-:uev $pid_u:$a"
 expect_ok $D/probes '-:kev'

@@ -96,6 +96,28 @@ expect_ok() { # file line
 	got=$(ctl "$1" "$2")
 	[ "$got" = "OK" ] || fail "'$2' -> $got, expected OK"
 }
+# A refused probe line, ^ marking where the caret must be: errno name $2,
+# error_log's reason $3, its command line and caret (13 + pos bytes with
+# the newline), and the probes unchanged.
+expect_err_at() { # spec errno message
+	_pre=${1%%^*}
+	_line=$_pre${1#*^}
+	slurp _before $D/probes
+	: >$D/error_log
+	expect_err $D/probes "$2" "$_line"
+	slurp _log $D/error_log
+	case $_log in *"rprobes: error: $3"*) ;; *) printf %s "$_log"; fail "message for '$_line'" ;; esac
+	# (The command is normalised: no trailing space.)
+	case $_log in *"  Command: ${_line% }"*) ;; *) printf %s "$_log"; fail "command for '$_line'" ;; esac
+	_last=${_log%?}
+	_last=${_last##*"
+"}
+	_len=$((${#_last} + 1))
+	[ "$_len" -eq $((13 + ${#_pre})) ] ||
+		{ printf %s "$_log"; fail "caret for '$_line': $_len != 13 + ${#_pre}"; }
+	slurp _now $D/probes
+	[ "$_now" = "$_before" ] || fail "'$_line' changed the probes"
+}
 # The whole of FILE in variable VAR, read by the shell itself: a loop of
 # `$(cat FILE)` costs a fork and exec each time, 0.4 s on the debug kernel.
 slurp() { # VAR FILE
