@@ -23,7 +23,7 @@
 # FAILSLAB_INSMOD_STEPth of its last FAILSLAB_INSMOD_TAIL (the probes of
 # the parameters and the files); FAILSLAB_RANDOM_OPS random operations.
 # The defaults take about 90 s on 2 vCPUs under TCG.
-# timeout: 400
+# timeout: 1200
 . /tests/lib.sh
 F=/sys/kernel/debug
 [ -d $F/failslab ] && [ -d $F/fail_page_alloc ] && [ -e /proc/self/fail-nth ] ||
@@ -41,7 +41,7 @@ S=/tmp/failslab
 # path another sweep covers are left out (`all`).
 HEAD=${FAILSLAB_INSMOD_HEAD:-$(scaled 3 1)}
 STRIDE=${FAILSLAB_INSMOD_STRIDE:-$((97 * 1000 / SCALE_PM))}
-TAIL=${FAILSLAB_INSMOD_TAIL:-$(scaled 130 12)}
+TAIL=${FAILSLAB_INSMOD_TAIL:-$(scaled 130 6)}
 STEP=${FAILSLAB_INSMOD_STEP:-3}
 RANDOM_OPS=${FAILSLAB_RANDOM_OPS:-$(scaled 150 30)}
 rm -rf $S
