@@ -30,7 +30,7 @@ export LIBCLANG_PATH := /usr/lib/llvm-$(LLVM_VER)/lib
 KDIR_SH = kdir=$$(scripts/setup --kdir) || exit 1
 KDIR_DEBUG_SH = kdir=$$(scripts/setup --debug --kdir) || exit 1
 QEMU_TIMEOUT ?= 900
-QEMU_TIMEOUT_DEBUG ?= 4200
+QEMU_TIMEOUT_DEBUG ?= 4800
 # Workload size of the guest tests on the debug kernel (tests/lib.sh SCALE):
 # there a probe hit costs some 10 times more, a module load some 20 s and a
 # fork+exec 0.4 s, so the heavy tests run a twentieth of their iterations
