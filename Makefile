@@ -30,6 +30,11 @@ export LIBCLANG_PATH := /usr/lib/llvm-$(LLVM_VER)/lib
 KDIR_SH = kdir=$$(scripts/setup --kdir) || exit 1
 KDIR_DEBUG_SH = kdir=$$(scripts/setup --debug --kdir) || exit 1
 QEMU_TIMEOUT ?= 900
+# The debug suite runs as DEBUG_SHARDS guests side by side, each with part
+# of the tests (scripts/run-qemu --shard: dealt out by the tests'
+# `# debug-cost:` lines) and QEMU_TIMEOUT_DEBUG seconds. In one guest it
+# takes some 5000 s of CPU, more than one host core gives in CI's time.
+DEBUG_SHARDS ?= 2
 QEMU_TIMEOUT_DEBUG ?= 4800
 # Workload size of the guest tests on the debug kernel (tests/lib.sh SCALE):
 # there a probe hit costs some 10 times more, a module load some 20 s and a
@@ -85,31 +90,42 @@ fuzz:
 
 RUN_MAIN = $(KDIR_SH); scripts/run-qemu --kdir "$$kdir" --timeout $(QEMU_TIMEOUT) check
 RUN_DEBUG = $(KDIR_DEBUG_SH); scripts/run-qemu --kdir "$$kdir" --module $(DEBUG_MOD)/rprobes.ko \
-	--debug --scale $(SCALE_DEBUG) --timeout $(QEMU_TIMEOUT_DEBUG) check
+	--debug --scale $(SCALE_DEBUG) --timeout $(QEMU_TIMEOUT_DEBUG) --shard $*/$(DEBUG_SHARDS) check
+DEBUG_RUNS := $(foreach k,$(shell seq $(DEBUG_SHARDS)),guest-run-debug-$(k))
+# Adds up the results of the runs named by $(1) (main, debug-1, ...): any
+# missing result is a failure.
+SUM_RESULTS = rc=$$rc; tp=0; tf=0; line=""; \
+	for r in $(1); do \
+		read -r p f <build/check-$$r-result || { p=0; f=1; }; \
+		tp=$$((tp + p)); tf=$$((tf + f)); line="$$line $$r $$p/$$f"; \
+	done; \
+	echo "\# guest suites (passed/failed):$$line"; \
+	echo "$$tp passed, $$tf failed"; \
+	[ "$$tf" = 0 ] || rc=1; exit $$rc
 
 guest-test: modules
 	@$(RUN_MAIN)
 
 guest-test-debug: modules-debug
-	@$(RUN_DEBUG)
+	@rm -f build/check-debug-*-result; rc=0; \
+	$(MAKE) --no-print-directory -j$(DEBUG_SHARDS) -Otarget $(DEBUG_RUNS) || rc=1; \
+	$(call SUM_RESULTS,$(DEBUG_RUNS:guest-run-%=%))
 
 # Both suites at once, once both kernels and modules are built (one after
 # the other: the set-up may install packages): a TCG guest runs on one
-# host thread, so the main suite fits beside the debug one on 2 cores.
-# Each run's output comes as a whole when it ends (-Otarget).
+# host thread, so the main suite and the debug shards share the host's
+# cores (2 in CI: the main suite, some 500 s, and the debug shards, some
+# 2000 s each, end about together). Each run's output comes as a whole when
+# it ends (-Otarget).
 guest-test-both: modules modules-debug
-	@rm -f build/check-result build/check-debug-result; rc=0; \
-	$(MAKE) --no-print-directory -j2 -Otarget guest-run guest-run-debug || rc=1; \
-	read -r mp mf <build/check-result || { mp=0; mf=1; }; \
-	read -r dp df <build/check-debug-result || { dp=0; df=1; }; \
-	echo "# guest suites: main kernel $$mp passed, $$mf failed; debug kernel $$dp passed, $$df failed"; \
-	echo "$$((mp + dp)) passed, $$((mf + df)) failed"; \
-	exit $$rc
+	@rm -f build/check-main-result build/check-debug-*-result; rc=0; \
+	$(MAKE) --no-print-directory -j$$(($(DEBUG_SHARDS) + 1)) -Otarget guest-run $(DEBUG_RUNS) || rc=1; \
+	$(call SUM_RESULTS,main $(DEBUG_RUNS:guest-run-%=%))
 
 guest-run:
 	@$(RUN_MAIN)
 
-guest-run-debug:
+guest-run-debug-%:
 	@$(RUN_DEBUG)
 
 # What CI runs: the guest suite on both kernels at once.

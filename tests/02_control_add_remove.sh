@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# debug-cost: 32
 # Add (>>), read back, remove (-:), clear (>): tracefs semantics.
 . /tests/lib.sh
 load

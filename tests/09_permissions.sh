@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# debug-cost: 20
 # Control files are root-only; an unprivileged write is refused.
 . /tests/lib.sh
 load

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# debug-cost: 26
 # Stack traces recorded in the return handler start at the real caller and
 # never show the trampoline.
 . /tests/lib.sh

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# debug-cost: 900
 # Stress:
 #  1. every CPU hits kernel and return probes (sched_get_priority_min
 #     calls, reads of /dev/zero) while churners add, remove, arm, disarm
@@ -25,12 +26,14 @@
 # 2 vCPUs under TCG; `make stress` passes bigger ones (STRESS_* on the
 # kernel command line become this test's environment).
 # timeout: 300
+# debug-timeout: 1800
 . /tests/lib.sh
 # The defaults are scaled by SCALE (tests/lib.sh; a twentieth on the debug
-# kernel, at least 3 cycles; the last one is always a full one).
+# kernel, at least 2 cycles after the warm-up one; the last one is always
+# a full one).
 SG_CALLS=${STRESS_SG_CALLS:-$(scaled 1500000)} # sched_get_priority_min calls, all workers
 READS=${STRESS_READS:-$(scaled 1000000)}       # 64-byte reads of /dev/zero, all workers
-CYCLES=${STRESS_CYCLES:-$(scaled 15 3)}        # insmod/rmmod cycles (every 5th and the last full)
+CYCLES=${STRESS_CYCLES:-$(scaled 15 2)}        # insmod/rmmod cycles (every 5th and the last full)
 MIN_HITS=${STRESS_MIN_HITS:-$(scaled 10000000)}
 # Slab + Percpu may grow by this much over the cycles (see the end).
 SLAB_SLACK_KB=${STRESS_SLAB_SLACK_KB:-128}

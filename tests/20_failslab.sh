@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# debug-cost: 1000
 # Fault injection (kernel and return probes; user probes are not covered
 # yet): slab and page allocation failures in rprobes' own paths, through
 # failslab and fail_page_alloc with a stack filter (only allocations with
@@ -24,6 +25,7 @@
 # the parameters and the files); FAILSLAB_RANDOM_OPS random operations.
 # The defaults take about 90 s on 2 vCPUs under TCG.
 # timeout: 1200
+# debug-timeout: 1800
 . /tests/lib.sh
 F=/sys/kernel/debug
 [ -d $F/failslab ] && [ -d $F/fail_page_alloc ] && [ -e /proc/self/fail-nth ] ||

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# debug-cost: 175
 # User probes end to end: breakpoints in one process (and not in another
 # process running the same binary), emulated and stepped instructions,
 # exact hit counts, identical program output, the XOL area, removal,
