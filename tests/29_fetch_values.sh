@@ -20,13 +20,34 @@ rec2=$(ksym rprobes_selftest_rec2)
 echo "# $F at $(ksym $F), rec at $rec, rec2 at $rec2"
 check "target and its records in kallsyms" [ -n "$(ksym $F)" -a -n "$rec" -a -n "$rec2" ]
 
-# The fields (the text after "(...) ") of the last EVENT line of FILE.
-fields() { # file event
-	grep " $2: " "$1" | tail -n 1 | sed 's/^[^)]*) //'
+# The fields (the text after "(...) ") of the last EVENT line of FILE, in
+# $_f. Shell builtins only, and no command substitution: each fork costs
+# some 0.25 s of CPU on the debug kernel, and there are some 120 checks.
+fields_of() { # file event
+	_f=
+	while IFS= read -r _l; do
+		case $_l in *" $2: "*) _f=$_l ;; esac
+	done <"$1"
+	_f=${_f#*) }
 }
-# The value of NAME in a fields text.
-val() { # fields name
-	echo " $1" | sed -n "s/.* $2=\([^ ]*\).*/\1/p"
+fields() { # file event: prints them
+	fields_of "$@"
+	echo "$_f"
+}
+# The value of NAME (its last one) in a fields text, in $_v.
+val_of() { # fields name
+	case " $1" in
+	*" $2="*)
+		_v=" $1"
+		_v=${_v##* $2=}
+		_v=${_v%% *}
+		;;
+	*) _v= ;;
+	esac
+}
+val() { # fields name: prints it
+	val_of "$@"
+	echo "$_v"
 }
 # Adds EVENT with ARGS in rprobes (group rprobes) and tracefs (group kp),
 # at the entry (p) or the return (r) of $F.
@@ -41,15 +62,18 @@ both() { # p|r event args
 }
 # rprobes' and tracefs' fields of EVENT must be the same.
 same() { # event
-	_r=$(fields $D/trace "rprobes/$1")
-	_t=$(fields $T/trace "$1")
+	fields_of $D/trace "rprobes/$1"
+	_r=$_f
+	fields_of $T/trace "$1"
+	_t=$_f
 	echo "# rprobes $1: $_r"
 	echo "# tracefs $1: $_t"
 	[ -n "$_r" ] && [ "$_r" = "$_t" ]
 }
 # Checks NAME of rprobes' EVENT is WANT.
 is() { # event name want
-	_v=$(val "$(fields $D/trace "rprobes/$1")" "$2")
+	fields_of $D/trace "rprobes/$1"
+	val_of "$_f" "$2"
 	[ "$_v" = "$3" ] || fail "$1 $2=$_v, expected $3"
 	echo "ok: $1 $2=$3"
 }
