@@ -1663,35 +1663,23 @@ impl<'a> ArgList<'a> {
             failed: false,
         }
     }
-}
 
-impl ArgList<'_> {
+    /// The arguments as parsed, each with the word it was parsed from, up
+    /// to the first that does not parse.
+    fn parsed(&self) -> impl Iterator<Item = (FetchArg, &'a str)> {
+        self.iter().map_while(Result::ok).map(|a| (a.arg, a.word))
+    }
+
     /// tracefs' `trace_probe_compare_arg_type()` for appending a probe with
     /// these arguments to an event whose probe has `existing`: see
     /// [`compare_arg_types`].
     pub fn compare_types(&self, existing: &ArgList<'_>) -> usize {
-        compare_arg_types(
-            self.len,
-            self.iter().map_while(Result::ok).map(|a| (a.arg, a.word)),
-            existing.len,
-            existing
-                .iter()
-                .map_while(Result::ok)
-                .map(|a| (a.arg, a.word)),
-        )
+        compare_arg_types(self.len, self.parsed(), existing.len, existing.parsed())
     }
 
     /// Whether the argument bodies are the same: see [`same_arg_bodies`].
     pub fn same_bodies(&self, existing: &ArgList<'_>) -> bool {
-        same_arg_bodies(
-            self.len,
-            self.iter().map_while(Result::ok).map(|a| (a.arg, a.word)),
-            existing.len,
-            existing
-                .iter()
-                .map_while(Result::ok)
-                .map(|a| (a.arg, a.word)),
-        )
+        same_arg_bodies(self.len, self.parsed(), existing.len, existing.parsed())
     }
 }
 
