@@ -250,12 +250,9 @@ impl Control for FilterFile {
     }
 
     fn write_line(s: &State, line: &[u8]) -> Result {
-        let line = core::str::from_utf8(line).map_err(|_| EINVAL)?;
-        let mut words = line.split_whitespace();
-        match (words.next(), words.next(), words.next()) {
-            (None, _, _) => Ok(()),
-            (Some(name), Some(f), None) => s.registry.lock().set_filter(name, f),
-            _ => Err(EINVAL),
+        match name_value(line)? {
+            Some((name, f)) => s.registry.lock().set_filter(name, f),
+            None => Ok(()),
         }
     }
 }
@@ -344,6 +341,19 @@ fn parse_bool(b: &[u8]) -> Result<Option<bool>> {
     }
 }
 
+/// Parses a `NAME VALUE` line (`filter`, `armed`): `None` for a blank one,
+/// `EINVAL` for any other number of words.
+fn name_value(line: &[u8]) -> Result<Option<(&str, &str)>> {
+    let mut words = core::str::from_utf8(line)
+        .map_err(|_| EINVAL)?
+        .split_whitespace();
+    match (words.next(), words.next(), words.next()) {
+        (None, _, _) => Ok(None),
+        (Some(name), Some(value), None) => Ok(Some((name, value))),
+        _ => Err(EINVAL),
+    }
+}
+
 /// `enabled`.
 pub(crate) struct Enabled;
 
@@ -376,14 +386,8 @@ impl Control for Armed {
     }
 
     fn write_line(s: &State, line: &[u8]) -> Result {
-        let line = core::str::from_utf8(line).map_err(|_| EINVAL)?;
-        let mut words = line.split_whitespace();
-        let (Some(name), Some(val), None) = (words.next(), words.next(), words.next()) else {
-            return if line.trim().is_empty() {
-                Ok(())
-            } else {
-                Err(EINVAL)
-            };
+        let Some((name, val)) = name_value(line)? else {
+            return Ok(());
         };
         let on = parse_bool(val.as_bytes())?.ok_or(EINVAL)?;
         s.registry.lock().set_armed(name, on)
