@@ -27,6 +27,15 @@ probe() { # out point...
 	shift
 	uprog_probe $o ul "$@"
 }
+# Starts ulife MODE ARGS (out file $o), probes l_emu and l_step, lets it
+# go and waits until it is done; its output but the points is logged.
+run_to_done() { # mode args...
+	start $o "$@"
+	probe $o l_emu l_step
+	touch /tmp/ul.go
+	wait_line $o '^done$' 60 $bg
+	grep -v point $o
+}
 stop() { # pid
 	: >$D/probes
 	kill $1 2>/dev/null
@@ -35,11 +44,7 @@ stop() { # pid
 
 # 1. fork: the child runs unprobed, on its original bytes, no XOL area.
 o=/tmp/ul.fork
-start $o fork -h
-probe $o l_emu l_step
-touch /tmp/ul.go
-wait_line $o '^done$' 60 $bg
-grep -v point $o
+run_to_done fork -h
 check "fork: the parent had an XOL area" not grep -q '^parent xol area 0$' $o
 check "fork: the child's text has the original bytes" grep -q '^child text l_emu=55 l_step=48$' $o
 check "fork: the XOL area is not in the child" grep -q '^child xol mapped 0$' $o
@@ -56,11 +61,7 @@ stop $bg
 
 # 2. vfork: the child shares the mm and is probed; vfork+exec.
 o=/tmp/ul.vfork
-start $o vfork -h
-probe $o l_emu l_step
-touch /tmp/ul.go
-wait_line $o '^done$' 60 $bg
-grep -v point $o
+run_to_done vfork -h
 check "vfork: child exited 0, results right" grep -q '^vfork child status 0 errors 0$' $o
 check "vfork: vfork+exec child exited 0" grep -q '^vfork+exec child status 0$' $o
 check "vfork: results right" grep -q '^errors 0$' $o
@@ -71,11 +72,7 @@ stop $bg
 
 # 3. exec drops the old image's probes; the new image runs unprobed.
 o=/tmp/ul.exec
-start $o exec -h
-probe $o l_emu l_step
-touch /tmp/ul.go
-wait_line $o '^done$' 60 $bg
-grep -v point $o
+run_to_done exec -h
 check "exec: the new image has the original bytes" grep -q "^after exec pid $bg text l_emu=55 l_step=48\$" $o
 check "exec: the new image's results right" grep -q '^errors 0$' $o
 # Reaped shortly after the exec (a work item).
@@ -260,11 +257,7 @@ for blk in "" -b; do
 	w=free
 	[ -n "$blk" ] && w=taken
 	o=/tmp/ul.place
-	start $o xolplace -k 3 $blk -h
-	probe $o l_emu l_step
-	touch /tmp/ul.go
-	wait_line $o '^done$' 60 $bg
-	grep -v point $o
+	run_to_done xolplace -k 3 $blk -h
 	st=$(awk '$NF == "[stack]" { split($1, r, "-"); print r[2] }' /proc/$bg/maps)
 	want=$(printf '0x%x' $((0x$st + 4096)))
 	area=$(xol_field $bg area)

@@ -15,24 +15,23 @@ entries() { sed -n 's/.*entries-in-buffer: \([0-9]*\).*/\1/p' $D/trace; }
 
 # 1. 20 string values in one event (20 x $comm; the old fixed 256 bytes a
 # string made such an event bigger than the ring buffer takes: dropped).
-args=
-i=1
-while [ $i -le 20 ]; do
-	args="$args c$i=\$comm"
-	i=$((i + 1))
-done
-expect_ok $D/probes "p:many $SG$args n=\\7:u8"
+# " c1=VALUE c2=VALUE ... cN=VALUE" in $list (no fork: a loop in the shell).
+named() { # n value
+	list=
+	_i=1
+	while [ $_i -le $1 ]; do
+		list="$list c$_i=$2"
+		_i=$((_i + 1))
+	done
+}
+named 20 '$comm'
+expect_ok $D/probes "p:many $SG$list n=\\7:u8"
 trigger 3
 grep ' rprobes/many: ' $D/trace | head -n 1
 check "3 events with 20 strings" [ "$(grep -c ' rprobes/many: ' $D/trace)" -eq 3 ]
-want=
-i=1
-while [ $i -le 20 ]; do
-	want="$want c$i=\"trigger\""
-	i=$((i + 1))
-done
+named 20 '"trigger"'
 check "every string and the number after them" \
-	[ "$(grep -c " rprobes/many: (.*)$want n=7\$" $D/trace)" -eq 3 ]
+	[ "$(grep -c " rprobes/many: (.*)$list n=7\$" $D/trace)" -eq 3 ]
 check "none dropped" [ "$(dropped)" = 0 ]
 expect_ok $D/probes "-:many"
 

@@ -10,6 +10,16 @@ load
 N=$(scaled 1000 100)
 trap uprobe_cleanup EXIT
 ev() { grep -c " $1: " $D/trace; } # events of GRP/EVENT
+# With trace emptied, lets the started uprobe_loops TAGs run their loops:
+# each one's output must be the reference.
+run_loops() { # tag...
+	: >$D/trace
+	for _u; do touch /tmp/go.$_u; done
+	for _u; do
+		uloop_result $_u
+		check "$_u: output right" [ "$res" = "$ref" ]
+	done
+}
 
 # 1. Per-probe filters.
 uloop_reference ref
@@ -31,12 +41,7 @@ expect_err $D/filter ENOENT "uf/nosuch pid=1"
 cat $D/filter
 check "pid filter reads back (a bad write changed nothing)" grep -qx "uf/a_nop pid=$pid_a" $D/filter
 check "comm filter reads back" grep -qx 'uf/a_push comm=uprobe_loop' $D/filter
-: >$D/trace
-touch /tmp/go.a /tmp/go.b
-uloop_result a
-check "a: output right" [ "$res" = "$ref" ]
-uloop_result b
-check "b: output right" [ "$res" = "$ref" ]
+run_loops a b
 cat $D/profile
 check "pid=a on a's probe: all $((2 * N)) hits" [ "$(hits uf/a_nop)" = $((2 * N)) ]
 check "pid=a on b's probe: none" [ "$(hits uf/b_nop)" = 0 ]
@@ -59,12 +64,7 @@ expect_ok $D/probes "p:uf/d_nop $pid_d:$(uloop_addr d u_nop)"
 expect_ok $D/probes "p:uf/d_push $pid_d:$(uloop_addr d u_push)"
 expect_ok $D/filter "uf/d_push comm=uprobe_loop"
 echo "$pid_c" >$D/set_event_pid || fail set_event_pid
-: >$D/trace
-touch /tmp/go.c /tmp/go.d
-uloop_result c
-check "c: output right" [ "$res" = "$ref" ]
-uloop_result d
-check "d: output right" [ "$res" = "$ref" ]
+run_loops c d
 : >$D/set_event_pid
 cat $D/profile
 check "set_event_pid=c: c's $((2 * N)) hits" [ "$(hits uf/c_nop)" = $((2 * N)) ]
