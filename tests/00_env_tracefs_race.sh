@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# debug-cost: 21
+# debug-cost: 34
 # Environment check, no rprobes involved: the kernel's own tracefs kprobes
 # on vfs_read/ksys_read, removed while two vCPUs hit them. Under QEMU 7.2's
 # multi-threaded TCG this oopses in the kernel's text patching (cross-

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# debug-cost: 202
+# debug-cost: 343
 # insmod with kprobes= and uprobes=: probes registered, parameter visible,
 # hits counted (exactly, for the user probes of a running program); a bad
 # item fails insmod with its errno and a reason in the kernel log and

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# debug-cost: 32
+# debug-cost: 55
 # Add (>>), read back, remove (-:), clear (>): tracefs semantics.
 . /tests/lib.sh
 load

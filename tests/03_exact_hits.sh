@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# debug-cost: 27
+# debug-cost: 31
 # hits == N for a function reached only by one syscall, called N times.
 . /tests/lib.sh
 load

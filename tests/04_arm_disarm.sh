@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# debug-cost: 30
+# debug-cost: 52
 # Per-probe arm/disarm and the global switch, without unregistering.
 . /tests/lib.sh
 load

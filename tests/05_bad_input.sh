@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# debug-cost: 152
+# debug-cost: 175
 # Every bad line: the tracefs errno, an error_log entry with the reason and
 # the caret under the failing column (ftracetest's check: the caret line is
 # 13 + pos bytes with its newline), and no change to the probe list.

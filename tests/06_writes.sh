@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# debug-cost: 30
+# debug-cost: 32
 # Lines split across write() calls, an unterminated last line, overlong
 # lines, NUL bytes and non-UTF-8: each handled deliberately.
 . /tests/lib.sh

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# debug-cost: 58
+# debug-cost: 78
 # rmmod while every CPU hits the probes: no crash, every kprobe removed.
 . /tests/lib.sh
 for round in 1 2 3; do

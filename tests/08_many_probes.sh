@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# debug-cost: 30
+# debug-cost: 41
 # 256 probes at once (like ftracetest's multiple_kprobes), hit, then cleared.
 # Each registration and removal updates ftrace (about 0.3 s on the debug
 # kernel), so the count scales (64 on the debug kernel, see SCALE).

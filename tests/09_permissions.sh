@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# debug-cost: 20
+# debug-cost: 27
 # Control files are root-only; an unprivileged write is refused.
 . /tests/lib.sh
 load

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# debug-cost: 10
+# debug-cost: 9
 # One short repetition of every `make bench` case, so the benchmark cannot
 # rot: each case must produce a number (not a benchmark: no timing check).
 . /tests/lib.sh

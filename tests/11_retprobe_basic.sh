@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# debug-cost: 55
+# debug-cost: 53
 # Return probes: syntax and read-back, exact hit counts, return values
 # (cross-checked against a tracefs kretprobe event on the same calls),
 # maxactive, refused offsets, the kretprobes= parameter.

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# debug-cost: 51
+# debug-cost: 60
 # Return probes under recursion, nesting, concurrency, maxactive pressure
 # and migration: every return is seen, in LIFO order, with the right value.
 . /tests/lib.sh

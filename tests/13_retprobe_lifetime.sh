@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# debug-cost: 57
+# debug-cost: 68
 # Return probes and lifetimes: rmmod is refused while a task sleeps inside
 # a probed function (the real nanosleep path) and works once it is gone,
 # killed while sleeping; probes removed while returns are in flight are

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# debug-cost: 26
+# debug-cost: 31
 # Stack traces recorded in the return handler start at the real caller and
 # never show the trampoline.
 . /tests/lib.sh

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# debug-cost: 47
+# debug-cost: 71
 # The event stream: line format for entry and return events, trace_pipe
 # (consuming, blocking, poll, O_NONBLOCK), trace (snapshot; > clears),
 # tracing_on, buffer_size_kb and lost events.

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# debug-cost: 37
+# debug-cost: 42
 # Filters: per probe pid= / comm=, the global set_event_pid; a filtered-out
 # hit is neither counted, recorded nor (return probes) hijacked.
 . /tests/lib.sh

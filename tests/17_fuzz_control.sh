@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# debug-cost: 38
+# debug-cost: 49
 # Random and mutated lines into every writable control file (bounded
 # count: 3000, scaled: 750 on the debug kernel): no splat (the host checks
 # the kernel log), every write accepted or rejected with an errno, every

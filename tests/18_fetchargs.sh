@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# debug-cost: 72
+# debug-cost: 86
 # Fetch arguments: registers, $argN, $retval, $comm, dereferences, strings
 # from kernel and user memory, (fault), types (s/u/x/bitfield views of the
 # same value agree), arrays, symbols, immediates; compared with tracefs on

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# debug-cost: 900
+# debug-cost: 857
 # Stress:
 #  1. every CPU hits kernel and return probes (sched_get_priority_min
 #     calls, reads of /dev/zero) while churners add, remove, arm, disarm

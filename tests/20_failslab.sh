@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# debug-cost: 1000
+# debug-cost: 822
 # Fault injection (kernel and return probes; user probes are not covered
 # yet): slab and page allocation failures in rprobes' own paths, through
 # failslab and fail_page_alloc with a stack filter (only allocations with

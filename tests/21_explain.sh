@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# debug-cost: 62
+# debug-cost: 53
 # User probe points, inspection only: `explain` resolves PID:0xADDR and
 # PID:PATH:0xOFF in a live process, reads the instruction there without
 # writing anything, and prints the decoder's verdict; bad points get a

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# debug-cost: 175
+# debug-cost: 144
 # User probes on every class of instruction (progs/uclasses.c): nop forms,
 # push (incl. %rsp, REX), mov, rip-relative loads/stores/RMW, the same
 # with the scratch register (rsi, rdi, rbx) live across them, call/jmp

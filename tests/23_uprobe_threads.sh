@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# debug-cost: 260
+# debug-cost: 235
 # timeout: 600
 # User probes hit by many threads at once (progs/uthreads.c): 16 threads
 # through the same emulated (push) and stepped (rip-relative load, ret)

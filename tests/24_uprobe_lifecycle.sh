@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# debug-cost: 400
+# debug-cost: 428
 # timeout: 600
 # Life cycle of a probed process (progs/ulife.c): fork children run
 # unprobed on their original text without an XOL area and are not

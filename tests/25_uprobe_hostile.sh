@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# debug-cost: 171
+# debug-cost: 183
 # Hostile user space (progs/uhostile.c): a probed process munmaps,
 # mprotects, mremaps or maps over its XOL area (found through `xol`),
 # lets a ptrace peer write into it, or rewrites its own probed text. The

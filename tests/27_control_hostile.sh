@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# debug-cost: 150
+# debug-cost: 288
 # Hostile use of the control files: concurrent writers (every line is
 # applied exactly once, the result is consistent), reads in odd-sized
 # pieces and at offsets after lseek (the same bytes as one read), writes

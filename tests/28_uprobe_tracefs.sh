@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# debug-cost: 36
+# debug-cost: 44
 # rprobes' user probes beside the kernel's own (tracefs uprobe_events) in
 # one process. The kernel's uprobe die notifier claims every int3 of a
 # process that has a uprobe anywhere (MMF_HAS_UPROBES) and, finding none of

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# debug-cost: 220
+# debug-cost: 92
 # The values fetch arguments record, exactly, on rprobes_selftest_args
 # (src/selftest.rs: 8 known integer arguments, the 7th and 8th on the
 # stack, a pointer to a record with a field of each width, negative ones,

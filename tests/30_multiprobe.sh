@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# debug-cost: 138
+# debug-cost: 99
 # Several probes under one event, as tracefs' kprobe_multiprobe.tc and the
 # append errors of kprobe_syntax_errors.tc: the probes fire the one event
 # (each event line with its own function), `-:EVENT SYM` removes one,

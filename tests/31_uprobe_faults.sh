@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# debug-cost: 76
+# debug-cost: 53
 # Stepped instructions that fault, and rep string instructions
 # (progs/ufault.c). A `div` by zero, an EVEX instruction and invalid
 # encodings the decoder steps (#UD): the SA_SIGINFO handler sees si_addr

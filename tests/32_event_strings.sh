@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# debug-cost: 62
+# debug-cost: 58
 # Events with strings are sized at the hit, as tracefs sizes them
 # (`__get_data_size()`): many strings in one event are recorded, a string
 # takes its length in the buffer (not a fixed maximum), a long string is

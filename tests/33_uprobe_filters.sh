@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# debug-cost: 93
+# debug-cost: 98
 # Filters on user probes, as on kernel probes (test 16): per probe pid= /
 # comm= through the `filter` file and the global set_event_pid; a
 # filtered-out hit is neither counted nor recorded, and the programs run
