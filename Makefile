@@ -114,8 +114,8 @@ guest-test-debug: modules-debug
 # Both suites at once, once both kernels and modules are built (one after
 # the other: the set-up may install packages): a TCG guest runs on one
 # host thread, so the main suite and the debug shards share the host's
-# cores (2 in CI: the main suite, some 500 s, and the debug shards, some
-# 2000 s each, end about together). Each run's output comes as a whole when
+# cores (2 in CI: the main suite takes some 700 s beside the others, the
+# debug shards some 2700 to 3100 s each). Each run's output comes as a whole when
 # it ends (-Otarget).
 guest-test-both: modules modules-debug
 	@rm -f build/check-main-result build/check-debug-*-result; rc=0; \
