@@ -15,7 +15,7 @@
 #   make bench      probe costs vs the kernel's own mechanisms (BENCH=REPS,ITERS,NPROBES)
 #   make stress     the stress and fault-injection tests at full size, 4 vCPUs
 #   make stress-debug   the same two tests on the debug kernel (hours)
-#   make lint       rustfmt check + clippy (CLIPPY=1) + W=e
+#   make lint       import cycles, rustfmt check, clippy (CLIPPY=1) + W=e
 #   make rust-analyzer   write rust-project.json
 #
 # Everything is installed and built on first use by scripts/setup (cache:
@@ -171,10 +171,13 @@ stress-debug: modules-debug
 shell: modules
 	@$(KDIR_SH); scripts/run-qemu --kdir "$$kdir" shell
 
+# Import cycles between the top-level modules of src/ fail the lint too
+# (scripts/check-cycles names them).
 lint:
-	@$(KDIR_SH); \
+	@scripts/check-cycles || exit 1; \
+	$(KDIR_SH); \
 	rustfmt --check --edition 2021 --config-path "$$kdir/source/.rustfmt.toml" \
-		src/rprobes_main.rs src/core_lib.rs tests/*.rs || exit 1; \
+		src/rprobes_main.rs src/core_lib.rs src/bin/rprobes-insn.rs tests/host/*.rs || exit 1; \
 	rm -f src/rprobes_main.o; \
 	$(KMAKE) CLIPPY=1 CLIPPY_DRIVER=/usr/bin/clippy-driver W=e modules
 

@@ -2,23 +2,25 @@
 
 //! Host build of rprobes' pure logic.
 //!
-//! The same files are `mod`s of the kernel module's crate root
-//! (`rprobes_main.rs`); here they form a plain `no_std` library so that
-//! `cargo test` can exercise them without a kernel.
+//! The same files are modules of the kernel module's crate root
+//! (`rprobes_main.rs`), at the same paths: here they form a plain `no_std`
+//! library so that `cargo test` and the fuzzers exercise them without a
+//! kernel. Only leaf files are shared; nothing here may name a module that
+//! needs the kernel.
 
 #![no_std]
 
-pub mod fetch_arg;
-pub mod fetch_fmt;
-pub mod hist;
 pub mod insn;
-pub mod kallsyms;
-pub mod probe_line;
-pub mod retlayout;
-pub mod uprobe_target;
+pub mod lang;
+
+/// The pure parts of return probes.
+pub mod retprobes {
+    pub mod frame;
+    pub mod hist;
+}
 
 /// Kernel structure offsets the pure code needs. The module's crate root
-/// takes them from the headers of the kernel it is built for (`kbind.rs`);
+/// takes them from the headers of the kernel it is built for (`sys`);
 /// here they are the x86_64 values of a kernel without lock debugging (the
 /// guest kernel of `qemu/kernel.config`), which the host tests expect.
 pub mod vfs_layout {

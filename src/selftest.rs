@@ -53,7 +53,7 @@ pub(crate) extern "C" fn rprobes_selftest_outer(x: u64) -> u64 {
 #[inline(never)]
 pub(crate) extern "C" fn rprobes_selftest_sleep(ms: u32) -> u64 {
     // SAFETY: Process context (a debugfs write).
-    unsafe { crate::kbind::msleep_interruptible(black_box(ms)) as u64 }
+    unsafe { kernel::bindings::msleep_interruptible(black_box(ms)) as u64 }
 }
 
 /// The record `rprobes_selftest_args` gets a pointer to (`%dx`, `$arg3`):

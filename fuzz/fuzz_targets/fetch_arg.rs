@@ -1,4 +1,4 @@
-//! Fuzz target: one fetch argument (`src/fetch_arg.rs`) at every probe
+//! Fuzz target: one fetch argument (`src/lang/fetch_arg.rs`) at every probe
 //! site. Invariants: no panic; an accepted argument has a record size
 //! within tracefs' limits and prints back (name and body) without error; a
 //! rejected one has a positive errno and a caret inside the word, except
@@ -9,8 +9,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rprobes_core::fetch_arg::{parse_arg, ProbeSite};
-use rprobes_core::probe_line::ErrorKind;
+use rprobes_core::lang::error::ErrorKind;
+use rprobes_core::lang::fetch_arg::{parse_arg, ProbeSite};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&idx, rest)) = data.split_first() else {
@@ -38,8 +38,17 @@ fuzz_target!(|data: &[u8]| {
                     pe.kind,
                     ErrorKind::BadBitfield | ErrorKind::BadString | ErrorKind::BadSymstring
                 );
-                let end = if type_error { 2 * word.len() } else { word.len() };
-                assert!(pe.pos <= end + 1, "caret {} ({:?}) past {word:?}", pe.pos, pe.kind);
+                let end = if type_error {
+                    2 * word.len()
+                } else {
+                    word.len()
+                };
+                assert!(
+                    pe.pos <= end + 1,
+                    "caret {} ({:?}) past {word:?}",
+                    pe.pos,
+                    pe.kind
+                );
                 assert!(pe.errno > 0);
             }
         }

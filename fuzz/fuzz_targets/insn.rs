@@ -1,7 +1,7 @@
 //! Fuzz target: decode arbitrary bytes and check the decoder's invariants
 //! (length bounds, exact truncation point, field layout, verdict
 //! consistency, RIP-relative rewrites, determinism). The checks are shared
-//! with the stable soak test, `tests/insn_soak.rs`.
+//! with the stable soak test, `tests/host/insn_soak.rs`.
 //!
 //! Input layout: 16 bytes of original and XOL addresses, then the
 //! instruction bytes (any length; only the first 15 can matter).
@@ -10,7 +10,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-#[path = "../../tests/common/insn_invariants.rs"]
+#[path = "../../tests/host/common/insn_invariants.rs"]
 mod invariants;
 
 fuzz_target!(|data: &[u8]| {

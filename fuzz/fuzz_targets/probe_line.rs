@@ -1,4 +1,4 @@
-//! Fuzz target: the control-line parser (`src/probe_line.rs`, which also
+//! Fuzz target: the control-line parser (`src/lang/line.rs`, which also
 //! runs the fetch-argument and user-probe-point parsers on the words of an
 //! `add` line).
 //!
@@ -11,9 +11,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rprobes_core::probe_line::{
-    default_event_name, is_good_name, normalise, parse, write_error_entry, write_target, Command,
-    MAX_EVENT_NAME_LEN, MAX_LINE_LEN,
+use rprobes_core::lang::error::write_error_entry;
+use rprobes_core::lang::lex::{is_good_name, normalise};
+use rprobes_core::lang::line::{
+    default_event_name, parse, write_target, Command, MAX_EVENT_NAME_LEN, MAX_LINE_LEN,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -24,7 +25,11 @@ fuzz_target!(|data: &[u8]| {
         Err(e) => {
             let mut norm = [0u8; MAX_LINE_LEN + 2];
             let n = normalise(line, &mut norm);
-            assert!(e.pos <= n.max(line.len()) + 1, "caret {} past {line:?}", e.pos);
+            assert!(
+                e.pos <= n.max(line.len()) + 1,
+                "caret {} past {line:?}",
+                e.pos
+            );
             assert!(e.errno > 0);
             let mut log = String::new();
             write_error_entry(&mut log, line, &e).unwrap();
@@ -34,7 +39,11 @@ fuzz_target!(|data: &[u8]| {
         Ok(Command::Add(def)) => {
             let name = default_event_name(&def);
             assert!(name.as_str().len() < MAX_EVENT_NAME_LEN);
-            assert!(is_good_name(name.as_str()), "bad generated name {:?}", name.as_str());
+            assert!(
+                is_good_name(name.as_str()),
+                "bad generated name {:?}",
+                name.as_str()
+            );
             let mut t = String::new();
             write_target(&mut t, &def.target).unwrap();
             let again = format!("p {t}");

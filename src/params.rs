@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The module parameters `kprobes=`, `kretprobes=` and `uprobes=`
+//! (declared in `src/shim/params.c`): each item becomes a control line,
+//! run like a write to `probes` (errors go to the kernel log as well as
+//! `error_log`). On the first bad item, nothing stays registered and the
+//! module does not load.
+//!
+//! Context: module init (sleepable).
+
+use crate::files::State;
+use crate::lang::lex::FixedBuf;
+use crate::lang::line::is_user_target;
+use crate::sys::bindings;
+use kernel::prelude::*;
+
+/// Adds the probes of the `kprobes=`, `kretprobes=` and `uprobes=`
+/// parameters; on the first bad item nothing stays registered.
+pub(crate) fn add_param_probes(state: &State) -> Result {
+    // SAFETY: The shim returns pointers to the module's NUL-terminated
+    // parameter buffers, which live as long as the module.
+    let (kp, krp, up) = unsafe {
+        (
+            CStr::from_char_ptr(bindings::rprobes_param_kprobes()),
+            CStr::from_char_ptr(bindings::rprobes_param_kretprobes()),
+            CStr::from_char_ptr(bindings::rprobes_param_uprobes()),
+        )
+    };
+    let r = add_param_list(state, "kprobes", kp.to_str().map_err(|_| EINVAL)?)
+        .and_then(|()| add_param_list(state, "kretprobes", krp.to_str().map_err(|_| EINVAL)?))
+        .and_then(|()| add_param_list(state, "uprobes", up.to_str().map_err(|_| EINVAL)?));
+    if r.is_err() {
+        state.unregister_all(false);
+    }
+    r
+}
+
+/// One parameter's items: `SYM[+OFF]|ADDR` (`kprobes`),
+/// `SYM[:MAXACTIVE]` (`kretprobes`, as the line `r[MAXACTIVE] SYM`), or
+/// `PID:0xADDR|PID:PATH:0xOFF` (`uprobes`).
+fn add_param_list(state: &State, param: &str, list: &str) -> Result {
+    use core::fmt::Write;
+    for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        // Each parameter takes its own kind of point only: the line
+        // parser would otherwise take `uprobes=vfs_read` for a kernel
+        // probe and `kprobes=PID:0xADDR` for a user one.
+        let user = is_user_target(item);
+        if param == "uprobes" && !user {
+            pr_err!(
+                "uprobes=: cannot probe '{}': not a user probe point (PID:0xADDR or PID:PATH:0xOFF)\n",
+                item
+            );
+            return Err(EINVAL);
+        }
+        if param == "kprobes" && user {
+            pr_err!(
+                "kprobes=: cannot probe '{}': not a kernel probe point (a user one goes in uprobes=)\n",
+                item
+            );
+            return Err(EINVAL);
+        }
+        let mut line = FixedBuf::<{ bindings::RPROBES_PARAM_MAX as usize + 16 }>::new();
+        let written = if param == "kretprobes" {
+            match item.rsplit_once(':') {
+                Some((sym, n)) if !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()) => {
+                    write!(line, "r{n} {sym}")
+                }
+                _ => write!(line, "r {item}"),
+            }
+        } else {
+            write!(line, "p {item}")
+        };
+        written.map_err(|_| E2BIG)?;
+        if let Err((e, kind)) = state.exec(line.as_str().as_bytes()) {
+            // As `error_log` says it: the message, then the detail (a
+            // refused instruction's reason).
+            let (sep, detail) = match kind.detail() {
+                Some(d) => (": ", d),
+                None => ("", ""),
+            };
+            pr_err!(
+                "{}=: cannot probe '{}': {}{}{} (errno {})\n",
+                param,
+                item,
+                kind.message(),
+                sep,
+                detail,
+                -e.to_errno()
+            );
+            return Err(e);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The set of probes, and the commands that change it.
+//!
+//! [`Registry`] owns every probe: the kernel probes ([`Probe`], live and
+//! parked), the reserved return instances ([`Ranges`]), the user probes
+//! ([`UProbes`]) and the global `enabled` switch. A control line goes
+//! through [`Registry::execute`]: parsed by [`crate::lang::line`], then
+//! [`add`] or [`remove`]; the other files set per-event switches
+//! ([`switch`]) or render views ([`views`]).
+//!
+//! Several kernel probes may share one event (`GRP/EVENT`), as in tracefs
+//! (`append_trace_kprobe()`): each is its own [`Probe`] (its own kprobe,
+//! id, statistics and return instances, so the hit path does not know
+//! about events), and the probes of an event have the same type (entry or
+//! return) and the same argument names and types. What tracefs keeps per
+//! event (armed, the filter, stack recording) is set on all of them
+//! together, and a probe added to an event takes the event's settings. A
+//! user event has one probe.
+//!
+//! Lock order: the registry mutex (`files::State::registry`, around this
+//! whole object) is taken before `files::State::errors` and before
+//! `mmap_lock` (user probes); the hit paths take no lock at all (per-CPU
+//! counters, the lock-free instance bitmap of [`crate::retprobes`], the
+//! lock-free tables of [`crate::uprobes`]). Context: sleepable, always
+//! under the registry mutex.
+
+mod add;
+mod remove;
+mod switch;
+mod views;
+
+use crate::events::eval::{Arg, Args};
+use crate::events::ring::Event;
+use crate::kprobes::Probe;
+use crate::lang::fetch_arg::FetchArg;
+use crate::lang::line::{self, Command, ProbeDef};
+use crate::probe::{split_spec, CmdError, FullName, Named};
+use crate::retprobes::instances::Ranges;
+use crate::sys::ksym::SymTab;
+use crate::uprobes::UProbes;
+use core::fmt::Write;
+use kernel::prelude::*;
+
+/// All probes, and the global switch.
+pub(crate) struct Registry {
+    probes: KVec<Pin<KBox<Probe>>>,
+    /// Removed (unregistered) return probes with returns still in flight.
+    parked: KVec<Pin<KBox<Probe>>>,
+    /// Return instances reserved by return probes (live or parked).
+    ranges: Ranges,
+    enabled: bool,
+    symbols: SymTab,
+    /// Id of the next probe (ids are not reused while events may name them).
+    next_id: u32,
+    /// User probes.
+    uprobes: UProbes,
+}
+
+impl Registry {
+    /// No probes, globally enabled.
+    pub(crate) fn new() -> Self {
+        Self {
+            probes: KVec::new(),
+            parked: KVec::new(),
+            ranges: Ranges::new(),
+            enabled: true,
+            symbols: SymTab::new(),
+            next_id: 1,
+            uprobes: UProbes::new(),
+        }
+    }
+
+    /// The user probes.
+    pub(crate) fn uprobes_mut(&mut self) -> &mut UProbes {
+        &mut self.uprobes
+    }
+
+    /// Removes every probe and forgets every probed address space (module
+    /// exit). Kernel probes the kernel cannot disarm (no memory) stay, and
+    /// the error is returned: the caller tries again.
+    pub(crate) fn shutdown(&mut self) -> Result {
+        self.clear()?;
+        self.uprobes.shutdown();
+        Ok(())
+    }
+
+    /// The probe (live or parked) that events with this id come from.
+    fn by_id(&self, id: u32) -> Option<&Probe> {
+        Iterator::chain(self.probes.iter(), self.parked.iter())
+            .find(|p| p.id == id)
+            .map(|p| &**p)
+    }
+
+    /// Writes one event as a text line, named after its probe (if it is
+    /// still there).
+    pub(crate) fn write_event(&self, w: &mut impl Write, e: &Event) -> core::fmt::Result {
+        let mut n = FullName::new();
+        let args = match (self.by_id(e.hdr.id), self.uprobes.by_id(e.hdr.id)) {
+            (Some(p), _) => {
+                p.write_name(&mut n)?;
+                p.args()
+            }
+            (None, Some(u)) => {
+                u.write_name(&mut n)?;
+                u.args()
+            }
+            (None, None) => {
+                write!(n, "<removed probe {}>", e.hdr.id)?;
+                None
+            }
+        };
+        crate::events::text::write_event(w, e, n.as_str(), args)
+    }
+
+    /// Frees a removed, unregistered probe now, or parks it until its
+    /// returns in flight are back.
+    fn retire(&mut self, p: Pin<KBox<Probe>>) {
+        if p.in_flight() != 0 && self.parked.reserve(1, GFP_KERNEL).is_ok() {
+            // Cannot fail: capacity reserved.
+            let _ = self.parked.push(p, GFP_KERNEL);
+            return;
+        }
+        // Either nothing is in flight, or parking failed for lack of memory:
+        // then wait here, as long as the probed calls take to return.
+        while p.in_flight() != 0 {
+            // Process context (the registry mutex is a sleeping lock).
+            kernel::time::delay::fsleep(kernel::time::Delta::from_millis(1));
+        }
+        if let Some((base, len)) = p.ret.as_ref().map(|r| r.range()) {
+            self.ranges.set(base, len, false);
+        }
+    }
+
+    /// Frees the parked probes whose returns are all back.
+    fn sweep(&mut self) {
+        let mut i = 0;
+        while i < self.parked.len() {
+            if self.parked[i].in_flight() == 0 {
+                if let Ok(p) = self.parked.remove(i) {
+                    self.retire(p);
+                }
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Removed return probes still waiting for returns in flight.
+    pub(crate) fn parked(&self) -> usize {
+        self.parked.len()
+    }
+
+    /// Number of probes (kernel and user).
+    pub(crate) fn len(&self) -> usize {
+        self.probes.len() + self.uprobes.len()
+    }
+
+    /// Parses and executes one control line.
+    pub(crate) fn execute(&mut self, line: &str) -> Result<(), CmdError> {
+        self.sweep();
+        match line::parse(line)? {
+            Command::Empty => Ok(()),
+            Command::Add(def) => self.add(line, &def),
+            Command::Remove(def) => self.remove(&def),
+        }
+    }
+
+    /// The first live probe of event `[GRP/]EVENT` (`ENOENT` if none).
+    fn find_spec(&self, spec: &str) -> Result<&Probe> {
+        let (group, event) = split_spec(spec);
+        self.probes
+            .iter()
+            .find(|p| p.is(group, event))
+            .map(|p| &**p)
+            .ok_or(ENOENT)
+    }
+
+    /// The live probes of event `[GRP/]EVENT`: of the first probe's group
+    /// when `GRP/` is not given (none if there is no such event).
+    fn event_probes<'a>(&'a self, spec: &str) -> impl Iterator<Item = &'a Probe> + Clone {
+        let first = self.find_spec(spec).ok().map(|p| p.names());
+        self.probes
+            .iter()
+            .filter(move |p| first.is_some_and(|(g, e)| p.is(Some(g.as_str()), e.as_str())))
+            .map(|p| &**p)
+    }
+
+    /// Whether probe `i` is the first of its event (the event's line in
+    /// per-event views).
+    fn first_of_event(&self, i: usize) -> bool {
+        let (g, e) = self.probes[i].names();
+        !self.probes[..i]
+            .iter()
+            .any(|q| q.is(Some(g.as_str()), e.as_str()))
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        // What cannot be unregistered now is when its probe drops (it
+        // waits until the kernel can disarm it).
+        let _ = self.clear();
+    }
+}
+
+/// The number of arguments in `args`, and each parsed argument with its
+/// word, for the comparisons of [`crate::lang::fetch_arg`].
+fn stored_args(args: Option<&Args>) -> (usize, impl Iterator<Item = (FetchArg, &str)> + '_) {
+    let a: &[Arg] = args.map_or(&[], |a| &a.args);
+    (a.len(), a.iter().map(|a| (a.arg, a.word())))
+}
+
+/// The parsed arguments of a line, as [`stored_args`] gives them.
+fn line_args<'a>(def: &ProbeDef<'a>) -> (usize, impl Iterator<Item = (FetchArg, &'a str)>) {
+    (
+        def.args.len(),
+        def.args
+            .iter()
+            .map_while(Result::ok)
+            .map(|a| (a.arg, a.word)),
+    )
+}

@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Removing probes: `-:` lines (tracefs' `trace_kprobe_match()`), `>`
+//! truncation, and everything at module exit.
+
+use super::{stored_args, Registry};
+use crate::kprobes::Probe;
+use crate::lang::error::ErrorKind;
+use crate::lang::fetch_arg::match_command_args;
+use crate::lang::line::RemoveDef;
+use crate::probe::{CmdError, Named};
+use crate::sys::kprobe::KProbe;
+use kernel::prelude::*;
+
+impl Registry {
+    /// `-:[GRP/]EVENT [PROBE [NAME=BODY ...]]`: removes every probe of the
+    /// event that matches (tracefs' `trace_kprobe_match()`): all of them
+    /// without a probe point, else those at that point (as `probes` lists
+    /// it) whose first arguments are the `NAME=BODY` words given. None:
+    /// `ENOENT`.
+    pub(super) fn remove(&mut self, def: &RemoveDef<'_>) -> Result<(), CmdError> {
+        let named = |p: &Probe| p.is(def.group, def.event);
+        let at_target = |p: &Probe| def.target.is_none_or(|(_, t)| t == p.target.as_str());
+        let matches = |p: &Probe| {
+            let (n, args) = stored_args(p.args());
+            named(p) && at_target(p) && match_command_args(n, args, def.args)
+        };
+        if !self.probes.iter().any(|p| matches(p)) {
+            if self.probes.iter().any(|p| named(p)) {
+                // The caret under the probe point nothing has, or else
+                // under the arguments.
+                let pos = match def.target {
+                    Some((pos, _)) if !self.probes.iter().any(|p| named(p) && at_target(p)) => pos,
+                    _ => { def.args }.next().map_or(2, |(pos, _)| pos),
+                };
+                return Err(CmdError::at(ErrorKind::NoSuchEvent, pos));
+            }
+            return self.remove_user(def);
+        }
+        // Unregistering waits for running entry handlers (one RCU grace
+        // period for all); returns already hijacked may still come back, so
+        // a probe may have to be parked. The probes the kernel cannot disarm
+        // stay as they were, and the error is returned.
+        let res =
+            KProbe::unregister_all(self.probes.iter().filter(|p| matches(p)).map(|p| &p.kprobe));
+        let mut i = self.probes.len();
+        while i > 0 {
+            i -= 1;
+            if !matches(&self.probes[i]) || self.probes[i].kprobe.is_registered() {
+                continue;
+            }
+            if let Ok(p) = self.probes.remove(i) {
+                self.retire(p);
+            }
+        }
+        res.map_err(CmdError::unregister)
+    }
+
+    /// `-:` for a user probe (a user event has one).
+    fn remove_user(&mut self, def: &RemoveDef<'_>) -> Result<(), CmdError> {
+        let Some(t) = self.uprobes.target_of(def.group, def.event) else {
+            return Err(CmdError::at(ErrorKind::NoSuchEvent, 2));
+        };
+        if let Some((pos, want)) = def.target {
+            if want != t {
+                return Err(CmdError::at(ErrorKind::NoSuchEvent, pos));
+            }
+            let u = self.uprobes.find(def.group, def.event);
+            let (n, args) = stored_args(u.and_then(|u| u.args()));
+            if !match_command_args(n, args, def.args) {
+                let pos = { def.args }.next().map_or(pos, |(pos, _)| pos);
+                return Err(CmdError::at(ErrorKind::NoSuchEvent, pos));
+            }
+        }
+        self.uprobes.remove(def.group, def.event);
+        Ok(())
+    }
+
+    /// Removes every probe, with one RCU grace period for all of them.
+    ///
+    /// Probes the kernel cannot disarm (no memory) stay, registered and
+    /// armed, and the error is returned.
+    pub(crate) fn clear(&mut self) -> Result {
+        let res = KProbe::unregister_all(self.probes.iter().map(|p| &p.kprobe));
+        let mut i = self.probes.len();
+        while i > 0 {
+            i -= 1;
+            if self.probes[i].kprobe.is_registered() {
+                continue;
+            }
+            if let Ok(p) = self.probes.remove(i) {
+                self.retire(p);
+            }
+        }
+        self.uprobes.clear();
+        res
+    }
+}

@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * User memory for user probes (see user.h): user words under
+ * pagefault_disable(), a stepped copy's pending signals, remote reads and
+ * writes, VMA walks, and the XOL mapping (vm_mmap(), mmap_write_lock()).
+ *
+ * Lock order: the registry mutex (Rust) before mmap_lock; nothing here takes
+ * a Rust lock while holding mmap_lock.
+ */
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/mmap_lock.h>
+#include <linux/pid.h>
+#include <linux/sched.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/signal.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "user.h"
+
+/* ---- user words from the trap handlers ---- */
+
+bool rprobes_user_write_u64(unsigned long addr, u64 val)
+{
+	u64 __user *p = (u64 __user *)addr;
+	int ret;
+
+	pagefault_disable();
+	ret = put_user(val, p);
+	pagefault_enable();
+	return ret == 0;
+}
+
+bool rprobes_user_read_u64(unsigned long addr, u64 *val)
+{
+	u64 __user *p = (u64 __user *)addr;
+	int ret;
+
+	pagefault_disable();
+	ret = get_user(*val, p);
+	pagefault_enable();
+	return ret == 0;
+}
+
+/* ---- signals queued by a stepped copy ---- */
+
+bool rprobes_step_fault_fixup(unsigned long slot, unsigned long orig)
+{
+	struct sighand_struct *sighand = current->sighand;
+	struct sigqueue *q;
+	unsigned long flags;
+	bool faulted = false;
+
+	/* Exiting: nothing will be delivered. */
+	if (!sighand)
+		return false;
+	spin_lock_irqsave(&sighand->siglock, flags);
+	/*
+	 * Faults are forced on the task itself (force_sig_fault()): they are
+	 * in its private queue. si_code > 0: sent by the kernel, not by
+	 * kill()/sigqueue()/tgkill(), whose siginfo user space chose.
+	 */
+	list_for_each_entry(q, &current->pending.list, list) {
+		kernel_siginfo_t *info = &q->info;
+
+		if (info->si_code <= 0)
+			continue;
+		switch (info->si_signo) {
+		case SIGILL:
+		case SIGFPE:
+		case SIGTRAP:
+		case SIGBUS:
+			/* si_addr: the faulting instruction (#UD, #DE, #MF, #XM). */
+			if ((unsigned long)info->si_addr == slot) {
+				info->si_addr = (void __user *)orig;
+				faulted = true;
+			} else if (info->si_signo == SIGBUS) {
+				/* si_addr: the data address (or NULL for #AC). */
+				faulted = true;
+			}
+			break;
+		case SIGSEGV:
+			/* si_addr: the data address, or 0 (#GP). */
+			faulted = true;
+			break;
+		}
+	}
+	spin_unlock_irqrestore(&sighand->siglock, flags);
+	return faulted;
+}
+
+long rprobes_umm_rw(void *mmp, unsigned long addr, void *buf, unsigned int len, bool write)
+{
+	struct mm_struct *mm = mmp;
+	struct vm_area_struct *vma;
+	struct page *page;
+	void *maddr;
+	long ret = len;
+
+	if (!len || (addr & ~PAGE_MASK) + len > PAGE_SIZE)
+		return -EINVAL;
+	if (!mmget_not_zero(mm))
+		return -ESRCH;
+	if (mmap_read_lock_killable(mm)) {
+		mmput(mm);
+		return -EINTR;
+	}
+	/* As ptrace does: a write to a private mapping breaks COW. */
+	page = get_user_page_vma_remote(mm, addr, FOLL_FORCE | (write ? FOLL_WRITE : 0), &vma);
+	if (IS_ERR(page)) {
+		ret = PTR_ERR(page);
+		goto out;
+	}
+	maddr = kmap_local_page(page);
+	if (write) {
+		copy_to_user_page(vma, page, addr, maddr + offset_in_page(addr), buf, len);
+		set_page_dirty_lock(page);
+	} else {
+		copy_from_user_page(vma, page, addr, buf, maddr + offset_in_page(addr), len);
+	}
+	kunmap_local(maddr);
+	put_page(page);
+out:
+	mmap_read_unlock(mm);
+	mmput(mm);
+	return ret;
+}
+
+/* ---- resolving a probe point ---- */
+
+long rprobes_uprobe_resolve(int pid, const char *path, size_t path_len, unsigned long addr,
+			    struct rprobes_upoint *out)
+{
+	struct task_struct *task;
+	struct vm_area_struct *vma;
+	struct mm_struct *mm;
+	struct pid *p;
+	long ret = 0;
+
+	p = find_get_pid(pid);
+	task = p ? get_pid_task(p, PIDTYPE_PID) : NULL;
+	put_pid(p);
+	if (!task)
+		return -ESRCH;
+	mm = get_task_mm(task);
+	out->tgid = task_tgid_vnr(task);
+	if (!mm) {
+		put_task_struct(task);
+		return -EINVAL;
+	}
+	out->vm_flags = 0;
+	if (path) {
+		char *pbuf = kmalloc(PATH_MAX, GFP_KERNEL);
+		VMA_ITERATOR(vmi, mm, 0);
+
+		ret = -ENOENT;
+		if (!pbuf) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		mmap_read_lock(mm);
+		for_each_vma(vmi, vma) {
+			unsigned long start = vma->vm_pgoff << PAGE_SHIFT;
+			char *name;
+
+			if (!vma->vm_file || addr < start ||
+			    addr - start >= vma->vm_end - vma->vm_start)
+				continue;
+			name = d_path(&vma->vm_file->f_path, pbuf, PATH_MAX);
+			if (IS_ERR(name) || strlen(name) != path_len || memcmp(name, path, path_len))
+				continue;
+			out->vaddr = vma->vm_start + (addr - start);
+			ret = 0;
+			break;
+		}
+		mmap_read_unlock(mm);
+		kfree(pbuf);
+		if (ret)
+			goto out;
+	} else {
+		out->vaddr = addr;
+	}
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, out->vaddr);
+	if (vma) {
+		out->vm_flags |= RPROBES_UVMA_MAPPED;
+		if (vma->vm_flags & VM_READ)
+			out->vm_flags |= RPROBES_UVMA_READ;
+		if (vma->vm_flags & VM_WRITE)
+			out->vm_flags |= RPROBES_UVMA_WRITE;
+		if (vma->vm_flags & VM_EXEC)
+			out->vm_flags |= RPROBES_UVMA_EXEC;
+		if (vma->vm_flags & (VM_SHARED | VM_MAYSHARE))
+			out->vm_flags |= RPROBES_UVMA_SHARED;
+		if (vma->vm_flags & (VM_IO | VM_PFNMAP | VM_MIXEDMAP))
+			out->vm_flags |= RPROBES_UVMA_SPECIAL;
+	}
+	mmap_read_unlock(mm);
+	/*
+	 * The instruction's bytes, page by page (not access_process_vm(),
+	 * which turns every error into a short read): a lack of memory is
+	 * ENOMEM, not "nothing mapped". A second page that cannot be read
+	 * leaves what the first one has.
+	 */
+	{
+		unsigned int n = min_t(unsigned long, sizeof(out->bytes),
+				       PAGE_SIZE - offset_in_page(out->vaddr));
+		long r2;
+
+		ret = rprobes_umm_rw(mm, out->vaddr, out->bytes, n, false);
+		if (ret == n && n < sizeof(out->bytes)) {
+			r2 = rprobes_umm_rw(mm, out->vaddr + n, out->bytes + n,
+					    sizeof(out->bytes) - n, false);
+			if (r2 > 0)
+				ret += r2;
+			else if (r2 == -ENOMEM || r2 == -EINTR)
+				ret = r2;
+		}
+		if (ret == 0 || (ret < 0 && ret != -ENOMEM && ret != -EINTR))
+			ret = -EFAULT;
+	}
+	if (ret > 0 && out->mm_ref) {
+		mmgrab(mm);
+		out->mm = mm;
+	}
+out:
+	mmput(mm);
+	put_task_struct(task);
+	return ret;
+}
+
+/* ---- the XOL area ---- */
+
+long rprobes_xol_map(void **pages, unsigned int n)
+{
+	struct mm_struct *mm = current->mm;
+	unsigned long len = (unsigned long)n * PAGE_SIZE, hint = 0, addr;
+	struct vm_area_struct *vma;
+	unsigned int i;
+	long ret;
+
+	if (!mm)
+		return -ESRCH;
+	/* One page above the top of the stack, when that is free. */
+	mmap_read_lock(mm);
+	vma = find_vma(mm, mm->start_stack);
+	if (vma && vma->vm_start <= mm->start_stack)
+		hint = vma->vm_end + PAGE_SIZE;
+	mmap_read_unlock(mm);
+	addr = -ENOMEM;
+	if (hint && hint + len <= TASK_SIZE && hint + len > hint)
+		addr = vm_mmap(NULL, hint, len, PROT_READ | PROT_EXEC,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, 0);
+	if (IS_ERR_VALUE(addr))
+		addr = vm_mmap(NULL, 0, len, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, 0);
+	if (IS_ERR_VALUE(addr))
+		return addr;
+
+	mmap_write_lock(mm);
+	vma = vma_lookup(mm, addr);
+	/* Another thread of the process may have changed it meanwhile. */
+	if (!vma || vma->vm_start != addr || vma->vm_end != addr + len ||
+	    !vma_is_anonymous(vma) || vma->anon_vma ||
+	    (vma->vm_flags & (VM_WRITE | VM_SHARED)) != 0) {
+		ret = -EBUSY;
+		goto fail;
+	}
+	/*
+	 * Never writable by user space (no VM_MAYWRITE: mprotect() refuses
+	 * PROT_WRITE, and FOLL_FORCE writes need a COW mapping), not reachable
+	 * by ptrace or /proc/PID/mem (VM_IO), not copied into children, not
+	 * grown by mremap(), not dumped. The slots are our own pages.
+	 */
+	vm_flags_mod(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP | VM_IO | VM_MIXEDMAP,
+		     VM_MAYWRITE);
+	for (i = 0; i < n; i++) {
+		ret = vm_insert_page(vma, addr + i * PAGE_SIZE, pages[i]);
+		if (ret)
+			goto fail;
+	}
+	mmap_write_unlock(mm);
+	return addr;
+fail:
+	mmap_write_unlock(mm);
+	vm_munmap(addr, len);
+	return ret;
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * user.c: user memory for src/uprobes/ and src/sys/user.rs.
+ */
+#ifndef RPROBES_SHIM_USER_H
+#define RPROBES_SHIM_USER_H
+
+#include <linux/types.h>
+
+/* A resolved user probe point (rprobes_uprobe_resolve()). */
+struct rprobes_upoint {
+	/* The virtual address of the probe point. */
+	unsigned long vaddr;
+	/* Out: the process's mm, with a mm_count reference (mmgrab()), if
+	 * @mm_ref was set; an `ARef<Mm>` in Rust. */
+	void *mm;
+	/* Out: the thread group id of the process. */
+	int tgid;
+	/* Out: RPROBES_UVMA_* bits of the vma at @vaddr. */
+	unsigned int vm_flags;
+	/* In: take a reference on the mm. */
+	bool mm_ref;
+	/* Out: the bytes at @vaddr (as many as could be read). */
+	unsigned char bytes[16];
+};
+
+enum {
+	RPROBES_UVMA_MAPPED = 1,
+	RPROBES_UVMA_READ = 2,
+	RPROBES_UVMA_WRITE = 4,
+	RPROBES_UVMA_EXEC = 8,
+	RPROBES_UVMA_SHARED = 16,
+	RPROBES_UVMA_SPECIAL = 32,
+};
+
+/*
+ * Resolves process @pid's probe point: virtual address @addr when @path is
+ * NULL, else file offset @addr of the file @path (compared with d_path() of
+ * each file-backed vma) as mapped into it; reads the bytes there as ptrace
+ * would (FOLL_FORCE). Returns the number of bytes read, or -ESRCH (no such
+ * process), -EINVAL (no user memory: a kernel thread, or exiting), -ENOENT
+ * (the file is not mapped there), -EFAULT (nothing readable), -ENOMEM.
+ */
+long rprobes_uprobe_resolve(int pid, const char *path, size_t path_len, unsigned long addr,
+			    struct rprobes_upoint *out);
+
+/*
+ * Reads or writes @len bytes (within one page) at @addr of @mm, as ptrace
+ * does: FOLL_FORCE, and a write to a private mapping breaks COW, so only
+ * this address space sees it. Process context. Returns @len or -errno.
+ */
+long rprobes_umm_rw(void *mm, unsigned long addr, void *buf, unsigned int len, bool write);
+
+/*
+ * One user word of current's address space, from a trap handler (atomic
+ * context, current's own page tables): fails instead of faulting a page
+ * in. put_user()/get_user() under pagefault_disable(): a single access
+ * with an exception-table fix-up, where copy_{to,from}_user_nofault() go
+ * through the generic copy loop.
+ */
+bool rprobes_user_write_u64(unsigned long addr, u64 val);
+bool rprobes_user_read_u64(unsigned long addr, u64 *val);
+
+/*
+ * From the signal hook, for a step of current aborted at the start of its
+ * slot: whether the stepped copy faulted, i.e. current has a pending
+ * kernel-generated SIGSEGV or SIGBUS, or a SIGILL, SIGFPE, SIGTRAP or
+ * SIGBUS whose si_addr is @slot (the kernel's error_get_trap_addr() maps
+ * XOL addresses back only for its own uprobes). The si_addr of those is
+ * rewritten to @orig, the probed instruction, as without the probe. Takes
+ * current's siglock.
+ */
+bool rprobes_step_fault_fixup(unsigned long slot, unsigned long orig);
+
+/*
+ * Maps @n pages as current's XOL area: r-x, anonymous, placed one page
+ * above the stack when free (else wherever mmap puts it); never writable
+ * by user space, not copied on fork. Returns the address or -errno.
+ */
+long rprobes_xol_map(void **pages, unsigned int n);
+
+#endif

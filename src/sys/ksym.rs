@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Kernel symbols: addresses printed as `func+0x12/0x40 [mod]`
+//! ([`write_sym`], through the exported `sprint_symbol()`), and which
+//! symbol names are not unique, for tracefs' "The symbol is not unique"
+//! check ([`SymTab`]).
+//!
+//! The kernel exports no kallsyms iterator to modules, so the table is
+//! built from `/proc/kallsyms` (opened with the exported `filp_open()`
+//! and read through `seq_read_iter()`, see `src/shim/seqread.c`): only
+//! the names that occur more than once are kept, as sorted hashes (see
+//! [`crate::lang::kallsyms`]). It is built on the first symbol probe and
+//! rebuilt after any module load or unload (a module notifier marks it
+//! stale), so adding many probes costs one scan.
+//!
+//! Context: [`write_sym`] runs anywhere (kallsyms takes no sleeping lock);
+//! [`SymTab`] sleeps (it reads a file) and is used under the registry
+//! mutex.
+
+use crate::lang::kallsyms::{find_duplicates, hash, heapsort, parse_line, probe_key};
+use crate::lang::lex::FixedBuf;
+use core::fmt::Write;
+use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use kernel::{bindings, ffi::c_void, prelude::*, types::Opaque};
+
+/// Longest text [`write_sym`] writes (`KSYM_SYMBOL_LEN`).
+pub(crate) const KSYM_LEN: usize = super::bindings::RPROBES_KSYM_LEN as usize;
+
+/// Writes `addr` as `func+0x12/0x40 [mod]` (kallsyms), or as hex if it is
+/// in no symbol.
+pub(crate) fn write_sym(w: &mut impl Write, addr: usize) -> core::fmt::Result {
+    let mut buf = [0u8; KSYM_LEN];
+    // SAFETY: `buf` has the KSYM_SYMBOL_LEN bytes `sprint_symbol` may write.
+    let n =
+        unsafe { bindings::sprint_symbol(buf.as_mut_ptr().cast(), addr as kernel::ffi::c_ulong) };
+    let n = (n.max(0) as usize).min(buf.len());
+    match core::str::from_utf8(&buf[..n]) {
+        Ok(s) if n > 0 => w.write_str(s),
+        _ => write!(w, "{addr:#x}"),
+    }
+}
+
+/// Writes the name of the function containing `addr` (no offset, no
+/// module), as tracefs prints the probed function of a return event.
+pub(crate) fn write_sym_name(w: &mut impl Write, addr: usize) -> core::fmt::Result {
+    let mut full = FixedBuf::<KSYM_LEN>::new();
+    let _ = write_sym(&mut full, addr);
+    let s = full.as_str();
+    w.write_str(s.split(['+', ' ']).next().unwrap_or(s))
+}
+
+/// Set when the set of loaded modules changed since the last build.
+static STALE: AtomicBool = AtomicBool::new(true);
+
+/// Module notifier: any module coming or going makes the table stale.
+///
+/// # Safety
+///
+/// Called by the notifier chain with the arguments of a module event.
+unsafe extern "C" fn module_event(
+    _nb: *mut bindings::notifier_block,
+    _action: kernel::ffi::c_ulong,
+    _data: *mut c_void,
+) -> kernel::ffi::c_int {
+    STALE.store(true, Relaxed);
+    0 // NOTIFY_DONE
+}
+
+struct Notifier(Opaque<bindings::notifier_block>);
+
+// SAFETY: The block is only handed to the notifier chain, which
+// serialises its use; we never access it ourselves.
+unsafe impl Sync for Notifier {}
+
+static NOTIFIER: Notifier = Notifier(Opaque::new(bindings::notifier_block {
+    notifier_call: Some(module_event),
+    next: core::ptr::null_mut(),
+    priority: 0,
+}));
+
+/// Registration of [`NOTIFIER`]; unregisters on drop.
+pub(crate) struct ModuleWatch(());
+
+impl ModuleWatch {
+    /// Starts watching module loads and unloads.
+    pub(crate) fn new() -> Result<Self> {
+        // SAFETY: `NOTIFIER` is a static, registered once (this type is
+        // only created in module init) and unregistered in `Drop`.
+        let ret = unsafe { bindings::register_module_notifier(NOTIFIER.0.get()) };
+        if ret < 0 {
+            return Err(Error::from_errno(ret));
+        }
+        Ok(Self(()))
+    }
+}
+
+impl Drop for ModuleWatch {
+    fn drop(&mut self) {
+        // SAFETY: Registered in `new`.
+        unsafe { bindings::unregister_module_notifier(NOTIFIER.0.get()) };
+    }
+}
+
+/// Hashes of duplicated names.
+pub(crate) struct SymTab {
+    /// Names seen more than once anywhere.
+    names: KVec<u64>,
+    /// (name, module) pairs seen more than once within one module.
+    in_module: KVec<(u64, u64)>,
+}
+
+impl SymTab {
+    /// An empty table (built on first use).
+    pub(crate) fn new() -> Self {
+        Self {
+            names: KVec::new(),
+            in_module: KVec::new(),
+        }
+    }
+
+    /// Whether `[MOD:]SYM` names exactly one symbol (or none: that case is
+    /// left to `register_kprobe`, which reports it as `ENOENT`).
+    pub(crate) fn is_unique(&mut self, sym: &str) -> Result<bool> {
+        if STALE.swap(false, Relaxed) {
+            if let Err(e) = self.build() {
+                STALE.store(true, Relaxed);
+                pr_warn!(
+                    "cannot scan /proc/kallsyms ({:?}): non-unique symbols not detected\n",
+                    e
+                );
+                return Err(e);
+            }
+        }
+        let (h, m) = probe_key(sym);
+        Ok(if m == 0 {
+            self.names.binary_search(&h).is_err()
+        } else {
+            self.in_module.binary_search(&(h, m)).is_err()
+        })
+    }
+
+    /// The address of `[MOD:]SYM` from `/proc/kallsyms` (for `@SYM`
+    /// fetch arguments), if there is one.
+    pub(crate) fn lookup(&mut self, sym: &str) -> Result<Option<u64>> {
+        let (module, name) = match sym.split_once(':') {
+            Some((m, n)) => (Some(m), n),
+            None => (None, sym),
+        };
+        let mut found = None;
+        read_lines(c"/proc/kallsyms", |line| {
+            if found.is_some() {
+                return Ok(());
+            }
+            if let Some((n, m)) = parse_line(line) {
+                if n == name.as_bytes() && module.is_none_or(|want| want.as_bytes() == m) {
+                    let hex = line.split(|&b| b == b' ').next().unwrap_or(b"");
+                    let addr = core::str::from_utf8(hex)
+                        .ok()
+                        .and_then(|h| u64::from_str_radix(h, 16).ok());
+                    found = addr.filter(|&a| a != 0);
+                }
+            }
+            Ok(())
+        })?;
+        Ok(found)
+    }
+
+    fn build(&mut self) -> Result {
+        let mut all: KVec<(u64, u64)> = KVec::new();
+        read_lines(c"/proc/kallsyms", |line| {
+            if let Some((name, module)) = parse_line(line) {
+                let m = if module.is_empty() { 0 } else { hash(module) };
+                all.push((hash(name), m), GFP_KERNEL)?;
+            }
+            Ok(())
+        })?;
+        heapsort(&mut all);
+        let (mut names, mut in_module) = (KVec::new(), KVec::new());
+        let (mut ok_names, mut ok_in_module) = (true, true);
+        find_duplicates(
+            &all,
+            |h| ok_names &= names.push(h, GFP_KERNEL).is_ok(),
+            |h, m| ok_in_module &= in_module.push((h, m), GFP_KERNEL).is_ok(),
+        );
+        if !(ok_names && ok_in_module) {
+            return Err(ENOMEM);
+        }
+        heapsort(&mut in_module);
+        self.names = names;
+        self.in_module = in_module;
+        Ok(())
+    }
+}
+
+/// Calls `f` on every line of the seq_file-backed file at `path`.
+fn read_lines(path: &CStr, mut f: impl FnMut(&[u8]) -> Result) -> Result {
+    // SAFETY: `path` is a valid C string; flags/mode are plain values.
+    let file = unsafe { bindings::filp_open(path.as_char_ptr(), bindings::O_RDONLY as i32, 0) };
+    let file = kernel::error::from_err_ptr(file)?;
+    let mut buf = KVec::<u8>::from_elem(0u8, 16384, GFP_KERNEL)?;
+    let (mut fill, mut pos): (usize, i64) = (0, 0);
+    let res = (|| -> Result {
+        loop {
+            // SAFETY: `file` is an open seq_file-backed file (only called
+            // for /proc/kallsyms); the destination is the unused tail of
+            // `buf`, valid for `len() - fill` bytes.
+            let n = unsafe {
+                super::bindings::rprobes_seq_kernel_read(
+                    file.cast(),
+                    buf.as_mut_ptr().add(fill).cast(),
+                    buf.len() - fill,
+                    &mut pos,
+                )
+            };
+            if n < 0 {
+                return Err(Error::from_errno(n as i32));
+            }
+            let end = fill + n as usize;
+            let mut start = 0;
+            while let Some(i) = buf[start..end].iter().position(|&b| b == b'\n') {
+                f(&buf[start..start + i])?;
+                start += i + 1;
+            }
+            if n == 0 {
+                if start < end {
+                    f(&buf[start..end])?;
+                }
+                return Ok(());
+            }
+            buf.copy_within(start..end, 0);
+            fill = end - start;
+            if fill == buf.len() {
+                return Err(E2BIG); // a 16 KiB line: not kallsyms
+            }
+        }
+    })();
+    // SAFETY: `file` was opened above and is closed exactly once.
+    unsafe { bindings::filp_close(file, core::ptr::null_mut()) };
+    res
+}

@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The kernel below rprobes: thin `unsafe` wrappers that the mechanisms
+//! above (kernel, return and user probes, the event stream, the control
+//! files) use as safe Rust. Every `unsafe` block of the module that talks
+//! to the kernel directly is here, or in the few places where a mechanism
+//! owns a kernel object itself (the trampoline's asm, the ring buffer's
+//! reservations, the debugfs file operations).
+//!
+//! - [`bindings`]: the module's own bindgen output (`<linux/kprobes.h>`,
+//!   `<linux/ptrace.h>`, the shims of `src/shim/`), layout-checked against
+//!   the pure code;
+//! - [`kprobe`]: a pinned owner of a `struct kprobe` ([`kprobe::KProbe`]);
+//! - [`percpu`]: per-CPU memory, this CPU's number and offset;
+//! - [`task`]: `current`, its pid and comm, module references, task work;
+//! - [`user`]: user memory, probe points in live processes, the XOL
+//!   mapping;
+//! - [`ksym`]: kallsyms (symbol text, non-unique names);
+//! - [`hooks`]: scheduler tracepoints.
+//!
+//! Nothing here knows about probes; nothing here takes a lock of rprobes'.
+//! The functions say in which contexts they may run.
+
+pub(crate) mod bindings;
+pub(crate) mod hooks;
+pub(crate) mod kprobe;
+pub(crate) mod ksym;
+pub(crate) mod percpu;
+pub(crate) mod task;
+pub(crate) mod user;

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! User memory: words of the current task read and written from a trap
+//! without faulting, nofault copies, another process's memory read and
+//! written as ptrace does, probe points resolved in a live process, and the
+//! XOL mapping. The VMA walks, `vm_mmap()` and the `pagefault_disable()`
+//! accesses are in `src/shim/user.c`.
+//!
+//! Context: [`read_u64`], [`write_u64`], [`read_nofault`] and
+//! [`step_fault_fixup`] run in trap or probe context (atomic); the others
+//! sleep (`mmap_lock`, page faults). Lock order: the registry mutex, then
+//! `mmap_lock` (taken in the shim).
+
+use super::bindings;
+use kernel::{mm::Mm, page::Page, prelude::*, sync::aref::ARef};
+
+/// One word of current's user memory, read without faulting a page in
+/// (trap context); `None` if it cannot be read now.
+#[inline]
+pub(crate) fn read_u64(addr: u64) -> Option<u64> {
+    let mut v = 0u64;
+    // SAFETY: `v` is a writable word; the source is a user address of
+    // current, read without faulting (a bad one fails).
+    unsafe { bindings::rprobes_user_read_u64(addr as kernel::ffi::c_ulong, &mut v) }.then_some(v)
+}
+
+/// Writes one word of current's user memory without faulting a page in
+/// (trap context); false if it cannot be written now.
+#[inline]
+pub(crate) fn write_u64(addr: u64, v: u64) -> bool {
+    // SAFETY: The destination is a user address of current, written
+    // without faulting (a bad one fails).
+    unsafe { bindings::rprobes_user_write_u64(addr as kernel::ffi::c_ulong, v) }
+}
+
+/// Reads `buf.len()` bytes at `addr` of current's user memory (`user`) or
+/// of the kernel without faulting; false on a fault.
+#[inline]
+pub(crate) fn read_nofault(addr: u64, buf: &mut [u8], user: bool) -> bool {
+    if buf.is_empty() {
+        return true;
+    }
+    // SAFETY: The nofault copies check the source themselves (and fail
+    // instead of faulting); `buf` is valid for its length.
+    let r = unsafe {
+        if user {
+            bindings::copy_from_user_nofault(
+                buf.as_mut_ptr().cast(),
+                addr as usize as *const kernel::ffi::c_void,
+                buf.len(),
+            )
+        } else {
+            bindings::copy_from_kernel_nofault(
+                buf.as_mut_ptr().cast(),
+                addr as usize as *const kernel::ffi::c_void,
+                buf.len(),
+            )
+        }
+    };
+    r == 0
+}
+
+/// For a step of current aborted at the start of its XOL slot (from the
+/// signal hook): whether the stepped copy faulted; its signal's `si_addr`
+/// then says `orig` instead of `slot`. Takes current's siglock.
+pub(crate) fn step_fault_fixup(slot: u64, orig: u64) -> bool {
+    // SAFETY: Current's own signal queue, under its siglock (the shim).
+    unsafe {
+        bindings::rprobes_step_fault_fixup(
+            slot as kernel::ffi::c_ulong,
+            orig as kernel::ffi::c_ulong,
+        )
+    }
+}
+
+/// Reads or writes (within one page) the memory of `mm`, as ptrace does:
+/// a write to a private mapping breaks copy-on-write, so only this address
+/// space sees it. Sleeps.
+pub(crate) fn rw(mm: &Mm, vaddr: u64, buf: &mut [u8], write: bool) -> Result {
+    // SAFETY: `mm` is a live `mm_struct` (a reference keeps it); the shim
+    // takes a user reference for the access. `buf` is valid for its length.
+    let r = unsafe {
+        bindings::rprobes_umm_rw(
+            mm.as_raw().cast(),
+            vaddr as kernel::ffi::c_ulong,
+            buf.as_mut_ptr().cast(),
+            buf.len() as u32,
+            write,
+        )
+    };
+    if r == buf.len() as isize {
+        Ok(())
+    } else if r < 0 {
+        Err(Error::from_errno(r as i32))
+    } else {
+        Err(EFAULT)
+    }
+}
+
+/// Protection bits of the mapping at a probe point.
+pub(crate) mod vma {
+    use super::bindings;
+    /// Readable.
+    pub(crate) const READ: u32 = bindings::RPROBES_UVMA_READ;
+    /// Writable.
+    pub(crate) const WRITE: u32 = bindings::RPROBES_UVMA_WRITE;
+    /// Executable.
+    pub(crate) const EXEC: u32 = bindings::RPROBES_UVMA_EXEC;
+    /// Shared (or may be).
+    pub(crate) const SHARED: u32 = bindings::RPROBES_UVMA_SHARED;
+    /// `VM_IO`, `VM_PFNMAP` or `VM_MIXEDMAP`.
+    pub(crate) const SPECIAL: u32 = bindings::RPROBES_UVMA_SPECIAL;
+}
+
+/// A user probe point resolved in its process.
+pub(crate) struct Point {
+    /// The virtual address.
+    pub(crate) vaddr: u64,
+    /// The address space, if asked for.
+    pub(crate) mm: Option<ARef<Mm>>,
+    /// The process's thread group id.
+    pub(crate) tgid: i32,
+    /// [`vma`] bits of the mapping there.
+    pub(crate) vm_flags: u32,
+    /// The bytes there; `len` of them could be read.
+    pub(crate) bytes: [u8; 16],
+    /// How many of `bytes` were read (at least 1).
+    pub(crate) len: usize,
+}
+
+/// Resolves process `pid`'s probe point: virtual address `addr`, or (with
+/// `path`) file offset `addr` of that file as mapped into the process, and
+/// reads the bytes there. With `want_mm`, the result holds a reference on
+/// the address space.
+///
+/// Errors: `ESRCH` (no such process), `EINVAL` (no user memory), `ENOENT`
+/// (the file is not mapped there), `EFAULT` (nothing readable), `ENOMEM`,
+/// `EINTR`. Sleeps.
+pub(crate) fn resolve(pid: u32, path: Option<&str>, addr: u64, want_mm: bool) -> Result<Point> {
+    let mut pt = bindings::rprobes_upoint {
+        vaddr: 0,
+        mm: core::ptr::null_mut(),
+        tgid: 0,
+        vm_flags: 0,
+        mm_ref: want_mm,
+        bytes: [0; 16],
+    };
+    let (pp, pl) = path.map_or((core::ptr::null(), 0), |s| (s.as_ptr(), s.len()));
+    // SAFETY: `path` (if any) is `pl` readable bytes; `pt` is writable.
+    let n = unsafe {
+        bindings::rprobes_uprobe_resolve(
+            pid as i32,
+            pp.cast(),
+            pl,
+            addr as kernel::ffi::c_ulong,
+            &mut pt,
+        )
+    };
+    if n < 0 {
+        return Err(Error::from_errno(n as i32));
+    }
+    let mm = core::ptr::NonNull::new(pt.mm.cast::<Mm>()).map(|p| {
+        // SAFETY: The shim took an `mmgrab` reference for us (`mm_ref`),
+        // which the `ARef` now owns.
+        unsafe { ARef::from_raw(p) }
+    });
+    Ok(Point {
+        vaddr: pt.vaddr as u64,
+        mm,
+        tgid: pt.tgid,
+        vm_flags: pt.vm_flags,
+        bytes: pt.bytes,
+        len: (n as usize).min(pt.bytes.len()),
+    })
+}
+
+/// Maps `pages` as current's XOL area: `r-x`, never writable by user space,
+/// not copied on fork. Returns the address. Sleeps (`mmap_lock`).
+pub(crate) fn xol_map(pages: &[Page]) -> Result<u64> {
+    let mut raw = [core::ptr::null_mut::<kernel::ffi::c_void>(); 8];
+    let raw = raw.get_mut(..pages.len()).ok_or(EINVAL)?;
+    for (r, p) in raw.iter_mut().zip(pages) {
+        *r = p.as_ptr().cast();
+    }
+    // SAFETY: `raw` holds `pages.len()` valid pages, which live through the
+    // call; the mapping takes its own references.
+    let r = unsafe { bindings::rprobes_xol_map(raw.as_mut_ptr(), raw.len() as u32) };
+    if r < 0 {
+        Err(Error::from_errno(r as i32))
+    } else {
+        Ok(r as u64)
+    }
+}
+
+/// Whether address space `mm` still has users (`mm_users > 0`): once it
+/// has none, it never gets one again.
+pub(crate) fn mm_alive(mm: &Mm) -> bool {
+    // SAFETY: `mm` is a live `mm_struct` (the reference keeps it); its
+    // `mm_users` is an atomic counter, read once.
+    let users = unsafe {
+        core::ptr::addr_of!((*mm.as_raw()).__bindgen_anon_1.mm_users.counter).read_volatile()
+    };
+    users > 0
+}

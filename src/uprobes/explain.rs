@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! User-space probe points: resolving `PID:0xADDR` / `PID:PATH:0xOFF` in a
+//! live process and judging the instruction there with the decoder.
+//!
+//! This is the inspection half of user probes (the `explain` file): nothing
+//! is written into the process. Context: sleepable (the process's memory
+//! is read as ptrace does).
+
+use crate::insn::{self, MAX_INSN_LEN};
+use crate::lang::upoint::{self, UTarget};
+use crate::sys::user::{self, vma};
+use core::fmt::Write;
+use kernel::prelude::*;
+
+/// What is at a user probe point.
+pub(crate) struct Peek {
+    /// The virtual address.
+    pub(crate) vaddr: u64,
+    /// The mapping's protection, like /proc/PID/maps (`r-xp`).
+    pub(crate) prot: [u8; 4],
+    /// The bytes read (up to the longest instruction).
+    pub(crate) bytes: [u8; MAX_INSN_LEN],
+    /// How many bytes could be read.
+    pub(crate) len: usize,
+}
+
+/// Reads the instruction bytes at `t` in its process.
+pub(crate) fn peek(t: &UTarget<'_>) -> Result<Peek> {
+    let (pid, path, addr) = match *t {
+        UTarget::Addr { pid, addr } => (pid, None, addr),
+        UTarget::File { pid, path, offset } => (pid, Some(path), offset),
+    };
+    let pt = user::resolve(pid, path, addr, false)?;
+    let f = pt.vm_flags;
+    let bit = |b: u32, c: u8| if f & b != 0 { c } else { b'-' };
+    let mut p = Peek {
+        vaddr: pt.vaddr,
+        prot: [
+            bit(vma::READ, b'r'),
+            bit(vma::WRITE, b'w'),
+            bit(vma::EXEC, b'x'),
+            bit(vma::SHARED, b's'),
+        ],
+        bytes: [0; MAX_INSN_LEN],
+        len: pt.len.min(MAX_INSN_LEN),
+    };
+    if p.prot[3] == b'-' {
+        p.prot[3] = b'p';
+    }
+    p.bytes.copy_from_slice(&pt.bytes[..MAX_INSN_LEN]);
+    Ok(p)
+}
+
+/// Runs one `explain` line: writes the decoder's verdict for the probe point
+/// into `out`, or fails with a reason written into `out`.
+pub(crate) fn explain(line: &str, out: &mut impl Write) -> Result {
+    let t = match upoint::parse(line) {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = writeln!(out, "{line}: error: {}", e.message());
+            return Err(EINVAL);
+        }
+    };
+    let p = match peek(&t) {
+        Ok(p) => p,
+        Err(e) => {
+            let why = if e == ESRCH {
+                "no such process"
+            } else if e == EINVAL {
+                "the process has no user memory"
+            } else if e == ENOENT {
+                "the file is not mapped at that offset in the process"
+            } else if e == EFAULT {
+                "cannot read the process's memory there"
+            } else {
+                "cannot inspect"
+            };
+            let _ = writeln!(out, "{line}: error: {why}");
+            return Err(e);
+        }
+    };
+    let _ = write!(
+        out,
+        "{line}: addr=0x{:x} prot={} bytes=",
+        p.vaddr,
+        core::str::from_utf8(&p.prot).unwrap_or("????")
+    );
+    for b in &p.bytes[..p.len] {
+        let _ = write!(out, "{b:02x}");
+    }
+    out.write_char(' ').map_err(|_| ENOMEM)?;
+    if p.prot[2] != b'x' {
+        let _ = writeln!(out, "refuse=not-executable");
+        return Ok(());
+    }
+    let _ = insn::write_description(out, &p.bytes[..p.len]);
+    let _ = out.write_char('\n');
+    Ok(())
+}

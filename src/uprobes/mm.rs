@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! One probed address space ([`UMm`]): its XOL area (created lazily, at the
+//! first hit that needs a step, by a task work in the hitting task), its
+//! step statistics, the breakpoints a fork child must remove, and the
+//! tokens of steps aborted for a signal.
+//!
+//! Context: the hit paths use a [`UMm`] they found in [`super::table::MMS`]
+//! (trap context, no lock); [`create_area`] runs as task work in the probed
+//! task (sleepable, `mmap_lock`); the rest under the registry mutex.
+
+use super::xol::{self, Xol};
+use super::{INT3, MAX_PER_MM};
+use crate::sys::task::{self, TaskWork};
+use crate::sys::user;
+use core::fmt::Write;
+use core::sync::atomic::{
+    AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize,
+    Ordering::{Acquire, Relaxed, Release},
+};
+use kernel::mm::Mm;
+use kernel::prelude::*;
+use kernel::sync::{aref::ARef, Arc, ArcBorrow};
+
+/// XOL area states.
+const XOL_NONE: u8 = 0;
+const XOL_CREATING: u8 = 1;
+const XOL_READY: u8 = 2;
+const XOL_FAILED: u8 = 3;
+/// Failed creations in a row after which the process is given up on.
+const XOL_MAX_FAILURES: u32 = 16;
+/// Aborted steps remembered per address space.
+const MAX_REPLAYS: usize = 16;
+
+/// One probed address space.
+pub(crate) struct UMm {
+    /// The address space (an `mmgrab` reference: the `mm_struct` is not
+    /// reused while the tables name it).
+    mm: ARef<Mm>,
+    /// The process.
+    pub(super) tgid: i32,
+    /// The XOL area.
+    pub(super) xol: Xol,
+    xol_state: AtomicU8,
+    xol_failures: AtomicU32,
+    /// Steps started.
+    pub(super) stepped: AtomicU64,
+    /// Hits emulated.
+    pub(super) emulated: AtomicU64,
+    /// Traps taken again for want of an area or a free slot.
+    pub(super) retries: AtomicU64,
+    /// Found dead by the reaper (registry mutex held).
+    pub(super) reaping: AtomicBool,
+    /// The breakpoints, for fork children: `vaddr << 8 | original byte`,
+    /// 0 when free.
+    pub(super) points: [AtomicU64; MAX_PER_MM],
+    /// Hits whose step was aborted for a signal (the task traps on the
+    /// breakpoint again when its handler returns): (task, address).
+    replay: [(AtomicUsize, AtomicU64); MAX_REPLAYS],
+    /// Tokens in `replay` (the hit path looks only when not 0).
+    replays: AtomicU32,
+    /// Steps aborted for a signal.
+    pub(super) aborted: AtomicU64,
+    /// The task work that creates the XOL area (queued from a trap, where
+    /// nothing may be allocated; one at a time, see `xol_state`).
+    area_work: TaskWork,
+}
+
+impl Drop for UMm {
+    fn drop(&mut self) {
+        // Steps of tasks that died with the address space: each held a
+        // module reference.
+        for _ in 0..self.xol.abandon_all() {
+            task::module_put();
+        }
+    }
+}
+
+impl UMm {
+    /// The state of address space `mm` of process `tgid`.
+    pub(super) fn new(mm: ARef<Mm>, tgid: i32) -> Result<Self> {
+        Ok(Self {
+            mm,
+            tgid,
+            xol: Xol::new()?,
+            xol_state: AtomicU8::new(XOL_NONE),
+            xol_failures: AtomicU32::new(0),
+            stepped: AtomicU64::new(0),
+            emulated: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
+            reaping: AtomicBool::new(false),
+            replay: [const { (AtomicUsize::new(0), AtomicU64::new(0)) }; MAX_REPLAYS],
+            replays: AtomicU32::new(0),
+            aborted: AtomicU64::new(0),
+            points: [const { AtomicU64::new(0) }; MAX_PER_MM],
+            area_work: TaskWork::new(),
+        })
+    }
+
+    /// The address space.
+    pub(super) fn mm(&self) -> &Mm {
+        &self.mm
+    }
+
+    /// The key of the address space in the tables (its `mm_struct`).
+    #[inline(always)]
+    pub(super) fn key(&self) -> usize {
+        self.mm.as_raw() as usize
+    }
+
+    /// Whether the address space still has users.
+    pub(super) fn alive(&self) -> bool {
+        user::mm_alive(&self.mm)
+    }
+
+    /// Whether the XOL area could not be made (the process runs unprobed).
+    pub(super) fn xol_failed(&self) -> bool {
+        self.xol_state.load(Relaxed) == XOL_FAILED
+    }
+
+    /// Queues the creation of the XOL area in the current task (trap
+    /// context). `this` must be reachable from [`super::table::MMS`] (see
+    /// [`super::table::Table::find`]).
+    pub(super) fn request_area(this: &UMm) {
+        if this
+            .xol_state
+            .compare_exchange(XOL_NONE, XOL_CREATING, Acquire, Relaxed)
+            .is_err()
+        {
+            return;
+        }
+        // SAFETY: `this` is in an `Arc` (the registry's), live: its entry
+        // is still in the table and we are in an RCU read-side section.
+        let arc: Arc<UMm> = unsafe { ArcBorrow::from_raw(this) }.into();
+        let raw = Arc::into_raw(arc);
+        // SAFETY: The work is not queued: we moved the state from NONE to
+        // CREATING, and it goes back to NONE only once the work ran or
+        // failed to queue. It lives in the `UMm`, which the reference
+        // handed to `create_area` keeps alive until the work ran; current
+        // is live; `create_area` takes the reference back exactly once.
+        let r = unsafe {
+            this.area_work
+                .queue(core::ptr::null_mut(), create_area, raw.cast_mut().cast())
+        };
+        if r.is_err() {
+            // SAFETY: The work was not queued: the reference is ours again.
+            drop(unsafe { Arc::from_raw(raw) });
+            this.xol_state.store(XOL_NONE, Release);
+        }
+    }
+
+    /// Remembers that `task`'s next hit at `addr` was counted already.
+    pub(super) fn add_replay(&self, task: usize, addr: u64) {
+        for (t, a) in self.replay.iter() {
+            if t.compare_exchange(0, task, Acquire, Relaxed).is_ok() {
+                a.store(addr, Release);
+                self.replays.fetch_add(1, Release);
+                return;
+            }
+        }
+        // Full: that hit will count twice.
+    }
+
+    /// Consumes `task`'s token for `addr`, if it has one.
+    #[inline]
+    pub(super) fn take_replay(&self, task: usize, addr: u64) -> bool {
+        if self.replays.load(Acquire) == 0 {
+            return false;
+        }
+        for (t, a) in self.replay.iter() {
+            if t.load(Relaxed) == task && a.load(Acquire) == addr {
+                a.store(0, Relaxed);
+                t.store(0, Release);
+                self.replays.fetch_sub(1, Relaxed);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Drops a dead task's tokens.
+    pub(super) fn drop_replays(&self, task: usize) {
+        for (t, a) in self.replay.iter() {
+            if t.load(Relaxed) == task {
+                a.store(0, Relaxed);
+                t.store(0, Release);
+                self.replays.fetch_sub(1, Relaxed);
+            }
+        }
+    }
+
+    /// Remembers the breakpoint at `vaddr` (over `orig`) for fork children.
+    pub(super) fn add_point(&self, vaddr: u64, orig: u8) -> Result {
+        let w = vaddr << 8 | u64::from(orig);
+        for p in self.points.iter() {
+            if p.compare_exchange(0, w, Relaxed, Relaxed).is_ok() {
+                return Ok(());
+            }
+        }
+        Err(ENOSPC)
+    }
+
+    /// Forgets the breakpoint at `vaddr`.
+    pub(super) fn remove_point(&self, vaddr: u64) {
+        for p in self.points.iter() {
+            let w = p.load(Relaxed);
+            if w != 0 && w >> 8 == vaddr {
+                p.store(0, Relaxed);
+            }
+        }
+    }
+
+    /// Writes the original bytes back over every breakpoint still there.
+    fn restore_all(&self) {
+        for p in self.points.iter() {
+            let w = p.load(Relaxed);
+            if w != 0 {
+                restore(&self.mm, w >> 8, w as u8);
+            }
+        }
+    }
+
+    /// The `xol` line of this address space.
+    pub(super) fn show(&self, w: &mut impl Write) -> core::fmt::Result {
+        write!(w, "pid={} area=", self.tgid)?;
+        match (self.xol.area(), self.xol_state.load(Relaxed)) {
+            (0, XOL_FAILED) => w.write_str("failed")?,
+            (0, _) => w.write_str("none")?,
+            (a, _) => write!(w, "{a:#x}")?,
+        }
+        let (used, hwm) = self.xol.usage();
+        writeln!(
+            w,
+            " slots={used}/{} hwm={hwm} stepped={} emulated={} retries={} aborted={}",
+            xol::NSLOTS,
+            self.stepped.load(Relaxed),
+            self.emulated.load(Relaxed),
+            self.retries.load(Relaxed),
+            self.aborted.load(Relaxed)
+        )
+    }
+}
+
+/// Task work: creates the XOL area in the probed task's own context.
+///
+/// # Safety
+///
+/// `arg` is a reference from `Arc::<UMm>::into_raw`, given up to this call.
+unsafe fn create_area(arg: *mut kernel::ffi::c_void) {
+    // SAFETY: `request_area` passed a reference from `Arc::into_raw`.
+    let umm = unsafe { Arc::<UMm>::from_raw(arg.cast_const().cast()) };
+    if task::current_mm() as usize != umm.key() {
+        // The task exits (or execs): nothing to do.
+        umm.xol_state.store(XOL_NONE, Release);
+        return;
+    }
+    match umm.xol.create() {
+        Ok(_) => {
+            umm.xol_failures.store(0, Relaxed);
+            umm.xol_state.store(XOL_READY, Release);
+        }
+        Err(e) => {
+            let n = umm.xol_failures.fetch_add(1, Relaxed) + 1;
+            if n < XOL_MAX_FAILURES {
+                umm.xol_state.store(XOL_NONE, Release);
+                return;
+            }
+            // Give up on this process rather than make it trap forever: it
+            // runs on unprobed.
+            pr_warn!(
+                "pid {}: cannot create the XOL area ({:?}); its breakpoints are removed\n",
+                umm.tgid,
+                e
+            );
+            umm.restore_all();
+            umm.xol_state.store(XOL_FAILED, Release);
+        }
+    }
+}
+
+/// Writes `orig` back at `vaddr` of `mm` if our int3 is still there.
+/// Sleeps.
+pub(super) fn restore(mm: &Mm, vaddr: u64, orig: u8) {
+    let mut b = [0u8];
+    if user::rw(mm, vaddr, &mut b, false).is_ok() && b[0] == INT3 {
+        let mut o = [orig];
+        let _ = user::rw(mm, vaddr, &mut o, true);
+    }
+}

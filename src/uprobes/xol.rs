@@ -1,0 +1,357 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The XOL ("execute out of line") area of one probed address space: the
+//! slots where probed instructions are single-stepped, and the record of
+//! each step in flight.
+//!
+//! The area is [`XOL_PAGES`] pages of our own ([`Page`]s), mapped `r-x`
+//! into the process (`crate::sys::user::xol_map`) in the process's own
+//! context, at its first hit that needs a step. User space can never write it (no
+//! `VM_MAYWRITE`, `VM_IO`); we write a slot through the kernel's mapping of
+//! the page, only while we own the slot.
+//!
+//! A slot is taken per step (not per thread), so the number of threads is
+//! not bounded by the number of slots: a thread finding all [`NSLOTS`]
+//! taken traps again and retries, and slots are held only for the few
+//! instructions of a step (or while a signal handler interrupts one).
+//!
+//! Locking: none. A slot is owned by whoever sets its bit in `used`; its
+//! record by whoever then claims `owner` (the stepping task at its trap,
+//! or the task-free hook for a task that died mid-step), so a step is
+//! completed or abandoned exactly once. The pages are set once, before
+//! the area's address is published.
+
+use crate::sys::user;
+use core::sync::atomic::{
+    AtomicPtr, AtomicU32, AtomicU64, AtomicUsize,
+    Ordering::{AcqRel, Acquire, Relaxed, Release},
+};
+use kernel::page::{Page, PAGE_SIZE};
+use kernel::prelude::*;
+
+/// Pages in an area.
+pub(crate) const XOL_PAGES: usize = 4;
+/// What an area is filled with around its instructions.
+const INT3_BYTE: u8 = super::INT3;
+/// Bytes per slot: the longest instruction (15) and int3 padding.
+pub(crate) const SLOT_BYTES: usize = 32;
+/// Slots per area.
+pub(crate) const NSLOTS: usize = XOL_PAGES * PAGE_SIZE / SLOT_BYTES;
+/// Bytes of an area.
+pub(crate) const XOL_BYTES: u64 = (XOL_PAGES * PAGE_SIZE) as u64;
+
+/// What a step needs to be completed: packed into one word.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct StepInfo {
+    /// Length of the probed instruction.
+    pub(crate) len: u8,
+    /// [`crate::insn::Fixups`] bits.
+    pub(crate) fixups: u8,
+    /// Scratch register number, if the copy uses one.
+    pub(crate) scratch: Option<u8>,
+    /// The task had TF set itself.
+    pub(crate) saved_tf: bool,
+    /// A `rep` string instruction: its step traps after each iteration,
+    /// with `%rip` at the slot's start until the last one.
+    pub(crate) rep: bool,
+}
+
+impl StepInfo {
+    fn pack(self) -> u64 {
+        u64::from(self.len)
+            | u64::from(self.fixups) << 8
+            | self.scratch.map_or(0, |r| u64::from(r) << 16 | 1 << 24)
+            | u64::from(self.saved_tf) << 25
+            | u64::from(self.rep) << 26
+    }
+
+    fn unpack(w: u64) -> Self {
+        Self {
+            len: w as u8,
+            fixups: (w >> 8) as u8,
+            scratch: (w & 1 << 24 != 0).then_some((w >> 16) as u8 & 15),
+            saved_tf: w & 1 << 25 != 0,
+            rep: w & 1 << 26 != 0,
+        }
+    }
+}
+
+/// A step in flight in one slot.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Step {
+    /// Slot index.
+    pub(crate) slot: usize,
+    /// The probed instruction's address.
+    pub(crate) orig: u64,
+    /// How to complete it.
+    pub(crate) info: StepInfo,
+    /// The scratch register's own value, to restore.
+    pub(crate) saved: u64,
+}
+
+/// The record of the step in one slot.
+struct Record {
+    /// The stepping task (`task_struct *`), 0 when none.
+    owner: AtomicUsize,
+    /// Order of the steps of one task (a signal handler may step inside a
+    /// step): the newest is completed first.
+    seq: AtomicU64,
+    orig: AtomicU64,
+    info: AtomicU64,
+    saved: AtomicU64,
+}
+
+/// One address space's XOL area.
+///
+/// # Invariants
+///
+/// `pages` is null or a `KBox<KVec<Page>>` of [`XOL_PAGES`] pages (from
+/// `KBox::into_raw`) that this object owns, set once by [`Xol::create`]
+/// before `vaddr` is published (release ordering) and freed when the area
+/// drops. Once `vaddr` is not 0, `pages` is set.
+pub(crate) struct Xol {
+    vaddr: AtomicU64,
+    pages: AtomicPtr<KVec<Page>>,
+    used: [AtomicU64; NSLOTS / 64],
+    records: KVec<Record>,
+    seq: AtomicU64,
+    in_use: AtomicU32,
+    hwm: AtomicU32,
+}
+
+impl Xol {
+    /// No area yet.
+    pub(crate) fn new() -> Result<Self> {
+        let mut records = KVec::with_capacity(NSLOTS, GFP_KERNEL)?;
+        for _ in 0..NSLOTS {
+            records.push(
+                Record {
+                    owner: AtomicUsize::new(0),
+                    seq: AtomicU64::new(0),
+                    orig: AtomicU64::new(0),
+                    info: AtomicU64::new(0),
+                    saved: AtomicU64::new(0),
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        Ok(Self {
+            vaddr: AtomicU64::new(0),
+            pages: AtomicPtr::new(core::ptr::null_mut()),
+            used: [const { AtomicU64::new(0) }; NSLOTS / 64],
+            records,
+            seq: AtomicU64::new(0),
+            in_use: AtomicU32::new(0),
+            hwm: AtomicU32::new(0),
+        })
+    }
+
+    /// The area's user address, 0 if there is none.
+    #[inline]
+    pub(crate) fn area(&self) -> u64 {
+        self.vaddr.load(Acquire)
+    }
+
+    /// The area's pages, once it exists.
+    #[inline]
+    fn pages(&self) -> Option<&[Page]> {
+        let p = self.pages.load(Acquire);
+        // SAFETY: Type invariant: null or our live boxed vector, which is
+        // never changed once set and lives as long as `self`.
+        (!p.is_null()).then(|| unsafe { &(*p)[..] })
+    }
+
+    /// Creates the area in the current task's address space: pages full of
+    /// `int3`, mapped `r-x`. Process context; the caller makes sure only
+    /// one creation runs at a time.
+    pub(crate) fn create(&self) -> Result<u64> {
+        if self.area() != 0 {
+            return Ok(self.area());
+        }
+        let mut pages = KVec::with_capacity(XOL_PAGES, GFP_KERNEL)?;
+        let fill = [INT3_BYTE; 256];
+        for _ in 0..XOL_PAGES {
+            let page = Page::alloc_page(GFP_KERNEL)?;
+            for off in (0..PAGE_SIZE).step_by(fill.len()) {
+                // SAFETY: `fill` is readable for its length, and nobody
+                // else has the page yet.
+                unsafe { page.write_raw(fill.as_ptr(), off, fill.len()) }?;
+            }
+            pages.push(page, GFP_KERNEL)?;
+        }
+        // The mapping takes its own references on the pages.
+        let addr = user::xol_map(&pages)?;
+        let boxed = KBox::new(pages, GFP_KERNEL)?;
+        // INVARIANT: the pages are set before `vaddr` is published, once
+        // (the area did not exist, and only one creation runs).
+        self.pages.store(KBox::into_raw(boxed), Release);
+        self.vaddr.store(addr, Release);
+        Ok(addr)
+    }
+
+    /// Takes a free slot, or `None` when all are in use.
+    pub(crate) fn alloc(&self) -> Option<usize> {
+        for (w, word) in self.used.iter().enumerate() {
+            let mut cur = word.load(Relaxed);
+            while cur != u64::MAX {
+                let bit = (!cur).trailing_zeros();
+                match word.compare_exchange_weak(cur, cur | 1 << bit, Acquire, Relaxed) {
+                    Ok(_) => {
+                        let n = self.in_use.fetch_add(1, Relaxed) + 1;
+                        self.hwm.fetch_max(n, Relaxed);
+                        return Some(w * 64 + bit as usize);
+                    }
+                    Err(now) => cur = now,
+                }
+            }
+        }
+        None
+    }
+
+    fn free(&self, slot: usize) {
+        self.used[slot / 64].fetch_and(!(1 << (slot % 64)), Release);
+        self.in_use.fetch_sub(1, Relaxed);
+    }
+
+    /// User address of a slot.
+    #[inline]
+    pub(crate) fn slot_addr(&self, slot: usize) -> u64 {
+        self.area() + (slot * SLOT_BYTES) as u64
+    }
+
+    /// Writes the instruction to step into a slot we own (from
+    /// [`Self::alloc`]), with int3 after it: a copy that runs on past its
+    /// end without the step trap traps there. Trap context.
+    pub(crate) fn write(&self, slot: usize, insn: &[u8]) {
+        let off = slot * SLOT_BYTES;
+        let Some(page) = self.pages().and_then(|p| p.get(off / PAGE_SIZE)) else {
+            return;
+        };
+        if insn.len() > SLOT_BYTES {
+            return;
+        }
+        let off = off % PAGE_SIZE;
+        let mut want = [INT3_BYTE; SLOT_BYTES];
+        want[..insn.len()].copy_from_slice(insn);
+        let mut have = [0u8; SLOT_BYTES];
+        // A slot usually holds the same instruction as last time (the same
+        // probe, the same first free slot): leave it alone then. Writing
+        // code that was just executed costs a self-modifying-code flush
+        // (a machine clear on hardware, retranslation under QEMU's TCG).
+        // SAFETY: `have` is writable for its length; we own the slot, so
+        // nothing writes it meanwhile (user space cannot write the page).
+        if unsafe { page.read_raw(have.as_mut_ptr(), off, SLOT_BYTES) }.is_ok() && have == want {
+            return;
+        }
+        // SAFETY: `want` is readable for its length; we own the slot: nobody
+        // else writes it, and no task executes it until we send one there.
+        let _ = unsafe { page.write_raw(want.as_ptr(), off, SLOT_BYTES) };
+    }
+
+    /// Records the step that `owner` starts in `slot`.
+    pub(crate) fn begin(&self, owner: usize, s: &Step) {
+        let r = &self.records[s.slot];
+        r.seq.store(self.seq.fetch_add(1, Relaxed), Relaxed);
+        r.orig.store(s.orig, Relaxed);
+        r.info.store(s.info.pack(), Relaxed);
+        r.saved.store(s.saved, Relaxed);
+        r.owner.store(owner, Release);
+    }
+
+    /// `owner`'s newest step (the one its trap is for), left in flight:
+    /// its slot and how to complete it.
+    pub(crate) fn peek_newest(&self, owner: usize) -> Option<(usize, StepInfo)> {
+        let slot = self.newest(owner)?;
+        let r = &self.records[slot];
+        // Only `owner` itself (this task) or the task-free hook (once it
+        // is dead) ends its steps: the record stays as read.
+        Some((slot, StepInfo::unpack(r.info.load(Relaxed))))
+    }
+
+    /// Claims and ends `owner`'s step in `slot`, if it has one there.
+    pub(crate) fn finish_at(&self, slot: usize, owner: usize) -> Option<Step> {
+        self.claim(slot, owner)
+    }
+
+    fn newest(&self, owner: usize) -> Option<usize> {
+        let mut best: Option<(u64, usize)> = None;
+        for (w, word) in self.used.iter().enumerate() {
+            let mut bits = word.load(Acquire);
+            while bits != 0 {
+                let i = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let r = &self.records[i];
+                if r.owner.load(Acquire) == owner {
+                    let seq = r.seq.load(Relaxed);
+                    if best.is_none_or(|(s, _)| seq > s) {
+                        best = Some((seq, i));
+                    }
+                }
+            }
+        }
+        best.map(|(_, i)| i)
+    }
+
+    fn claim(&self, slot: usize, owner: usize) -> Option<Step> {
+        let r = self.records.get(slot)?;
+        if owner == 0 || r.owner.compare_exchange(owner, 0, AcqRel, Relaxed).is_err() {
+            return None;
+        }
+        let s = Step {
+            slot,
+            orig: r.orig.load(Relaxed),
+            info: StepInfo::unpack(r.info.load(Relaxed)),
+            saved: r.saved.load(Relaxed),
+        };
+        self.free(slot);
+        Some(s)
+    }
+
+    /// Abandons every step of a dead task; returns how many.
+    pub(crate) fn abandon(&self, owner: usize) -> u32 {
+        let mut n = 0;
+        for slot in 0..NSLOTS {
+            if self.used[slot / 64].load(Acquire) & 1 << (slot % 64) != 0
+                && self.claim(slot, owner).is_some()
+            {
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Abandons every step in flight (the address space is dead, and so
+    /// are its tasks); returns how many.
+    pub(crate) fn abandon_all(&self) -> u32 {
+        let mut n = 0;
+        for slot in 0..NSLOTS {
+            let owner = self.records[slot].owner.load(Acquire);
+            if owner != 0 && self.claim(slot, owner).is_some() {
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Slot index of a user address inside the area.
+    pub(crate) fn slot_of(&self, addr: u64) -> Option<usize> {
+        let a = self.area();
+        (a != 0 && addr >= a && addr < a + XOL_BYTES).then(|| ((addr - a) as usize) / SLOT_BYTES)
+    }
+
+    /// Slots in use now, and the most ever in use at once.
+    pub(crate) fn usage(&self) -> (u32, u32) {
+        (self.in_use.load(Relaxed), self.hwm.load(Relaxed))
+    }
+}
+
+impl Drop for Xol {
+    fn drop(&mut self) {
+        let p = *self.pages.get_mut();
+        if !p.is_null() {
+            // SAFETY: Type invariant: our boxed vector. The process's
+            // mapping (if it still exists) holds its own page references.
+            drop(unsafe { KBox::from_raw(p) });
+        }
+    }
+}
