@@ -10,7 +10,7 @@
 #   make check-main the same without the debug kernel (quicker)
 #   make guest-test-debug   the guest suite on the debug kernel only
 #   make fuzz       the cargo-fuzz targets, FUZZ_LONG seconds each
-#   make run        boot the guest, probe hot kernel functions, print hit counts
+#   make run        boot the guest: a kernel, a return and user probes at work (tests/guest/demo.sh)
 #   make shell      interactive guest shell with rprobes loaded
 #   make bench      probe costs vs the kernel's own mechanisms (BENCH=REPS,ITERS,NPROBES)
 #   make stress     the stress and fault-injection tests at full size, 4 vCPUs
@@ -36,7 +36,7 @@ QEMU_TIMEOUT ?= 900
 # takes some 5000 s of CPU, more than one host core gives in CI's time.
 DEBUG_SHARDS ?= 2
 QEMU_TIMEOUT_DEBUG ?= 4800
-# Workload size of the guest tests on the debug kernel (tests/lib.sh SCALE):
+# Workload size of the guest tests on the debug kernel (tests/guest/lib.sh SCALE):
 # there a probe hit costs some 10 times more, a module load some 20 s and a
 # fork+exec 0.4 s, so the heavy tests run a twentieth of their iterations
 # (SCALE_DEBUG=1: all of them). What the debug kernel checks (locking,
@@ -140,7 +140,7 @@ run: modules
 bench: modules
 	@$(KDIR_SH); scripts/run-qemu --kdir "$$kdir" --timeout 1800 --bench $(BENCH) bench
 
-# tests 19_stress and 20_failslab at full size on 4 vCPUs (`make check`
+# tests stress/stress and stress/failslab at full size on 4 vCPUs (`make check`
 # runs them at their normal size on 2): the sizes reach the guest tests
 # through the kernel command line. About 20 M hits, 100 insmod/rmmod
 # cycles, every allocation of the module load's tail failed in turn, 1000
@@ -151,7 +151,7 @@ STRESS_ENV ?= STRESS_SG_CALLS=3000000 STRESS_READS=2000000 STRESS_MIN_HITS=20000
 	RPROBES_TEST_TIMEOUT=3000
 .PHONY: stress
 stress: modules
-	@$(KDIR_SH); RPROBES_TESTS='19_*,20_*' RPROBES_CMDLINE="$(STRESS_ENV)" \
+	@$(KDIR_SH); RPROBES_TESTS='stress/*' RPROBES_CMDLINE="$(STRESS_ENV)" \
 		scripts/run-qemu --kdir "$$kdir" --smp 4 --timeout 7200 check
 
 # The same two tests on the debug kernel, at their full default size
@@ -160,7 +160,7 @@ stress: modules
 # takes some 20 s there. 4 vCPUs, like `make stress` (STRESS_DEBUG_SMP).
 # Not part of `make check`.
 STRESS_DEBUG_ENV ?= RPROBES_TEST_TIMEOUT=14000
-STRESS_DEBUG_TESTS ?= 19_*,20_*
+STRESS_DEBUG_TESTS ?= stress/*
 STRESS_DEBUG_SMP ?= 4
 .PHONY: stress-debug
 stress-debug: modules-debug

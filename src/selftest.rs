@@ -60,7 +60,7 @@ pub(crate) extern "C" fn rprobes_selftest_sleep(ms: u32) -> u64 {
 /// a field of each width, negative ones, a bitfield container, a char
 /// array, a string pointer and a pointer to [`rprobes_selftest_rec2`] for
 /// nested dereferences. The offsets are part of the tests' contract
-/// (`tests/29_fetch_values.sh`).
+/// (`tests/guest/events/fetch_values.tc`).
 #[repr(C)]
 pub(crate) struct ArgsRec {
     /// +0: 0xa5 (165; -91 as s8).
