@@ -32,18 +32,19 @@ KDIR_DEBUG_SH = kdir=$$(scripts/setup --debug --kdir) || exit 1
 QEMU_TIMEOUT ?= 900
 # The debug suite runs as DEBUG_SHARDS guests side by side, each with part
 # of the tests (scripts/run-qemu --shard: dealt out by the tests'
-# `# debug-cost:` lines) and QEMU_TIMEOUT_DEBUG seconds. In one guest it
-# takes some 5000 s of CPU, more than one host core gives in CI's time.
+# `# debug-cost:` lines) and QEMU_TIMEOUT_DEBUG seconds: some 400 s of
+# CPU each (KASAN inline; it was some 2500 s with KASAN outline), so that
+# with the main suite beside them both host cores stay busy to the end.
 DEBUG_SHARDS ?= 2
-QEMU_TIMEOUT_DEBUG ?= 4800
+QEMU_TIMEOUT_DEBUG ?= 2400
 # Workload size of the guest tests on the debug kernel (tests/guest/lib.sh SCALE):
-# there a probe hit costs some 10 times more, a module load some 20 s and a
-# fork+exec 0.4 s, so the heavy tests run a twentieth of their iterations
+# there a probe hit costs some 5 times more, a module load and unload about
+# a second and a fork+exec 0.1 s, so the heavy tests run a twentieth of their iterations
 # (SCALE_DEBUG=1: all of them). What the debug kernel checks (locking,
 # memory safety, leaks) needs the paths, not the volume.
 SCALE_DEBUG ?= 0.05
 # The module for the debug kernel. Kbuild puts objects next to the sources
-# (and src/kbind.rs includes ../generated/), so it builds a copy of the
+# (and src/sys/bindings.rs includes ../../generated/), so it builds a copy of the
 # sources: the two builds never share an object file, and both stay
 # incremental (cpio -m keeps the mtimes).
 DEBUG_MOD := build/debug-mod
@@ -114,8 +115,8 @@ guest-test-debug: modules-debug
 # Both suites at once, once both kernels and modules are built (one after
 # the other: the set-up may install packages): a TCG guest runs on one
 # host thread, so the main suite and the debug shards share the host's
-# cores (2 in CI: the main suite takes some 700 s beside the others, the
-# debug shards some 2700 to 3100 s each). Each run's output comes as a whole when
+# cores (2 in CI: the main suite takes some 300 s beside the others, the
+# debug shards some 500 s each). Each run's output comes as a whole when
 # it ends (-Otarget).
 guest-test-both: modules modules-debug
 	@rm -f build/check-main-result build/check-debug-*-result; rc=0; \

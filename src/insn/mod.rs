@@ -40,6 +40,12 @@
 //! Only 64-bit user mode is modelled: there is no 16-bit addressing, `C4`,
 //! `C5` and `62` are always VEX/EVEX, and opcodes that are invalid in 64-bit
 //! mode are refused.
+//!
+//! Files: this one holds the types and entry points; `tables` the opcode
+//! maps, `decode` the structure, `classify` the verdict, `fixup` the
+//! RIP-relative rewrites. Objects: none owned (every result is a `Copy`
+//! value). Context: any; no lock, no allocation, bounded time (15 bytes at
+//! most are looked at).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -6,7 +6,7 @@ use super::Registry;
 use crate::lang::line::Kind;
 use crate::probe::Named;
 use crate::retprobes::handler::{write_returns, Return, STACK_DEPTH};
-use crate::retprobes::{self, hist, trampoline::NSTUBS};
+use crate::retprobes::{self, hist, stubs::NSTUBS};
 use crate::sys::ksym;
 use core::fmt::Write;
 use core::sync::atomic::Ordering::Relaxed;

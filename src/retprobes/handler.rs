@@ -13,7 +13,7 @@
 
 use super::hist::{self, BUCKETS};
 use super::instances::{self, Instance, INSTANCES};
-use super::trampoline::{self, ReturnSlot, NSTUBS};
+use super::stubs::{self, ReturnSlot, NSTUBS};
 use crate::events::eval::{self, Args, Ctx};
 use crate::events::ring::{self, Head};
 use crate::lang::fetch_arg::{EntrySave, MAX_ENTRY_ARGS};
@@ -23,7 +23,7 @@ use crate::sys::{ksym, task};
 use core::fmt::Write;
 use core::ptr;
 use core::sync::atomic::{
-    AtomicBool, AtomicU32, AtomicU64, AtomicUsize,
+    AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize,
     Ordering::{Acquire, Relaxed, Release},
 };
 use kernel::prelude::*;
@@ -43,6 +43,10 @@ fn cycles_to_ns(c: u64) -> u64 {
     // No u128 (and no overflow): whole milliseconds, then the rest.
     (c / khz) * 1_000_000 + (c % khz) * 1_000_000 / khz
 }
+
+/// The return probe each instance in flight belongs to (set by the entry
+/// before the instance can be returned into; stale once it is released).
+static OWNER: [AtomicPtr<RetCore>; NSTUBS] = [const { AtomicPtr::new(ptr::null_mut()) }; NSTUBS];
 
 fn bump(c: &AtomicU64) {
     c.store(c.load(Relaxed).wrapping_add(1), Relaxed);
@@ -230,7 +234,7 @@ impl RetCore {
                 }
             }
         }
-        inst.owner.store(ptr::from_ref(self).cast_mut(), Relaxed);
+        OWNER[idx].store(ptr::from_ref(self).cast_mut(), Relaxed);
         // The reference `instances::release` drops.
         task::module_get();
         slot.hijack(idx);
@@ -394,7 +398,7 @@ impl RetCore {
 /// addresses. The unwinder cannot walk on past a stub, so the trace ends
 /// there.
 fn fix_trace(raw: &[usize], out: &mut [usize; STACK_DEPTH]) -> usize {
-    let tramp = trampoline::text_range();
+    let tramp = stubs::text_range();
     let Some(start) = raw.iter().position(|a| tramp.contains(a)) else {
         return 0;
     };
@@ -403,7 +407,7 @@ fn fix_trace(raw: &[usize], out: &mut [usize; STACK_DEPTH]) -> usize {
         if n == STACK_DEPTH {
             break;
         }
-        if let Some(i) = trampoline::stub_index(a) {
+        if let Some(i) = stubs::stub_index(a) {
             out[n] = instances::real_return(i);
             n += 1;
             break;
@@ -435,7 +439,7 @@ pub(crate) struct Return {
 /// the real return address are in place.
 pub(crate) fn on_return(idx: usize, regs: &pt_regs) {
     let inst = &INSTANCES[idx % NSTUBS];
-    let owner = inst.owner.load(Relaxed);
+    let owner = OWNER[idx % NSTUBS].load(Relaxed);
     // SAFETY: By `RetCore`'s invariant the owner outlives its in-flight
     // instances, and this one is in flight until `release` below.
     let core = unsafe { &*owner };

@@ -4,7 +4,8 @@
 //!
 //! A hijacked return is an *instance*: the real return address, the slot it
 //! was taken from (the entry stack pointer), the task, the entry time and
-//! CPU, the probe, and the arguments saved for `$argN`. There are
+//! CPU, and the arguments saved for `$argN` (the probe it belongs to is
+//! kept beside, in [`super::handler`]). There are
 //! [`NSTUBS`] instances in a static table, one per trampoline stub, so the
 //! stub a function returns into names its instance: the per-task return
 //! stack is the task's own kernel stack, whose hijacked slots point at their
@@ -21,13 +22,11 @@
 //! in handler or hook context (no lock); [`Ranges`] is used under the
 //! registry mutex.
 
-use super::handler::RetCore;
-use super::trampoline::NSTUBS;
+use super::stubs::NSTUBS;
 use crate::lang::fetch_arg::MAX_ENTRY_ARGS;
 use crate::sys::task;
-use core::ptr;
 use core::sync::atomic::{
-    AtomicPtr, AtomicU32, AtomicU64, AtomicUsize,
+    AtomicU32, AtomicU64, AtomicUsize,
     Ordering::{Acquire, Relaxed, Release},
 };
 
@@ -41,8 +40,6 @@ pub(super) struct Instance {
     pub(super) slot: AtomicUsize,
     /// The task (`task_struct *`).
     pub(super) task: AtomicUsize,
-    /// The return probe it belongs to.
-    pub(super) owner: AtomicPtr<RetCore>,
     /// TSC at entry.
     pub(super) t0: AtomicU64,
     /// CPU at entry.
@@ -58,7 +55,6 @@ impl Instance {
             ret: AtomicUsize::new(0),
             slot: AtomicUsize::new(0),
             task: AtomicUsize::new(0),
-            owner: AtomicPtr::new(ptr::null_mut()),
             t0: AtomicU64::new(0),
             cpu: AtomicU32::new(0),
             args: [const { AtomicU64::new(0) }; MAX_ENTRY_ARGS],
@@ -72,11 +68,10 @@ static IN_USE: [AtomicU64; WORDS] = [const { AtomicU64::new(0) }; WORDS];
 /// Instances reclaimed from tasks that were freed without returning.
 static RECLAIMED: AtomicU64 = AtomicU64::new(0);
 
-/// Releases instance `i` (its owner must not be touched afterwards).
+/// Releases instance `i` (its probe must not be touched afterwards).
 pub(super) fn release(i: usize) {
     let inst = &INSTANCES[i];
     inst.task.store(0, Relaxed);
-    inst.owner.store(ptr::null_mut(), Relaxed);
     IN_USE[i / 64].fetch_and(!(1u64 << (i % 64)), Release);
     // The reference the entry took for this instance.
     task::module_put();

@@ -14,12 +14,15 @@
 //!     --> instances::release; ret to the real caller
 //! ```
 //!
-//! Objects: the static table of [`trampoline::NSTUBS`] instances (one per
+//! Objects: the static table of [`stubs::NSTUBS`] instances (one per
 //! stub, [`instances`]); a [`handler::RetCore`] per return probe, owned by its
 //! kernel probe (`crate::kprobes`), with a range of instances reserved in
 //! [`instances::Ranges`] (owned by the registry). [`frame`] is the
 //! trampoline's frame contract and [`hist`] the latency histogram (both
-//! pure, host-tested).
+//! pure, host-tested); [`stubs`] says where the stubs are.
+//!
+//! Within the folder, leaves first: `frame`, `stubs` <- `instances` <-
+//! `handler` <- `trampoline` (whose asm calls the handler).
 //!
 //! Lifetime: every instance in flight holds a module reference, so `rmmod`
 //! fails while a task sits inside a probed function; a task freed inside
@@ -36,6 +39,7 @@ pub mod frame;
 pub(crate) mod handler;
 pub mod hist;
 pub(crate) mod instances;
+pub(crate) mod stubs;
 pub(crate) mod trampoline;
 
 use kernel::prelude::*;

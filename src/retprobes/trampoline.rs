@@ -34,14 +34,10 @@
 //! function returned in; the handler takes no lock (see [`super::handler`]).
 
 use super::frame::frame_matches;
+use super::stubs::{stub_index, NSTUBS, STUB_SIZE};
+use super::{handler, instances};
 use crate::sys::bindings::{self as kbind, pt_regs};
 use core::mem::{offset_of, size_of};
-
-/// Number of stubs, which is the number of return instances that can be in
-/// flight at once over all return probes.
-pub(crate) const NSTUBS: usize = 8192;
-/// Bytes per stub (a `pushq imm32` and a `jmp rel32`, padded with `int3`).
-pub(crate) const STUB_SIZE: usize = 16;
 
 /// Field offsets of the bindgen `pt_regs`, in the trampoline's frame order
 /// ([`super::frame::FRAME_ORDER`]).
@@ -80,7 +76,6 @@ const SKIP_CS_IP_ORIG_AX: usize = offset_of!(pt_regs, flags) - offset_of!(pt_reg
 /// Bytes the asm skips after popping `di`: `orig_ax` up to (not incl.) `ss`.
 const SKIP_TO_SS: usize = offset_of!(pt_regs, __bindgen_anon_2) - offset_of!(pt_regs, orig_ax);
 const _: () = assert!(SKIP_CS_IP_ORIG_AX == 3 * 8 && SKIP_TO_SS == 5 * 8);
-const _: () = assert!(NSTUBS % 64 == 0 && STUB_SIZE.is_power_of_two());
 
 /// The trampoline and its stubs, with `$ret` as the return instruction.
 macro_rules! trampoline {
@@ -193,77 +188,6 @@ trampoline!("jmp __x86_return_thunk");
 #[cfg(not(CONFIG_MITIGATION_RETHUNK))]
 trampoline!("ret");
 
-extern "C" {
-    static rprobes_ret_tramp: [u8; 0];
-    static rprobes_ret_stubs: [u8; 0];
-    static rprobes_ret_stubs_end: [u8; 0];
-}
-
-/// Address of the first stub.
-#[inline]
-fn stubs_base() -> usize {
-    // Only the address of the asm symbol is taken (no read).
-    core::ptr::addr_of!(rprobes_ret_stubs) as usize
-}
-
-/// The address range of the trampoline and its stubs (for stack traces).
-pub(crate) fn text_range() -> core::ops::Range<usize> {
-    // Only the addresses of the asm symbols are taken (no read).
-    core::ptr::addr_of!(rprobes_ret_tramp) as usize
-        ..core::ptr::addr_of!(rprobes_ret_stubs_end) as usize
-}
-
-/// The instance index of a stub address, if `addr` is one.
-#[inline]
-pub(crate) fn stub_index(addr: usize) -> Option<usize> {
-    let off = addr.wrapping_sub(stubs_base());
-    (off % STUB_SIZE == 0 && off / STUB_SIZE < NSTUBS).then_some(off / STUB_SIZE)
-}
-
-/// The return-address slot of a function being entered.
-///
-/// # Invariants
-///
-/// `0` points to the return address pushed by the `call` that entered the
-/// probed function, on the current task's kernel stack, and that function
-/// has not returned yet.
-pub(crate) struct ReturnSlot(*mut usize);
-
-impl ReturnSlot {
-    /// The slot of the function a kprobe at its entry interrupted.
-    ///
-    /// # Safety
-    ///
-    /// `regs` must be the register frame of a kprobe hit on the first
-    /// instruction of a function (offset 0), in the handler of that hit:
-    /// then `regs.sp` points to the return address, as for rethook.
-    pub(crate) unsafe fn at_entry(regs: &pt_regs) -> Self {
-        // INVARIANT: guaranteed by the caller.
-        Self(regs.sp as *mut usize)
-    }
-
-    /// The return address currently in the slot.
-    pub(crate) fn get(&self) -> usize {
-        // SAFETY: The slot is a valid, aligned stack word (type invariant).
-        unsafe { self.0.read() }
-    }
-
-    /// The slot's address (the entry stack pointer).
-    pub(crate) fn addr(&self) -> usize {
-        self.0 as usize
-    }
-
-    /// Makes the function return into stub `idx`.
-    pub(crate) fn hijack(self, idx: usize) {
-        debug_assert!(idx < NSTUBS);
-        // SAFETY: The slot is a valid, writable stack word of the current
-        // task (type invariant); the function will `ret` through it, and
-        // stub `idx` is code that restores the real address (its instance
-        // was filled in by the caller).
-        unsafe { self.0.write(stubs_base() + (idx % NSTUBS) * STUB_SIZE) };
-    }
-}
-
 /// Called by the trampoline with the frame it built.
 ///
 /// # Safety
@@ -281,7 +205,7 @@ unsafe extern "C" fn rprobes_ret_handler(regs: *mut pt_regs) {
         // There is no way to know where to return to.
         panic!("rprobes: return trampoline entered from {stub:#x}");
     };
-    let real = super::instances::real_return(idx);
+    let real = instances::real_return(idx);
     // SAFETY: See above; the real address goes back where `ret` takes it
     // from (and where the unwinder looks for the caller).
     unsafe { slot.write(real) };
@@ -291,7 +215,7 @@ unsafe extern "C" fn rprobes_ret_handler(regs: *mut pt_regs) {
     regs.sp = slot as usize + 8;
     regs.orig_ax = !0;
     regs.__bindgen_anon_1.csx = u64::from(kbind::RPROBES_KERNEL_CS);
-    super::handler::on_return(idx, regs);
+    handler::on_return(idx, regs);
     // `popfq` right before `ret` restores the flags from the `ss` slot.
     regs.__bindgen_anon_2.ssx = regs.flags as u64;
 }
