@@ -53,7 +53,8 @@ _rp_exit() {
 	eval "$_rp_atexit"
 	if [ -z "$_rp_end" ]; then
 		# Neither finish, fail nor skip: the script stopped early.
-		echo "not ok $((_rp_n + 1)) the test ran to its end (it stopped with status $_rc)"
+		echo "not ok $((_rp_n + 1)) the test reached finish (it stopped before, with status $_rc)"
+		_rp_failed=1
 		_rc=1
 	fi
 	echo "1..$((_rp_n + ${_rp_failed:-0}))"
