@@ -29,14 +29,14 @@ KMAKE = $(MAKE) -C "$$kdir" M=$(CURDIR) $(KVARS)
 export LIBCLANG_PATH := /usr/lib/llvm-$(LLVM_VER)/lib
 KDIR_SH = kdir=$$(scripts/setup --kdir) || exit 1
 KDIR_DEBUG_SH = kdir=$$(scripts/setup --debug --kdir) || exit 1
-QEMU_TIMEOUT ?= 900
+QEMU_TIMEOUT ?= 1800
 # The debug suite runs as DEBUG_SHARDS guests side by side, each with part
 # of the tests (scripts/run-qemu --shard: dealt out by the tests'
 # `# debug-cost:` lines) and QEMU_TIMEOUT_DEBUG seconds: some 400 s of
 # CPU each (KASAN inline; it was some 2500 s with KASAN outline), so that
 # with the main suite beside them both host cores stay busy to the end.
 DEBUG_SHARDS ?= 2
-QEMU_TIMEOUT_DEBUG ?= 2400
+QEMU_TIMEOUT_DEBUG ?= 3600
 # Workload size of the guest tests on the debug kernel (tests/guest/lib.sh SCALE):
 # there a probe hit costs some 5 times more, a module load and unload about
 # a second and a fork+exec 0.1 s, so the heavy tests run a twentieth of their iterations

@@ -22,7 +22,7 @@
 //! copies each string into what is left of the reservation: a string that
 //! does not fit (or grew in between) is cut, never dropped.
 
-use super::ring::{self, Head};
+use super::ring::{self, Fill, Head};
 use crate::lang::fetch_arg::{
     kernel_argument, pt_regs as off, ArgLocation, EntrySave, FetchArg, Insn, StrKind,
     MAX_ENTRY_ARGS,
@@ -467,10 +467,7 @@ pub(crate) fn build(args: &Args, ctx: &Ctx<'_>, rec: &mut [u8]) -> usize {
 /// memory without faulting.
 #[inline(always)]
 fn read_kernel(addr: u64, size: u8) -> Option<u64> {
-    let mut b = [0u8; 8];
-    let n = usize::from(size).min(8);
-    // x86 is little-endian: the low `n` bytes are the number.
-    read_mem(addr, &mut b[..n], false).then(|| u64::from_le_bytes(b))
+    user::read_kernel_number(addr, size)
 }
 
 /// Where a string value comes from.
@@ -697,19 +694,32 @@ fn put_n<const N: usize>(rec: &mut [u8], slot: usize, v: u64) {
 /// evaluated straight into the ring buffer's reservation.
 #[inline(always)]
 pub(crate) fn record_args(head: Head, args: &Args, ctx: &Ctx<'_>) {
-    if !ring::tracing_on() {
-        return;
-    }
     if args.is_fast() {
-        ring::record(head, args.fixed_size(), |data| build_fast(args, ctx, data));
+        ring::record(head, args.fixed_size(), FastFill { args, ctx });
     } else {
         record_generic(head, args, ctx);
+    }
+}
+
+/// The data of a record whose arguments all have a fast form.
+struct FastFill<'a> {
+    args: &'a Args,
+    ctx: &'a Ctx<'a>,
+}
+
+impl Fill for FastFill<'_> {
+    #[inline(always)]
+    fn fill(self, data: &mut [u8]) {
+        build_fast(self.args, self.ctx, data);
     }
 }
 
 /// [`record_args`] for arguments that need the interpreter.
 #[inline(never)]
 fn record_generic(head: Head, args: &Args, ctx: &Ctx<'_>) {
+    if !ring::tracing_on() {
+        return;
+    }
     let size = if args.has_strings() {
         // Strings are measured first (tracefs' `__get_data_size()`) and the
         // event sized to them, within the largest event: what does not fit
@@ -720,7 +730,7 @@ fn record_generic(head: Head, args: &Args, ctx: &Ctx<'_>) {
     } else {
         args.fixed_size()
     };
-    ring::record(head, size, |data| {
+    ring::record(head, size, |data: &mut [u8]| {
         let n = build(args, ctx, data);
         // A string shorter than measured (changed in between, or faulted)
         // leaves bytes of an older event: clear them.

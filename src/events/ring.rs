@@ -127,19 +127,34 @@ impl Head {
     }
 }
 
+/// What writes a record's data in place: any `FnOnce(&mut [u8])` closure,
+/// or a type of the hot paths whose `fill` is sure to be inlined (LLVM may
+/// keep a closure with a big body out of line: a call more per hit).
+pub(crate) trait Fill {
+    /// Writes the data into `data` (the reserved bytes).
+    fn fill(self, data: &mut [u8]);
+}
+
+impl<F: FnOnce(&mut [u8])> Fill for F {
+    #[inline(always)]
+    fn fill(self, data: &mut [u8]) {
+        self(data)
+    }
+}
+
 /// Records one event with `size` bytes of data, written in place by `fill`
 /// (probe handler context; no lock). Nothing is recorded while
 /// `tracing_on` is off; without room the event is counted as dropped.
 /// Inlined into the handlers: under emulation (TCG) a call and its return
 /// cost as much as a few dozen plain instructions.
 #[inline(always)]
-pub(crate) fn record(head: Head, size: usize, fill: impl FnOnce(&mut [u8])) {
+pub(crate) fn record(head: Head, size: usize, fill: impl Fill) {
     if !TRACING_ON.load(Relaxed) {
         return;
     }
     if let Some(mut r) = Reservation::new(head.kind, size) {
         if size != 0 {
-            fill(r.data());
+            fill.fill(r.data());
         }
         r.commit(head);
     }

@@ -93,7 +93,7 @@ unsafe impl KProbeOwner for Probe {
         bump(&s.hits);
         let head = Head::entry(self.id, self.addr.load(Relaxed));
         match self.args.as_deref() {
-            None => ring::record(head, 0, |_| {}),
+            None => ring::record(head, 0, |_: &mut [u8]| {}),
             Some(args) => {
                 let ctx = Ctx {
                     regs,

@@ -267,7 +267,7 @@ impl RetCore {
         let func = self.func.load(Relaxed) as u64;
         let head = Head::ret(self.id, func, regs.ip as u64);
         match self.args.as_deref() {
-            None => ring::record(head, 0, |_| {}),
+            None => ring::record(head, 0, |_: &mut [u8]| {}),
             Some(args) => {
                 let mut entry = [0u64; MAX_ENTRY_ARGS];
                 for (d, s) in entry.iter_mut().zip(inst.args.iter()) {

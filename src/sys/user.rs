@@ -60,6 +60,26 @@ pub(crate) fn read_nofault(addr: u64, buf: &mut [u8], user: bool) -> bool {
     r == 0
 }
 
+/// A `size`-byte (1 to 8) little-endian number of kernel memory at
+/// `addr`, read without faulting (the fetch arguments' hot path: straight
+/// into the word, no buffer).
+#[inline(always)]
+pub(crate) fn read_kernel_number(addr: u64, size: u8) -> Option<u64> {
+    let mut v = 0u64;
+    let n = usize::from(size).min(8);
+    // SAFETY: `copy_from_kernel_nofault` checks the source itself (and
+    // fails instead of faulting); `v` has room for `n <= 8` bytes, and x86
+    // is little-endian, so the low `n` bytes of `v` are the number.
+    let r = unsafe {
+        bindings::copy_from_kernel_nofault(
+            core::ptr::from_mut(&mut v).cast(),
+            addr as usize as *const kernel::ffi::c_void,
+            n,
+        )
+    };
+    (r == 0).then_some(v)
+}
+
 /// For a step of current aborted at the start of its XOL slot (from the
 /// signal hook): whether the stepped copy faulted; its signal's `si_addr`
 /// then says `orig` instead of `slot`. Takes current's siglock.

@@ -103,7 +103,7 @@ impl UProbe {
         let s = self.stats.this_cpu();
         s.hits.store(s.hits.load(Relaxed).wrapping_add(1), Relaxed);
         match self.args.as_deref() {
-            None => ring::record(Head::entry(self.id, self.vaddr), 0, |_| {}),
+            None => ring::record(Head::entry(self.id, self.vaddr), 0, |_: &mut [u8]| {}),
             Some(args) => self.record_args(args, regs),
         }
     }
@@ -195,7 +195,7 @@ impl UProbe {
         if !counted {
             self.count(regs);
         }
-        umm.xol.write(slot, &self.step[..usize::from(self.len)]);
+        umm.xol.write(slot, &self.step[..usize::from(self.len)], self.id);
         let mut saved = 0;
         if let Some((reg, value)) = self.scratch {
             saved = gpr(regs, reg);
@@ -223,5 +223,8 @@ impl UProbe {
 impl Drop for UProbe {
     fn drop(&mut self) {
         self.umm.remove_point(self.vaddr);
+        // No trap handler uses the probe any more (it left the table a
+        // grace period ago): no slot gets its instruction again.
+        self.umm.xol.forget(self.id);
     }
 }

@@ -99,6 +99,9 @@ struct Record {
     orig: AtomicU64,
     info: AtomicU64,
     saved: AtomicU64,
+    /// Whose instruction the slot holds (the `tag` of its last
+    /// [`Xol::write`]; 0: none yet). Only the slot's owner uses it.
+    holds: AtomicU32,
 }
 
 /// One address space's XOL area.
@@ -131,6 +134,7 @@ impl Xol {
                     orig: AtomicU64::new(0),
                     info: AtomicU64::new(0),
                     saved: AtomicU64::new(0),
+                    holds: AtomicU32::new(0),
                 },
                 GFP_KERNEL,
             )?;
@@ -221,8 +225,21 @@ impl Xol {
 
     /// Writes the instruction to step into a slot we own (from
     /// [`Self::alloc`]), with int3 after it: a copy that runs on past its
-    /// end without the step trap traps there. Trap context.
-    pub(crate) fn write(&self, slot: usize, insn: &[u8]) {
+    /// end without the step trap traps there. `tag` (not 0) names the
+    /// instruction: a probe's id, whose step bytes never change. Trap
+    /// context.
+    pub(crate) fn write(&self, slot: usize, insn: &[u8], tag: u32) {
+        let Some(rec) = self.records.get(slot) else {
+            return;
+        };
+        // A slot usually holds the same instruction as last time (the same
+        // probe, the same first free slot): leave it alone then. Writing
+        // code that was just executed costs a self-modifying-code flush
+        // (a machine clear on hardware, retranslation under QEMU's TCG),
+        // and even reading it back costs a mapping of the page.
+        if rec.holds.load(Relaxed) == tag {
+            return;
+        }
         let off = slot * SLOT_BYTES;
         let Some(page) = self.pages().and_then(|p| p.get(off / PAGE_SIZE)) else {
             return;
@@ -230,22 +247,21 @@ impl Xol {
         if insn.len() > SLOT_BYTES {
             return;
         }
-        let off = off % PAGE_SIZE;
         let mut want = [INT3_BYTE; SLOT_BYTES];
         want[..insn.len()].copy_from_slice(insn);
-        let mut have = [0u8; SLOT_BYTES];
-        // A slot usually holds the same instruction as last time (the same
-        // probe, the same first free slot): leave it alone then. Writing
-        // code that was just executed costs a self-modifying-code flush
-        // (a machine clear on hardware, retranslation under QEMU's TCG).
-        // SAFETY: `have` is writable for its length; we own the slot, so
-        // nothing writes it meanwhile (user space cannot write the page).
-        if unsafe { page.read_raw(have.as_mut_ptr(), off, SLOT_BYTES) }.is_ok() && have == want {
-            return;
-        }
         // SAFETY: `want` is readable for its length; we own the slot: nobody
         // else writes it, and no task executes it until we send one there.
-        let _ = unsafe { page.write_raw(want.as_ptr(), off, SLOT_BYTES) };
+        if unsafe { page.write_raw(want.as_ptr(), off % PAGE_SIZE, SLOT_BYTES) }.is_ok() {
+            rec.holds.store(tag, Relaxed);
+        }
+    }
+
+    /// Forgets that slots hold instruction `tag` (its probe is gone: its
+    /// id may come back with other bytes).
+    pub(crate) fn forget(&self, tag: u32) {
+        for r in self.records.iter() {
+            let _ = r.holds.compare_exchange(tag, 0, Relaxed, Relaxed);
+        }
     }
 
     /// Records the step that `owner` starts in `slot`.
