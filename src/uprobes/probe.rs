@@ -195,7 +195,8 @@ impl UProbe {
         if !counted {
             self.count(regs);
         }
-        umm.xol.write(slot, &self.step[..usize::from(self.len)], self.id);
+        umm.xol
+            .write(slot, &self.step[..usize::from(self.len)], self.id);
         let mut saved = 0;
         if let Some((reg, value)) = self.scratch {
             saved = gpr(regs, reg);
