@@ -15,7 +15,7 @@
 #   make bench      probe costs vs the kernel's own mechanisms (BENCH=REPS,ITERS,NPROBES)
 #   make stress     the stress and fault-injection tests at full size, 4 vCPUs
 #   make stress-debug   the same two tests on the debug kernel (hours)
-#   make lint       import cycles, rustfmt check, clippy (CLIPPY=1) + W=e
+#   make lint       import cycles, checks that cannot fail, rustfmt, clippy (CLIPPY=1) + W=e
 #   make rust-analyzer   write rust-project.json
 #
 # Everything is installed and built on first use by scripts/setup (cache:
@@ -173,9 +173,12 @@ shell: modules
 	@$(KDIR_SH); scripts/run-qemu --kdir "$$kdir" shell
 
 # Import cycles between the top-level modules of src/ fail the lint too
-# (scripts/check-cycles names them).
+# (scripts/check-cycles names them), and so do guest-test checks that
+# cannot fail (scripts/check-tests: `check` in a pipeline, in $(...), or
+# before && / ||; scripts/run-qemu refuses to run such a suite too).
 lint:
 	@scripts/check-cycles || exit 1; \
+	scripts/check-tests || exit 1; \
 	$(KDIR_SH); \
 	rustfmt --check --edition 2021 --config-path "$$kdir/source/.rustfmt.toml" \
 		src/rprobes_main.rs src/core_lib.rs src/bin/rprobes-insn.rs tests/host/*.rs || exit 1; \
