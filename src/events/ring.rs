@@ -293,59 +293,199 @@ pub(crate) struct Event {
     pub(crate) data: KVec<u8>,
 }
 
+impl Event {
+    /// The event as [`EventRef`] (what the text is made from).
+    pub(crate) fn as_ref(&self) -> EventRef<'_> {
+        EventRef {
+            ts: self.ts,
+            cpu: self.cpu,
+            hdr: self.hdr,
+            data: &self.data,
+        }
+    }
+}
+
+/// A record read back, its argument bytes borrowed (from an [`Event`] or a
+/// [`Snapshot`]).
+pub(crate) struct EventRef<'a> {
+    /// Ring-buffer time stamp (ns).
+    pub(crate) ts: u64,
+    /// CPU it was recorded on.
+    pub(crate) cpu: u32,
+    /// The fixed part.
+    pub(crate) hdr: EvHeader,
+    /// Argument bytes.
+    pub(crate) data: &'a [u8],
+}
+
+/// The header of a record's bytes and where its arguments start.
+fn parse(rec: &[u8]) -> Result<(EvHeader, usize)> {
+    let word = |at: usize, n: usize| -> Result<u64> {
+        let b = rec.get(at..at + n).ok_or(EINVAL)?;
+        let mut v = [0u8; 8];
+        v[..n].copy_from_slice(b);
+        Ok(u64::from_ne_bytes(v))
+    };
+    if rec.len() < HDR {
+        return Err(EINVAL);
+    }
+    let id = word(core::mem::offset_of!(Rec, id), 4)? as u32;
+    let mut hdr = EvHeader {
+        id: id & !RETURN_FLAG,
+        pid: word(core::mem::offset_of!(Rec, pid), 4)? as u32 as i32,
+        kind: ENTRY,
+        ip: word(core::mem::offset_of!(Rec, ip), 8)?,
+        caller: 0,
+    };
+    let mut head = HDR;
+    if id & RETURN_FLAG != 0 {
+        hdr.kind = RETURN;
+        hdr.caller = word(HDR, CALLER)?;
+        head += CALLER;
+    }
+    Ok((hdr, head))
+}
+
+/// The bytes of an event in the buffer.
+///
+/// # Safety
+///
+/// `ev` is a valid event of the buffer, not consumed while the slice is
+/// used.
+unsafe fn event_bytes<'a>(ev: *mut kbind::ring_buffer_event) -> &'a [u8] {
+    // SAFETY: Per the contract; `ring_buffer_event_length` is the data size.
+    unsafe {
+        core::slice::from_raw_parts(
+            kbind::ring_buffer_event_data(ev).cast::<u8>(),
+            kbind::ring_buffer_event_length(ev) as usize,
+        )
+    }
+}
+
 /// Copies an event out of the buffer.
 ///
 /// # Safety
 ///
 /// `ev` is a valid event of the buffer, not consumed while this runs.
 unsafe fn copy_event(ev: *mut kbind::ring_buffer_event, ts: u64, cpu: u32) -> Result<Event> {
-    // SAFETY: Per the contract; `ring_buffer_event_length` is the data size.
-    let (data, size) = unsafe {
-        (
-            kbind::ring_buffer_event_data(ev).cast::<u8>(),
-            kbind::ring_buffer_event_length(ev) as usize,
-        )
-    };
-    if size < HDR {
-        return Err(EINVAL);
-    }
-    // SAFETY: The event holds at least `HDR` bytes (checked).
-    let rec = unsafe { ptr::read_unaligned(data.cast::<Rec>()) };
-    let mut hdr = EvHeader {
-        id: rec.id & !RETURN_FLAG,
-        pid: rec.pid,
-        kind: ENTRY,
-        ip: rec.ip,
-        caller: 0,
-    };
-    let mut head = HDR;
-    if rec.id & RETURN_FLAG != 0 {
-        if size < HDR + CALLER {
-            return Err(EINVAL);
-        }
-        hdr.kind = RETURN;
-        // SAFETY: The event holds at least `HDR + CALLER` bytes (checked).
-        hdr.caller = unsafe { ptr::read_unaligned(data.add(HDR).cast::<u64>()) };
-        head += CALLER;
-    }
-    let n = size - head;
-    let mut v = KVec::with_capacity(n, GFP_KERNEL)?;
-    // SAFETY: `n` bytes follow the header inside the event.
-    let args = unsafe { core::slice::from_raw_parts(data.add(head), n) };
-    v.extend_from_slice(args, GFP_KERNEL)?;
-    Ok(Event {
-        ts,
-        cpu,
-        hdr,
-        data: v,
-    })
+    // SAFETY: Per the contract.
+    let rec = unsafe { event_bytes(ev) };
+    let (hdr, head) = parse(rec)?;
+    let mut data = KVec::with_capacity(rec.len() - head, GFP_KERNEL)?;
+    data.extend_from_slice(&rec[head..], GFP_KERNEL)?;
+    Ok(Event { ts, cpu, hdr, data })
 }
 
-/// The owner of the ring buffer.
+/// Bytes of one record in a [`Snapshot`]'s arena: time stamp (8), CPU (4),
+/// length (4), then the record's bytes, padded to 8.
+const SNAP_HDR: usize = 16;
+
+fn snap_size(len: usize) -> usize {
+    SNAP_HDR + len.next_multiple_of(8)
+}
+
+/// What the last [`Events::snapshot`] and the text made from it held at
+/// most (bytes; `memory` shows it).
+static TRACE_PEAK: AtomicUsize = AtomicUsize::new(0);
+
+/// A copy of the buffer's events for `trace`, not consumed: the records'
+/// bytes packed in one allocation of the exact size, and their order.
 ///
 /// # Invariants
 ///
-/// While it lives, `BUF` holds its buffer (a valid `trace_buffer`).
+/// Each entry of `order` is the offset in `arena` of a whole record (a
+/// [`SNAP_HDR`] header whose length fits in `arena`).
+pub(crate) struct Snapshot {
+    arena: KVVec<u8>,
+    order: KVVec<usize>,
+}
+
+impl Snapshot {
+    /// Events in it.
+    pub(crate) fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// Bytes it holds.
+    pub(crate) fn bytes(&self) -> usize {
+        self.arena.capacity() + self.order.capacity() * core::mem::size_of::<usize>()
+    }
+
+    /// The `i`-th event, oldest first (`None` past the end or if its record
+    /// is malformed).
+    pub(crate) fn get(&self, i: usize) -> Option<EventRef<'_>> {
+        let at = *self.order.get(i)?;
+        let a = &self.arena;
+        let ts = u64::from_ne_bytes(a.get(at..at + 8)?.try_into().ok()?);
+        let cpu = u32::from_ne_bytes(a.get(at + 8..at + 12)?.try_into().ok()?);
+        let len = u32::from_ne_bytes(a.get(at + 12..at + 16)?.try_into().ok()?) as usize;
+        let rec = a.get(at + SNAP_HDR..at + SNAP_HDR + len)?;
+        let (hdr, head) = parse(rec).ok()?;
+        Some(EventRef {
+            ts,
+            cpu,
+            hdr,
+            data: &rec[head..],
+        })
+    }
+}
+
+/// Bytes of the buffer over all CPUs (0 before it is made).
+pub(crate) fn buffer_bytes() -> usize {
+    let b = BUF.load(Acquire);
+    let mut n = 0;
+    if !b.is_null() {
+        for_each_possible_cpu(|cpu| {
+            // SAFETY: `b` is the live buffer (freed only after `BUF` is
+            // cleared, when no file is open).
+            n += unsafe { kbind::ring_buffer_size(b, cpu as i32) } as usize;
+        });
+    }
+    n
+}
+
+/// Notes that `trace` held `bytes` at once (its snapshot and text).
+pub(crate) fn note_trace_bytes(bytes: usize) {
+    TRACE_PEAK.store(bytes, Relaxed);
+}
+
+/// What the last open of `trace` held at once (bytes).
+pub(crate) fn trace_bytes() -> usize {
+    TRACE_PEAK.load(Relaxed)
+}
+
+/// Walks CPU `cpu`'s events, oldest first, without consuming them: `f`
+/// gets each one's time stamp and bytes, and returns whether to go on.
+/// Fails with `ENOMEM` if the iterator cannot be allocated.
+fn walk_cpu(
+    b: *mut kbind::trace_buffer,
+    cpu: u32,
+    mut f: impl FnMut(u64, &[u8]) -> bool,
+) -> Result {
+    // SAFETY: `b` is valid; the iterator is finished below.
+    let it = unsafe { kbind::ring_buffer_read_start(b, cpu as i32, kernel::bindings::GFP_KERNEL) };
+    if it.is_null() {
+        return Err(ENOMEM);
+    }
+    loop {
+        let mut ts = 0u64;
+        // SAFETY: `it` is a live iterator of `b`.
+        let ev = unsafe { kbind::ring_buffer_iter_peek(it, &mut ts) };
+        if ev.is_null() {
+            break;
+        }
+        // SAFETY: `ev` is valid until the iterator advances.
+        if !f(ts, unsafe { event_bytes(ev) }) {
+            break;
+        }
+        // SAFETY: `it` is live.
+        unsafe { kbind::ring_buffer_iter_advance(it) };
+    }
+    // SAFETY: Ends the iteration started above.
+    unsafe { kbind::ring_buffer_read_finish(it) };
+    Ok(())
+}
+
 pub(crate) struct Events(());
 
 impl Events {
@@ -397,44 +537,79 @@ impl Events {
     }
 
     /// Every event in the buffer, oldest first, without consuming them.
-    pub(crate) fn snapshot(&self, max: usize) -> Result<KVVec<Event>> {
+    ///
+    /// Recording pauses meanwhile (hits count as dropped), as tracefs
+    /// pauses while its `trace` file is open: a first walk sizes the copy
+    /// and a second fills it, and nothing moves in between. The copy is
+    /// allocated once, at its size: at most 2 bytes per byte of each CPU's
+    /// buffer (a record of the smallest event, 20 bytes in the buffer,
+    /// takes 32 here) plus a word per event, 2.5 times the buffer in all.
+    pub(crate) fn snapshot(&self) -> Result<Snapshot> {
         let b = self.buf();
-        let mut out = KVVec::new();
-        let mut err = Ok(());
+        // SAFETY: `b` is valid; enabled again below, on every path.
+        unsafe { kbind::ring_buffer_record_disable(b) };
+        let r = Self::copy_all(b);
+        // SAFETY: Pairs with the disable above.
+        unsafe { kbind::ring_buffer_record_enable(b) };
+        r
+    }
+
+    fn copy_all(b: *mut kbind::trace_buffer) -> Result<Snapshot> {
+        let (mut bytes, mut n, mut err) = (0usize, 0usize, Ok(()));
         for_each_possible_cpu(|cpu| {
-            // SAFETY: `b` is valid; the iterator is finished below.
-            let it = unsafe {
-                kbind::ring_buffer_read_start(b, cpu as i32, kernel::bindings::GFP_KERNEL)
-            };
-            if it.is_null() {
-                return;
-            }
-            loop {
-                let mut ts = 0u64;
-                // SAFETY: `it` is a live iterator of `b`.
-                let ev = unsafe { kbind::ring_buffer_iter_peek(it, &mut ts) };
-                if ev.is_null() || out.len() >= max {
-                    break;
-                }
-                // SAFETY: `ev` is valid until the iterator advances.
-                match unsafe { copy_event(ev, ts, cpu) }
-                    .and_then(|e| Ok(out.push(e, GFP_KERNEL | kernel::alloc::flags::__GFP_NOWARN)?))
-                {
-                    Ok(()) => {}
-                    Err(e) => {
-                        err = Err(e);
-                        break;
-                    }
-                }
-                // SAFETY: `it` is live.
-                unsafe { kbind::ring_buffer_iter_advance(it) };
-            }
-            // SAFETY: Ends the iteration started above.
-            unsafe { kbind::ring_buffer_read_finish(it) };
+            // SAFETY: `b` is valid.
+            let cap = 2 * unsafe { kbind::ring_buffer_size(b, cpu as i32) } as usize;
+            let mut mine = 0;
+            let r = walk_cpu(b, cpu, |_, rec| {
+                mine += snap_size(rec.len());
+                n += 1;
+                mine < cap
+            });
+            bytes += mine;
+            err = err.and(r);
         });
         err?;
-        crate::lang::kallsyms::heapsort_by_key(&mut out, |e| (e.ts, e.cpu));
-        Ok(out)
+        let flags = GFP_KERNEL | kernel::alloc::flags::__GFP_NOWARN;
+        let mut arena = KVVec::with_capacity(bytes, flags)?;
+        let mut order = KVVec::with_capacity(n, flags)?;
+        let mut err = Ok(());
+        for_each_possible_cpu(|cpu| {
+            let r = walk_cpu(b, cpu, |ts, rec| {
+                let need = snap_size(rec.len());
+                if arena.len() + need > arena.capacity() || order.len() == order.capacity() {
+                    return false;
+                }
+                let at = arena.len();
+                // Cannot fail: the capacity was checked above.
+                let _ = order.push(at, flags);
+                let mut h = [0u8; SNAP_HDR];
+                h[..8].copy_from_slice(&ts.to_ne_bytes());
+                h[8..12].copy_from_slice(&cpu.to_ne_bytes());
+                h[12..].copy_from_slice(&(rec.len() as u32).to_ne_bytes());
+                let _ = arena.extend_from_slice(&h, flags);
+                let _ = arena.extend_from_slice(rec, flags);
+                let pad = [0u8; 8];
+                let _ = arena.extend_from_slice(&pad[..need - SNAP_HDR - rec.len()], flags);
+                true
+            });
+            err = err.and(r);
+        });
+        err?;
+        let key = |at: &usize| {
+            let a = &arena;
+            let g = |r: core::ops::Range<usize>| a.get(r).unwrap_or(&[0u8; 8][..]);
+            let ts = u64::from_ne_bytes(g(*at..*at + 8).try_into().unwrap_or([0; 8]));
+            let cpu = u32::from_ne_bytes(g(*at + 8..*at + 12).try_into().unwrap_or([0; 4]));
+            (ts, cpu)
+        };
+        crate::lang::kallsyms::heapsort_by_key(&mut order, key);
+        // INVARIANT: each offset was pushed with its whole record behind it.
+        Ok(Snapshot { arena, order })
+    }
+
+    /// Bytes of the buffer over all CPUs.
+    pub(crate) fn bytes(&self) -> usize {
+        buffer_bytes()
     }
 
     /// Drops every event.

@@ -8,7 +8,7 @@
 //! buffer).
 
 use super::eval::{Arg, Args};
-use super::ring::{Event, RETURN};
+use super::ring::{EventRef, RETURN};
 use crate::lang::fetch_fmt::{write_fetch_arg, SeqBuf, SymbolPrinter};
 use crate::sys::ksym;
 use core::fmt::Write;
@@ -18,7 +18,7 @@ use kernel::prelude::*;
 /// its arguments (`args`: the probe's, if it is still there).
 pub(crate) fn write_event(
     w: &mut impl Write,
-    e: &Event,
+    e: &EventRef<'_>,
     name: &str,
     args: Option<&Args>,
 ) -> core::fmt::Result {
@@ -26,7 +26,7 @@ pub(crate) fn write_event(
     if let Some(args) = args {
         let mut buf = [0u8; 1024];
         for a in args.args.iter() {
-            if !write_arg_text(w, a, &e.data, &mut buf)? {
+            if !write_arg_text(w, a, e.data, &mut buf)? {
                 break;
             }
         }
@@ -38,7 +38,7 @@ pub(crate) fn write_event(
 /// secs.usecs: NAME: (sym+off/size)` or `(caller <- func)`. The comm is
 /// the one saved for the pid, `<idle>` for pid 0 and `<...>` if the cache
 /// lost it, as tracefs prints them.
-fn write_head(w: &mut impl Write, e: &Event, name: &str) -> core::fmt::Result {
+fn write_head(w: &mut impl Write, e: &EventRef<'_>, name: &str) -> core::fmt::Result {
     let saved = super::comm::comm_of(e.hdr.pid);
     let comm = match (e.hdr.pid, &saved) {
         (0, _) => "<idle>",

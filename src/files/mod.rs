@@ -282,7 +282,7 @@ impl Control for TracePipe {
             if lost != 0 {
                 writeln!(out, "CPU:{} [LOST {} EVENTS]", e.cpu, lost).map_err(|_| ENOMEM)?;
             }
-            reg.write_event(out, &e).map_err(|_| ENOMEM)?;
+            reg.write_event(out, &e.as_ref()).map_err(|_| ENOMEM)?;
         }
         Ok(())
     }
@@ -301,10 +301,30 @@ impl Control for TracePipe {
     }
 }
 
-/// Most events `trace` shows (the newest are at the end).
-const TRACE_MAX: usize = 100_000;
+/// `trace`'s text is kept within this many times the buffer's bytes (all
+/// CPUs): beyond it the oldest events are left out.
+const TRACE_TEXT_PER_BUFFER: usize = 2;
+
+/// Room for `trace`'s header lines.
+const TRACE_HEADER: usize = 512;
+
+/// A writer that only counts bytes (the length an event's text will have).
+struct Count(usize);
+
+impl core::fmt::Write for Count {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.0 += s.len();
+        Ok(())
+    }
+}
 
 /// `trace`.
+///
+/// What an open holds at once is bounded: the copy of the buffer (at most
+/// 2.5 times its bytes, see [`crate::events::ring::Events::snapshot`])
+/// and the text (at most [`TRACE_TEXT_PER_BUFFER`] times, allocated once
+/// at its size); the copy is freed once the text is made. The newest
+/// events are kept: the text is measured from the newest back.
 pub(crate) struct Trace;
 
 impl Control for Trace {
@@ -313,19 +333,50 @@ impl Control for Trace {
 
     fn show(s: &State, out: &mut Text) -> core::fmt::Result {
         use core::fmt::Write;
-        let evs = s.events.snapshot(TRACE_MAX).map_err(|_| core::fmt::Error)?;
+        let snap = s.events.snapshot().map_err(|_| core::fmt::Error)?;
         let (entries, overwritten, dropped) = s.events.counts();
+        let budget = TRACE_TEXT_PER_BUFFER * s.events.bytes();
+        let reg = s.registry.lock();
+        // The newest events whose text fits in the budget.
+        let (mut first, mut len) = (snap.len(), 0usize);
+        while first > 0 {
+            let mut c = Count(0);
+            if let Some(e) = snap.get(first - 1) {
+                reg.write_event(&mut c, &e)?;
+            }
+            if len + c.0 > budget {
+                break;
+            }
+            len += c.0;
+            first -= 1;
+        }
+        out.0
+            .reserve(
+                TRACE_HEADER + len,
+                GFP_KERNEL | kernel::alloc::flags::__GFP_NOWARN,
+            )
+            .map_err(|_| core::fmt::Error)?;
         writeln!(out, "# rprobes events")?;
         writeln!(
             out,
             "# entries-in-buffer: {entries}, overwritten: {overwritten}, dropped: {dropped}"
         )?;
+        if first > 0 {
+            writeln!(
+                out,
+                "# the oldest {first} of {} left out: the text is kept within {} KiB",
+                snap.len(),
+                budget / 1024
+            )?;
+        }
         writeln!(out, "#")?;
         writeln!(out, "#           TASK-PID     CPU  TIMESTAMP  FUNCTION")?;
-        let reg = s.registry.lock();
-        for e in evs.iter() {
-            reg.write_event(out, e)?;
+        for i in first..snap.len() {
+            if let Some(e) = snap.get(i) {
+                reg.write_event(out, &e)?;
+            }
         }
+        crate::events::ring::note_trace_bytes(snap.bytes() + out.0.capacity());
         Ok(())
     }
 

@@ -31,7 +31,7 @@ mod switch;
 mod views;
 
 use crate::events::eval::{Arg, Args};
-use crate::events::ring::Event;
+use crate::events::ring::EventRef;
 use crate::kprobes::Probe;
 use crate::lang::fetch_arg::FetchArg;
 use crate::lang::line::{self, Command, ProbeDef};
@@ -94,7 +94,7 @@ impl Registry {
 
     /// Writes one event as a text line, named after its probe (if it is
     /// still there).
-    pub(crate) fn write_event(&self, w: &mut impl Write, e: &Event) -> core::fmt::Result {
+    pub(crate) fn write_event(&self, w: &mut impl Write, e: &EventRef<'_>) -> core::fmt::Result {
         let mut n = FullName::new();
         let args = match (self.by_id(e.hdr.id), self.uprobes.by_id(e.hdr.id)) {
             (Some(p), _) => {

@@ -176,7 +176,11 @@ impl Registry {
         let n = self.len();
         writeln!(w, "probes {n}")?;
         writeln!(w, "probe_bytes {bytes}")?;
-        writeln!(w, "bytes_per_probe {}", bytes.checked_div(n).unwrap_or(0))
+        writeln!(w, "bytes_per_probe {}", bytes.checked_div(n).unwrap_or(0))?;
+        // What the last open of `trace` held at once (its copy of the
+        // buffer and its text).
+        writeln!(w, "trace_open_bytes {}", crate::events::ring::trace_bytes())?;
+        writeln!(w, "buffer_bytes {}", crate::events::ring::buffer_bytes())
     }
 
     /// `list`: resolved address per probe (like debugfs `kprobes/list`).
