@@ -607,11 +607,6 @@ impl Events {
         Ok(Snapshot { arena, order })
     }
 
-    /// Bytes of the buffer over all CPUs.
-    pub(crate) fn bytes(&self) -> usize {
-        buffer_bytes()
-    }
-
     /// Drops every event.
     pub(crate) fn reset(&self) {
         // SAFETY: `buf` is valid.

@@ -335,7 +335,7 @@ impl Control for Trace {
         use core::fmt::Write;
         let snap = s.events.snapshot().map_err(|_| core::fmt::Error)?;
         let (entries, overwritten, dropped) = s.events.counts();
-        let budget = TRACE_TEXT_PER_BUFFER * s.events.bytes();
+        let budget = TRACE_TEXT_PER_BUFFER * crate::events::ring::buffer_bytes();
         let reg = s.registry.lock();
         // The newest events whose text fits in the budget.
         let (mut first, mut len) = (snap.len(), 0usize);
