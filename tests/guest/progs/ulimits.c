@@ -28,6 +28,17 @@
  *	complete, the extra thread gets a slot, and every thread's load
  *	returns 0: it prints "loaded N" (the loads that returned 0: T + 1)
  *	and "done", and waits to be killed.
+ *
+ *   ulimits -m xol -s -t T -g GOFILE
+ *
+ *	The same up to "blocked T", then, once GOFILE.2 exists, a SIGUSR1 to
+ *	each waiting thread instead of an extra thread: each step is aborted
+ *	(the fault wait is interrupted, the handler runs at the probed
+ *	instruction), and the handlers wait until every thread is in its
+ *	handler: it prints "handlers T" and waits for GOFILE.3. Then it maps
+ *	the pages and lets the handlers return: each thread runs the probed
+ *	instruction again (a hit the module must not count again) and its
+ *	load returns 0: "loaded T", "done".
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -56,6 +67,15 @@ long u_load(const long *p);
 extern const char up_load[];
 
 static atomic_long loaded;
+static atomic_int in_handler, release_handlers;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	atomic_fetch_add(&in_handler, 1);
+	while (!atomic_load(&release_handlers))
+		usleep(1000);
+}
 
 static void *loader(void *page)
 {
@@ -72,7 +92,7 @@ static void go_wait(const char *go, const char *sfx)
 	wait_for_file(path);
 }
 
-static int xol(int nthreads, const char *go)
+static int xol(int nthreads, const char *go, int sig)
 {
 	long pg = sysconf(_SC_PAGESIZE);
 	struct uffdio_api api = { .api = UFFD_API };
@@ -121,9 +141,17 @@ static int xol(int nthreads, const char *go)
 	printf("blocked %d\n", nthreads);
 	fflush(stdout);
 	go_wait(go, ".2");
-	if (pthread_create(&tids[nthreads], &attr, loader, pages + nthreads * pg))
-		return 1;
-	printf("extra\n");
+	if (sig) {
+		for (i = 0; i < nthreads; i++)
+			pthread_kill(tids[i], SIGUSR1);
+		while (atomic_load(&in_handler) < nthreads)
+			usleep(1000);
+		printf("handlers %d\n", nthreads);
+	} else {
+		if (pthread_create(&tids[nthreads], &attr, loader, pages + nthreads * pg))
+			return 1;
+		printf("extra\n");
+	}
 	fflush(stdout);
 	go_wait(go, ".3");
 	zero.range.start = (unsigned long)pages;
@@ -132,7 +160,8 @@ static int xol(int nthreads, const char *go)
 		perror("UFFDIO_ZEROPAGE");
 		return 1;
 	}
-	for (i = 0; i <= nthreads; i++)
+	atomic_store(&release_handlers, 1);
+	for (i = 0; i < nthreads + !sig; i++)
 		pthread_join(tids[i], NULL);
 	printf("loaded %ld\n", atomic_load(&loaded));
 	printf("done\n");
@@ -143,16 +172,18 @@ static int xol(int nthreads, const char *go)
 int main(int argc, char **argv)
 {
 	const char *mode = "sled", *go = NULL;
-	int opt, children = 0, nthreads = 2;
+	int opt, children = 0, nthreads = 2, sig = 0;
+	struct sigaction sa = { .sa_handler = on_usr1 };
 	long n = 1;
 
-	while ((opt = getopt(argc, argv, "m:c:n:t:g:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:c:n:t:g:s")) != -1) {
 		switch (opt) {
 		case 'm': mode = optarg; break;
 		case 'c': children = atoi(optarg); break;
 		case 'n': n = atol(optarg); break;
 		case 't': nthreads = atoi(optarg); break;
 		case 'g': go = optarg; break;
+		case 's': sig = 1; break;
 		default: return 2;
 		}
 	}
@@ -169,8 +200,10 @@ int main(int argc, char **argv)
 		}
 		printf("child %d\n", c);
 	}
+	if (sigaction(SIGUSR1, &sa, NULL))
+		return 1;
 	if (!strcmp(mode, "xol"))
-		return xol(nthreads, go);
+		return xol(nthreads, go, sig);
 	if (strcmp(mode, "sled"))
 		return 2;
 	for (int i = 0; i < SLED; i++)
