@@ -72,7 +72,7 @@ modules:
 
 modules-debug:
 	@mkdir -p $(DEBUG_MOD); $(KDIR_DEBUG_SH); \
-	find Kbuild scripts/gen-bindings src -type f \( -name Kbuild -o -name gen-bindings \
+	find Kbuild scripts/gen-bindings src tests/guest/mods -type f \( -name Kbuild -o -name gen-bindings \
 		-o -name '*.rs' -o -name '*.c' -o -name '*.h' \) ! -name '*.mod.c' | \
 		cpio -pdmu --quiet $(DEBUG_MOD) || exit 1; \
 	{ $(MAKE) -C "$$kdir" M=$(CURDIR)/$(DEBUG_MOD) $(KVARS) W=1 modules 2>&1; echo $$? >build/.modules-debug.rc; } | \

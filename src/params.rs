@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The module parameters `kprobes=`, `kretprobes=` and `uprobes=`
-//! (declared in `src/shim/params.c`): each item becomes a control line,
+//! The module parameters (declared in `src/shim/params.c`): `kprobes=`,
+//! `kretprobes=` and `uprobes=`, whose items each become a control line,
 //! run like a write to `probes` (errors go to the kernel log as well as
-//! `error_log`). On the first bad item, nothing stays registered and the
-//! module does not load.
+//! `error_log`; on the first bad item, nothing stays registered and the
+//! module does not load), and the limits of user probes a load may lower
+//! (`max_uprobes=`, `max_uprobe_procs=`, `xol_slots=`; [`set_limits`]).
 //!
 //! Context: module init (sleepable).
 
@@ -13,6 +14,37 @@ use crate::lang::lex::FixedBuf;
 use crate::lang::line::is_user_target;
 use crate::sys::bindings;
 use kernel::prelude::*;
+
+/// Sets the limits of user probes from `max_uprobes=`,
+/// `max_uprobe_procs=` and `xol_slots=`: each at least 1 and at most its
+/// default, or the load fails with `EINVAL` (and the reason in the kernel
+/// log).
+pub(crate) fn set_limits() -> Result {
+    // SAFETY: Plain reads of the module's own parameters.
+    let (probes, procs, slots) = unsafe {
+        (
+            bindings::rprobes_param_max_uprobes(),
+            bindings::rprobes_param_max_uprobe_procs(),
+            bindings::rprobes_param_xol_slots(),
+        )
+    };
+    for (name, v, max) in [
+        ("max_uprobes", probes, bindings::RPROBES_MAX_UPROBES),
+        (
+            "max_uprobe_procs",
+            procs,
+            bindings::RPROBES_MAX_UPROBE_PROCS,
+        ),
+        ("xol_slots", slots, bindings::RPROBES_XOL_SLOTS),
+    ] {
+        if v == 0 || v > max {
+            pr_err!("{}={}: must be 1 to {}\n", name, v, max);
+            return Err(EINVAL);
+        }
+    }
+    crate::uprobes::set_limits(probes as usize, procs as usize, slots as usize);
+    Ok(())
+}
 
 /// Adds the probes of the `kprobes=`, `kretprobes=` and `uprobes=`
 /// parameters; on the first bad item nothing stays registered.

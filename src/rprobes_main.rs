@@ -91,6 +91,7 @@ struct RProbes {
 
 impl kernel::Module for RProbes {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        params::set_limits()?;
         let state = files::State::new()?;
         let modules = sys::ksym::ModuleWatch::new()?;
         // SAFETY: `on_task_free` may be called for any dead task from any

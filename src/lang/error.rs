@@ -163,12 +163,36 @@ pub enum ErrorKind {
     UprobeInsn(crate::insn::Reason),
     /// Another user probe is at the same address of the same process.
     UprobeExists,
-    /// Too many user probes (in the process, or in all).
-    UprobeTooMany,
+    /// Too many user probes: which limit (in the detail).
+    UprobeTooMany(UprobeLimit),
     /// `r`/`%return` on a user probe point.
     UprobeNoReturn,
     /// The breakpoint could not be written into the process.
     UprobeWrite,
+}
+
+/// The limit of user probes a new one would pass
+/// ([`ErrorKind::UprobeTooMany`]; the values are in
+/// `Documentation/rprobes/uprobes.rst`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UprobeLimit {
+    /// User probes in all (`max_uprobes=`).
+    All,
+    /// User probes in one process.
+    Process,
+    /// Processes with user probes (`max_uprobe_procs=`).
+    Processes,
+}
+
+impl UprobeLimit {
+    /// The detail `error_log` prints after the message.
+    pub fn name(self) -> &'static str {
+        match self {
+            UprobeLimit::All => "in all (max_uprobes)",
+            UprobeLimit::Process => "in the process",
+            UprobeLimit::Processes => "in too many processes (max_uprobe_procs)",
+        }
+    }
 }
 
 /// Error numbers, as positive values (the caller negates them).
@@ -276,7 +300,7 @@ impl ErrorKind {
             UprobeShared => "The probe point is in a shared mapping",
             UprobeInsn(_) => "The instruction cannot be probed",
             UprobeExists => "A user probe is already at that address",
-            UprobeTooMany => "Too many user probes",
+            UprobeTooMany(_) => "Too many user probes",
             UprobeNoReturn => "Return probes are not supported on user space",
             UprobeWrite => "Failed to write the breakpoint",
         }
@@ -287,6 +311,7 @@ impl ErrorKind {
     pub fn detail(self) -> Option<&'static str> {
         match self {
             ErrorKind::UprobeInsn(r) => Some(r.name()),
+            ErrorKind::UprobeTooMany(l) => Some(l.name()),
             _ => None,
         }
     }
@@ -339,7 +364,7 @@ const fn kind_errno(kind: ErrorKind) -> i32 {
         ErrorKind::NoSuchProcess => errno::ESRCH,
         ErrorKind::FileNotMapped => errno::ENOENT,
         ErrorKind::UprobeExists => errno::EEXIST,
-        ErrorKind::UprobeTooMany => errno::ENOSPC,
+        ErrorKind::UprobeTooMany(_) => errno::ENOSPC,
         ErrorKind::UprobeNotMapped | ErrorKind::UprobeWrite => errno::EFAULT,
         ErrorKind::LineTooLong
         | ErrorKind::TooManyArgs

@@ -162,11 +162,19 @@ macro_rules! trampoline {
             "rprobes_ret_stubs_end:",
             ".size rprobes_ret_tramp, . - rprobes_ret_tramp",
             ".popsection",
-            // Never probe the trampoline or its handler (kprobes reads a
-            // module's `_kprobe_blacklist` section, like NOKPROBE_SYMBOL).
+            // Never probe the trampoline, its stubs or its handler
+            // (kprobes reads a module's `_kprobe_blacklist` section, like
+            // NOKPROBE_SYMBOL). An entry covers its symbol's kallsyms
+            // extent, which for a module symbol ends at the next symbol:
+            // `rprobes_ret_tramp` stops at `rprobes_ret_stubs`, so the
+            // stubs need their own entry (without it, `p rprobes_ret_stubs`
+            // was accepted; a return probe there would take the word
+            // above the popped return address for one; test
+            // kprobes/limits).
             ".pushsection _kprobe_blacklist, \"aw\"",
             ".balign 8",
             ".quad rprobes_ret_tramp",
+            ".quad rprobes_ret_stubs",
             ".quad {handler}",
             ".popsection",
             kernel_ds = const kbind::RPROBES_KERNEL_DS,

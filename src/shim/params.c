@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The module's string parameters (see params.h): 7.3's Rust `module!` knows
- * integers and bools only.
+ * The module's parameters (see params.h): the string ones (7.3's Rust
+ * `module!` knows integers and bools only) and the limits of user probes,
+ * which show in /sys/module/rprobes/parameters/ like the others.
  */
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -36,4 +37,33 @@ MODULE_PARM_DESC(uprobes,
 const char *rprobes_param_uprobes(void)
 {
 	return uprobes;
+}
+
+static unsigned int max_uprobes = RPROBES_MAX_UPROBES;
+module_param(max_uprobes, uint, 0444);
+MODULE_PARM_DESC(max_uprobes, "User probes in all, at most (1 to 2048, default 2048)");
+
+unsigned int rprobes_param_max_uprobes(void)
+{
+	return max_uprobes;
+}
+
+static unsigned int max_uprobe_procs = RPROBES_MAX_UPROBE_PROCS;
+module_param(max_uprobe_procs, uint, 0444);
+MODULE_PARM_DESC(max_uprobe_procs,
+		 "Processes with user probes at once, at most (1 to 512, default 512)");
+
+unsigned int rprobes_param_max_uprobe_procs(void)
+{
+	return max_uprobe_procs;
+}
+
+static unsigned int xol_slots = RPROBES_XOL_SLOTS;
+module_param(xol_slots, uint, 0444);
+MODULE_PARM_DESC(xol_slots,
+		 "Slots of each XOL area that steps use (1 to 512, default 512)");
+
+unsigned int rprobes_param_xol_slots(void)
+{
+	return xol_slots;
 }

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * params.c: the `kprobes=`, `kretprobes=` and `uprobes=` module parameters,
- * declared with module_param_string() (7.3's Rust `module!` has integer and
- * bool parameters only). Read by src/params.rs.
+ * params.c: the module parameters, declared in C: `kprobes=`,
+ * `kretprobes=` and `uprobes=` with module_param_string() (7.3's Rust
+ * `module!` has integer and bool parameters only, not visible in sysfs),
+ * and the limits of user probes a load may lower (`max_uprobes=`,
+ * `max_uprobe_procs=`, `xol_slots=`: so that the tests reach each limit
+ * without thousands of probes, processes or threads). Read by
+ * src/params.rs.
  */
 #ifndef RPROBES_SHIM_PARAMS_H
 #define RPROBES_SHIM_PARAMS_H
@@ -16,5 +20,19 @@ const char *rprobes_param_kprobes(void);
 const char *rprobes_param_kretprobes(void);
 /* The `uprobes=` parameter: comma-separated PID:0xADDR|PID:PATH:0xOFF items. */
 const char *rprobes_param_uprobes(void);
+
+/* User probes in all, at most (and the default of `max_uprobes=`). */
+#define RPROBES_MAX_UPROBES 2048
+/* Probed processes (address spaces) at once, at most (`max_uprobe_procs=`). */
+#define RPROBES_MAX_UPROBE_PROCS 512
+/* Slots of an XOL area (`xol_slots=`): 4 pages of 32-byte slots. */
+#define RPROBES_XOL_SLOTS 512
+
+/* `max_uprobes=`: 1 to RPROBES_MAX_UPROBES (checked at load). */
+unsigned int rprobes_param_max_uprobes(void);
+/* `max_uprobe_procs=`: 1 to RPROBES_MAX_UPROBE_PROCS. */
+unsigned int rprobes_param_max_uprobe_procs(void);
+/* `xol_slots=`: 1 to RPROBES_XOL_SLOTS, the slots of each area used. */
+unsigned int rprobes_param_xol_slots(void);
 
 #endif

@@ -9,7 +9,7 @@
 //! (trap context, no lock); [`create_area`] runs as task work in the probed
 //! task (sleepable, `mmap_lock`); the rest under the registry mutex.
 
-use super::xol::{self, Xol};
+use super::xol::Xol;
 use super::{INT3, MAX_PER_MM};
 use crate::sys::task::{self, TaskWork};
 use crate::sys::user;
@@ -232,7 +232,7 @@ impl UMm {
         writeln!(
             w,
             " slots={used}/{} hwm={hwm} stepped={} emulated={} retries={} aborted={}",
-            xol::NSLOTS,
+            self.xol.limit(),
             self.stepped.load(Relaxed),
             self.emulated.load(Relaxed),
             self.retries.load(Relaxed),

@@ -55,7 +55,7 @@ pub(crate) mod xol;
 
 use crate::insn::MAX_INSN_LEN;
 use crate::sys::{bindings, hooks::ProcHooks};
-use core::sync::atomic::AtomicBool;
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use kernel::prelude::*;
 use kernel::sync::Arc;
 use reaper::{Reap, Reaper};
@@ -65,14 +65,33 @@ pub(crate) use trap::task_gone;
 
 /// The breakpoint instruction.
 pub(crate) const INT3: u8 = 0xcc;
-/// User probes in all, at most (the points table is twice as big).
-pub(crate) const MAX_UPROBES: usize = 2048;
+/// User probes in all, at most (the points table is twice as big); a
+/// load may lower the limit (`max_uprobes=`, [`LIMIT_PROBES`]).
+pub(crate) const MAX_UPROBES: usize = bindings::RPROBES_MAX_UPROBES as usize;
+/// Probed address spaces at once, at most (the size of their table); a
+/// load may lower the limit (`max_uprobe_procs=`, [`LIMIT_PROCS`]).
+pub(crate) const MAX_UPROBE_PROCS: usize = bindings::RPROBES_MAX_UPROBE_PROCS as usize;
 /// User probes per process, at most (the breakpoints a fork child must
 /// remove are copied in the fork hook, in atomic context).
 pub(crate) const MAX_PER_MM: usize = 64;
 
 /// Whether hits are counted and recorded (the registry's `enabled`).
 pub(crate) static ENABLED: AtomicBool = AtomicBool::new(true);
+
+/// The limit of user probes in all (`max_uprobes=`, at most
+/// [`MAX_UPROBES`]); set at load by [`set_limits`].
+static LIMIT_PROBES: AtomicUsize = AtomicUsize::new(MAX_UPROBES);
+/// The limit of probed address spaces (`max_uprobe_procs=`, at most
+/// [`MAX_UPROBE_PROCS`]).
+static LIMIT_PROCS: AtomicUsize = AtomicUsize::new(MAX_UPROBE_PROCS);
+
+/// Sets the limits of user probes (module load, before any probe): probes
+/// in all, probed processes, and the XOL slots of each area used.
+pub(crate) fn set_limits(probes: usize, procs: usize, slots: usize) {
+    LIMIT_PROBES.store(probes.clamp(1, MAX_UPROBES), Relaxed);
+    LIMIT_PROCS.store(procs.clamp(1, MAX_UPROBE_PROCS), Relaxed);
+    xol::set_slot_limit(slots);
+}
 
 const _: () = assert!(xol::SLOT_BYTES > MAX_INSN_LEN);
 

@@ -15,11 +15,11 @@ use super::probe::UProbe;
 use super::table::{hash_mm, hash_point, MMS, NMMS, POINTS};
 use super::trap::SignalHook;
 use super::xol;
-use super::{emulate::step_fixups, ENABLED, INT3, MAX_UPROBES};
+use super::{emulate::step_fixups, ENABLED, INT3, LIMIT_PROBES, LIMIT_PROCS};
 use crate::events::eval::Args;
 use crate::events::filter::Filter;
 use crate::insn::{self, Verdict, MAX_INSN_LEN};
-use crate::lang::error::{ErrorKind, ParseError};
+use crate::lang::error::{ErrorKind, ParseError, UprobeLimit};
 use crate::lang::line::{write_target, Target};
 use crate::lang::upoint::UTarget;
 use crate::probe::{CmdError, Name, Named, TargetText};
@@ -133,8 +133,8 @@ impl UProbes {
             UTarget::Addr { pid, addr } => (pid, None, addr),
             UTarget::File { pid, path, offset } => (pid, Some(path), offset),
         };
-        if self.probes.len() >= MAX_UPROBES {
-            return Err(cmd_err(UprobeTooMany, pos));
+        if self.probes.len() >= LIMIT_PROBES.load(Relaxed) {
+            return Err(cmd_err(UprobeTooMany(UprobeLimit::All), pos));
         }
         let pt = match user::resolve(pid, path, addr, true) {
             Ok(pt) => pt,
@@ -181,7 +181,7 @@ impl UProbes {
             // It holds its own reference already: `mm_ref` drops.
             Some(u) => u.clone(),
             None => {
-                let u = self.new_mm(mm_ref, pt.tgid)?;
+                let u = self.new_mm(mm_ref, pt.tgid, pos)?;
                 *fresh = Some(u.clone());
                 u
             }
@@ -227,11 +227,12 @@ impl UProbes {
         .map_err(|_| oom())?;
         self.probes.reserve(1, GFP_KERNEL).map_err(|_| oom())?;
         umm.add_point(vaddr, bytes[0])
-            .map_err(|_| cmd_err(UprobeTooMany, pos))?;
+            .map_err(|_| cmd_err(UprobeTooMany(UprobeLimit::Process), pos))?;
         let ptr: *const UProbe = &*probe;
         if POINTS.insert(hash_point(mm, vaddr), ptr).is_err() {
+            // Cannot happen: the table has room for twice the probes.
             umm.remove_point(vaddr);
-            return Err(cmd_err(UprobeTooMany, pos));
+            return Err(cmd_err(UprobeTooMany(UprobeLimit::All), pos));
         }
         // The table names the probe before the int3 exists.
         let mut b = [INT3];
@@ -247,9 +248,18 @@ impl UProbes {
         Ok(())
     }
 
-    /// A new probed address space.
-    fn new_mm(&mut self, mm: ARef<Mm>, tgid: i32) -> Result<Arc<UMm>, CmdError> {
+    /// A new probed address space (for a probe point at `pos` of its
+    /// line).
+    fn new_mm(&mut self, mm: ARef<Mm>, tgid: i32, pos: usize) -> Result<Arc<UMm>, CmdError> {
         let oom = || cmd_err(ErrorKind::NoMemory, 0);
+        let too_many = || cmd_err(ErrorKind::UprobeTooMany(UprobeLimit::Processes), pos);
+        // Address spaces that died count until they are reaped.
+        if self.mms.len() >= LIMIT_PROCS.load(Relaxed) {
+            self.reap();
+            if self.mms.len() >= LIMIT_PROCS.load(Relaxed) {
+                return Err(too_many());
+            }
+        }
         // Signals abort steps that have not run (see `trap::SignalHook`):
         // hooked with the first user probe, so that signal delivery costs
         // nothing extra until then.
@@ -262,8 +272,9 @@ impl UProbes {
         let umm =
             Arc::new(UMm::new(mm, tgid).map_err(|_| oom())?, GFP_KERNEL).map_err(|_| oom())?;
         self.mms.reserve(1, GFP_KERNEL).map_err(|_| oom())?;
+        // Cannot fail: the table has room for the most address spaces.
         MMS.insert(hash_mm(key), Arc::as_ptr(&umm))
-            .map_err(|_| cmd_err(ErrorKind::UprobeTooMany, 0))?;
+            .map_err(|_| too_many())?;
         NMMS.fetch_add(1, Relaxed);
         let _ = self.mms.push(umm.clone(), GFP_KERNEL);
         Ok(umm)

@@ -11,7 +11,7 @@
 
 use super::mm::UMm;
 use super::probe::UProbe;
-use super::MAX_UPROBES;
+use super::{MAX_UPROBES, MAX_UPROBE_PROCS};
 use core::ptr::null_mut;
 use core::sync::atomic::{
     AtomicPtr, AtomicU32,
@@ -127,7 +127,7 @@ pub(super) fn hash_point(mm: usize, vaddr: u64) -> usize {
 /// Probe points, by (mm, address).
 pub(super) static POINTS: Table<UProbe, { 2 * MAX_UPROBES }> = Table::new();
 /// Probed address spaces, by mm.
-pub(super) static MMS: Table<UMm, 512> = Table::new();
+pub(super) static MMS: Table<UMm, MAX_UPROBE_PROCS> = Table::new();
 /// Probed address spaces (for the task-free hook and the reaper), and the
 /// die notifier's filter (`src/shim/die.c`): while it is 0, no int3 or
 /// step trap can be ours. It goes up before an address space's first

@@ -12,8 +12,10 @@
 //!
 //! A slot is taken per step (not per thread), so the number of threads is
 //! not bounded by the number of slots: a thread finding all [`NSLOTS`]
-//! taken traps again and retries, and slots are held only for the few
-//! instructions of a step (or while a signal handler interrupts one).
+//! (or the `xol_slots=` load parameter's number) taken traps again and
+//! retries. A slot is held for one instruction, however long that takes
+//! (a page fault of the stepped copy that waits, for I/O or a userfaultfd
+//! handler, keeps it; a signal meanwhile aborts the step and frees it).
 //!
 //! Locking: none. A slot is owned by whoever sets its bit in `used`; its
 //! record by whoever then claims `owner` (the stepping task at its trap,
@@ -39,6 +41,18 @@ pub(crate) const SLOT_BYTES: usize = 32;
 pub(crate) const NSLOTS: usize = XOL_PAGES * PAGE_SIZE / SLOT_BYTES;
 /// Bytes of an area.
 pub(crate) const XOL_BYTES: u64 = (XOL_PAGES * PAGE_SIZE) as u64;
+
+const _: () = assert!(NSLOTS == crate::sys::bindings::RPROBES_XOL_SLOTS as usize);
+
+/// The slots of each area that steps use (`xol_slots=`, at most
+/// [`NSLOTS`]): a load may lower it, so that a test fills an area with a
+/// few threads.
+static SLOT_LIMIT: AtomicUsize = AtomicUsize::new(NSLOTS);
+
+/// Sets [`SLOT_LIMIT`] (module load, before any area exists).
+pub(super) fn set_slot_limit(n: usize) {
+    SLOT_LIMIT.store(n.clamp(1, NSLOTS), Relaxed);
+}
 
 /// What a step needs to be completed: packed into one word.
 #[derive(Clone, Copy, Debug)]
@@ -120,6 +134,8 @@ pub(crate) struct Xol {
     seq: AtomicU64,
     in_use: AtomicU32,
     hwm: AtomicU32,
+    /// The slots steps use: `0..limit` ([`SLOT_LIMIT`] when made).
+    limit: usize,
 }
 
 impl Xol {
@@ -147,6 +163,7 @@ impl Xol {
             seq: AtomicU64::new(0),
             in_use: AtomicU32::new(0),
             hwm: AtomicU32::new(0),
+            limit: SLOT_LIMIT.load(Relaxed),
         })
     }
 
@@ -195,10 +212,15 @@ impl Xol {
 
     /// Takes a free slot, or `None` when all are in use.
     pub(crate) fn alloc(&self) -> Option<usize> {
-        for (w, word) in self.used.iter().enumerate() {
+        for (w, word) in self.used.iter().enumerate().take(self.limit.div_ceil(64)) {
+            // The slots past the limit count as taken.
+            let beyond = match self.limit - w * 64 {
+                n if n >= 64 => 0,
+                n => u64::MAX << n,
+            };
             let mut cur = word.load(Relaxed);
-            while cur != u64::MAX {
-                let bit = (!cur).trailing_zeros();
+            while cur | beyond != u64::MAX {
+                let bit = (!(cur | beyond)).trailing_zeros();
                 match word.compare_exchange_weak(cur, cur | 1 << bit, Acquire, Relaxed) {
                     Ok(_) => {
                         let n = self.in_use.fetch_add(1, Relaxed) + 1;
@@ -358,6 +380,11 @@ impl Xol {
     /// Slots in use now, and the most ever in use at once.
     pub(crate) fn usage(&self) -> (u32, u32) {
         (self.in_use.load(Relaxed), self.hwm.load(Relaxed))
+    }
+
+    /// The slots steps may use.
+    pub(crate) fn limit(&self) -> usize {
+        self.limit
     }
 }
 

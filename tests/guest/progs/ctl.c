@@ -4,6 +4,8 @@
  *
  *   ctl [-t] [-s] FILE TEXT...
  *   ctl -r FILE      one O_NONBLOCK read(2) of FILE: prints OK or the errno
+ *   ctl -l FILE      lseek(2) of FILE (opened O_NONBLOCK) to 0: prints OK
+ *                    or the errno
  *   ctl -m FILE PARAMS  loads module FILE with PARAMS (finit_module(2)):
  *                    prints OK or the errno (busybox insmod prints its own
  *                    text for some, e.g. "wrong symbol version" for ESRCH)
@@ -68,13 +70,15 @@ static size_t unescape(const char *in, char *out)
 
 int main(int argc, char **argv)
 {
-	int flags = O_WRONLY | O_APPEND, split = 0, load = 0, opt, fd, i;
+	int flags = O_WRONLY | O_APPEND, split = 0, load = 0, seek = 0, opt, fd, i;
 	static char buf[1 << 20];
 	size_t n = 0;
 
-	while ((opt = getopt(argc, argv, "+tsrm")) != -1) {
+	while ((opt = getopt(argc, argv, "+tsrml")) != -1) {
 		if (opt == 'm')
 			load = 1, flags = O_RDONLY;
+		else if (opt == 'l')
+			seek = 1, flags = O_RDONLY | O_NONBLOCK;
 		else if (opt == 'r')
 			flags = O_RDONLY | O_NONBLOCK;
 		else if (opt == 't')
@@ -93,6 +97,14 @@ int main(int argc, char **argv)
 	}
 	if (load) {
 		if (syscall(SYS_finit_module, fd, optind + 1 < argc ? argv[optind + 1] : "", 0)) {
+			printf("%s\n", ename(errno));
+			return 0;
+		}
+		printf("OK\n");
+		return 0;
+	}
+	if (seek) {
+		if (lseek(fd, 0, SEEK_SET) < 0) {
 			printf("%s\n", ename(errno));
 			return 0;
 		}
