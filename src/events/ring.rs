@@ -538,47 +538,51 @@ impl Events {
 
     /// Every event in the buffer, oldest first, without consuming them.
     ///
-    /// Recording pauses meanwhile (hits count as dropped), as tracefs
-    /// pauses while its `trace` file is open: a first walk sizes the copy
-    /// and a second fills it, and nothing moves in between. The copy is
-    /// allocated once, at its size: at most 2 bytes per byte of each CPU's
-    /// buffer (a record of the smallest event, 20 bytes in the buffer,
-    /// takes 32 here) plus a word per event, 2.5 times the buffer in all.
+    /// A first walk sizes the copy, per CPU, and a second fills it: the
+    /// copy is allocated once, at its size, at most 2 bytes per byte of
+    /// each CPU's buffer (a record of the smallest event, 20 bytes in the
+    /// buffer, takes 32 here) plus a word per event, 2.5 times the buffer
+    /// in all. Recording goes on meanwhile: the second walk takes, per CPU,
+    /// no more than the first found room for (events that came in between
+    /// are left out; if the buffer overwrote some, the copy starts later).
     pub(crate) fn snapshot(&self) -> Result<Snapshot> {
-        let b = self.buf();
-        // SAFETY: `b` is valid; enabled again below, on every path.
-        unsafe { kbind::ring_buffer_record_disable(b) };
-        let r = Self::copy_all(b);
-        // SAFETY: Pairs with the disable above.
-        unsafe { kbind::ring_buffer_record_enable(b) };
-        r
+        Self::copy_all(self.buf())
     }
 
     fn copy_all(b: *mut kbind::trace_buffer) -> Result<Snapshot> {
+        let flags = GFP_KERNEL | kernel::alloc::flags::__GFP_NOWARN;
+        // Per CPU (in `for_each_possible_cpu` order): the bytes and events
+        // of the first walk.
+        let mut plan: KVec<(usize, usize)> = KVec::new();
         let (mut bytes, mut n, mut err) = (0usize, 0usize, Ok(()));
         for_each_possible_cpu(|cpu| {
             // SAFETY: `b` is valid.
             let cap = 2 * unsafe { kbind::ring_buffer_size(b, cpu as i32) } as usize;
-            let mut mine = 0;
+            let (mut mine, mut count) = (0, 0);
             let r = walk_cpu(b, cpu, |_, rec| {
                 mine += snap_size(rec.len());
-                n += 1;
+                count += 1;
                 mine < cap
             });
             bytes += mine;
-            err = err.and(r);
+            n += count;
+            err = err.and(r).and(plan.push((mine, count), flags).map_err(Error::from));
         });
         err?;
-        let flags = GFP_KERNEL | kernel::alloc::flags::__GFP_NOWARN;
         let mut arena = KVVec::with_capacity(bytes, flags)?;
         let mut order = KVVec::with_capacity(n, flags)?;
         let mut err = Ok(());
+        let mut plans = plan.iter();
         for_each_possible_cpu(|cpu| {
+            let (room, count) = plans.next().copied().unwrap_or((0, 0));
+            let (mut used, mut taken) = (0, 0);
             let r = walk_cpu(b, cpu, |ts, rec| {
                 let need = snap_size(rec.len());
-                if arena.len() + need > arena.capacity() || order.len() == order.capacity() {
+                if used + need > room || taken == count {
                     return false;
                 }
+                used += need;
+                taken += 1;
                 let at = arena.len();
                 // Cannot fail: the capacity was checked above.
                 let _ = order.push(at, flags);
