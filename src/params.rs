@@ -3,8 +3,9 @@
 //! The module parameters `kprobes=`, `kretprobes=` and `uprobes=`
 //! (declared in `src/shim/params.c`): each item becomes a control line,
 //! run like a write to `probes` (errors go to the kernel log as well as
-//! `error_log`). On the first bad item, nothing stays registered and the
-//! module does not load.
+//! `error_log`), with insmod's credentials for a user probe's ptrace check.
+//! On the first bad item, nothing stays registered and the module does not
+//! load. And `selftest=1`, which creates the `selftest` file.
 //!
 //! Context: module init (sleepable).
 
@@ -13,6 +14,14 @@ use crate::lang::lex::FixedBuf;
 use crate::lang::line::is_user_target;
 use crate::sys::bindings;
 use kernel::prelude::*;
+
+/// Whether the module was loaded with `selftest=1` (the `selftest` file,
+/// for the test suite, exists only then).
+pub(crate) fn selftest() -> bool {
+    // SAFETY: Reads the module's `bool` parameter, written only while the
+    // module loads (the parameter is read-only in sysfs).
+    unsafe { bindings::rprobes_param_selftest() }
+}
 
 /// Adds the probes of the `kprobes=`, `kretprobes=` and `uprobes=`
 /// parameters; on the first bad item nothing stays registered.

@@ -2,10 +2,12 @@
 /*
  * params.c: the `kprobes=`, `kretprobes=` and `uprobes=` module parameters,
  * declared with module_param_string() (7.3's Rust `module!` has integer and
- * bool parameters only). Read by src/params.rs.
+ * bool parameters only), and `selftest`. Read by src/params.rs.
  */
 #ifndef RPROBES_SHIM_PARAMS_H
 #define RPROBES_SHIM_PARAMS_H
+
+#include <linux/types.h>
 
 /* Largest value of a string parameter, including the NUL. */
 #define RPROBES_PARAM_MAX 4096
@@ -16,5 +18,7 @@ const char *rprobes_param_kprobes(void);
 const char *rprobes_param_kretprobes(void);
 /* The `uprobes=` parameter: comma-separated PID:0xADDR|PID:PATH:0xOFF items. */
 const char *rprobes_param_uprobes(void);
+/* The `selftest` parameter: whether to create the `selftest` file. */
+bool rprobes_param_selftest(void);
 
 #endif
