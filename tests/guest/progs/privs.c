@@ -3,13 +3,15 @@
  * privs: runs a program with fewer privileges, or is a process to probe,
  * for the security tests (tests/guest/control/security.tc).
  *
- *   privs [-d CAP]... [-u UID [-k CAP]...] -- PROG ARGS...
+ *   privs [-d CAP]... [-u UID [-k CAP]...] [-r UID] -- PROG ARGS...
  *       -d CAP  drops capability CAP from the bounding set and from every
  *               set of the process, so that not even an exec as root (whose
  *               file capabilities are all of the bounding set) gets it back
  *       -u UID  real, effective and saved uid and gid UID, no supplementary
  *               groups, keeping only the -k capabilities (raised as ambient
  *               ones, so that they survive the exec)
+ *       -r UID  the real uid only (effective and saved stay: root's
+ *               capabilities stay, as in a setuid-root program)
  *   privs target [-n]
  *       prints "pid N" and "point nop 0xADDR" (an instruction rprobes
  *       emulates), then holds until killed; -n: non-dumpable first
@@ -111,17 +113,19 @@ static __attribute__((noreturn)) void target(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	int drop[64], keep[64], ndrop = 0, nkeep = 0, opt;
-	long uid = -1;
+	long uid = -1, ruid = -1;
 
 	if (argc > 1 && !strcmp(argv[1], "target"))
 		target(argc, argv);
-	while ((opt = getopt(argc, argv, "+d:u:k:")) != -1) {
+	while ((opt = getopt(argc, argv, "+d:u:k:r:")) != -1) {
 		if (opt == 'd' && ndrop < 64)
 			drop[ndrop++] = cap_number(optarg);
 		else if (opt == 'k' && nkeep < 64)
 			keep[nkeep++] = cap_number(optarg);
 		else if (opt == 'u')
 			uid = strtol(optarg, NULL, 10);
+		else if (opt == 'r')
+			ruid = strtol(optarg, NULL, 10);
 		else
 			return 2;
 	}
@@ -148,6 +152,8 @@ int main(int argc, char **argv)
 			if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, keep[i], 0, 0))
 				die("PR_CAP_AMBIENT_RAISE");
 	}
+	if (ruid >= 0 && setresuid(ruid, -1, -1))
+		die("setresuid");
 	execvp(argv[optind], argv + optind);
 	die(argv[optind]);
 }
