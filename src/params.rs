@@ -3,9 +3,11 @@
 //! The module parameters (declared in `src/shim/params.c`): `kprobes=`,
 //! `kretprobes=` and `uprobes=`, whose items each become a control line,
 //! run like a write to `probes` (errors go to the kernel log as well as
-//! `error_log`; on the first bad item, nothing stays registered and the
-//! module does not load), and the limits of user probes a load may lower
-//! (`max_uprobes=`, `max_uprobe_procs=`, `xol_slots=`; [`set_limits`]).
+//! `error_log`), with insmod's credentials for a user probe's ptrace check.
+//! On the first bad item, nothing stays registered and the module does not
+//! load. The limits of user probes a load may lower (`max_uprobes=`,
+//! `max_uprobe_procs=`, `xol_slots=`; [`set_limits`]), and `selftest=1`,
+//! which creates the `selftest` file.
 //!
 //! Context: module init (sleepable).
 
@@ -44,6 +46,14 @@ pub(crate) fn set_limits() -> Result {
     }
     crate::uprobes::set_limits(probes as usize, procs as usize, slots as usize);
     Ok(())
+}
+
+/// Whether the module was loaded with `selftest=1` (the `selftest` file,
+/// for the test suite, exists only then).
+pub(crate) fn selftest() -> bool {
+    // SAFETY: Reads the module's `bool` parameter, written only while the
+    // module loads (the parameter is read-only in sysfs).
+    unsafe { bindings::rprobes_param_selftest() }
 }
 
 /// Adds the probes of the `kprobes=`, `kretprobes=` and `uprobes=`

@@ -106,7 +106,7 @@ impl kernel::Module for RProbes {
         // probes: the state goes last), as `drop` does.
         let dir = params::add_param_probes(&state).and_then(|()| {
             let dir = files::debugfs::Dir::new(c"rprobes")?;
-            files::create_all(&dir, &state)?;
+            files::create_all(&dir, &state, params::selftest())?;
             Ok(dir)
         });
         let dir = match dir {

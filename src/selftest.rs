@@ -3,7 +3,9 @@
 //! Functions for the guest tests to probe, reached by writing to the
 //! debugfs file `selftest` (as `lib/tests/test_kprobes.c` keeps its own
 //! targets): a recursive function and a pair of nested ones, with return
-//! values that tell every call apart.
+//! values that tell every call apart. The file exists only when the module
+//! is loaded with `selftest=1` (`insmod rprobes.ko selftest=1`); the
+//! functions are always there (tracefs can probe them too).
 //!
 //! ```text
 //! echo 'recurse 5' > selftest   # rprobes_selftest_recurse(5..0): returns 0,1,..5

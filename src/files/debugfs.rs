@@ -10,7 +10,14 @@
 //! file does is the safe [`Control`] implementation.
 //!
 //! Semantics of every control file:
-//! - reading returns a snapshot taken at `open()`;
+//! - `open()` is refused (`EPERM`) under kernel lockdown at
+//!   `confidentiality`, as tracefs refuses its files (`LOCKDOWN_TRACEFS`),
+//!   and opening for writing needs `CAP_SYS_ADMIN` (`EPERM`), checked with
+//!   the opener's credentials (`f_cred`) before anything else (`O_TRUNC`
+//!   included); see `Documentation/rprobes/security.rst`;
+//! - reading returns a snapshot taken at `open()`, taken again by a seek to
+//!   the start (`lseek(fd, 0, SEEK_SET)`: a `seq_file` of tracefs shows
+//!   fresh contents when read from the start again);
 //! - opening for writing with `O_TRUNC` calls [`Control::truncate`];
 //! - written bytes are split into lines; each complete line is executed at
 //!   once and the first failing line fails the `write(2)` with its errno;
@@ -24,6 +31,7 @@
 //! operations), sleepable.
 
 use crate::lang::line::MAX_LINE_LEN;
+use crate::sys::security::{self, Lockdown};
 use core::marker::PhantomData;
 use kernel::{
     bindings,
@@ -126,11 +134,7 @@ impl<C: Control> Fops<C> {
         write: if C::WRITABLE { Some(Self::write) } else { None },
         release: Some(Self::release),
         // A stream has no position: `lseek` fails with ESPIPE.
-        llseek: if C::STREAM {
-            None
-        } else {
-            Some(bindings::default_llseek)
-        },
+        llseek: if C::STREAM { None } else { Some(Self::llseek) },
         poll: if C::STREAM { Some(Self::poll) } else { None },
         ..pin_init::zeroed()
     };
@@ -145,6 +149,16 @@ impl<C: Control> Fops<C> {
         let data = unsafe { &*(*inode).i_private.cast::<C::Data>() };
         // SAFETY: `file` is valid during open.
         let (mode, flags) = unsafe { ((*file).f_mode, (*file).f_flags) };
+        // Who may open, before anything happens (a refused `O_TRUNC` open
+        // clears nothing): tracefs' `tracing_check_open_get_tr()`, then
+        // the capability rprobes asks of writers.
+        if let Err(e) = security::locked_down(Lockdown::Tracefs) {
+            return e.to_errno();
+        }
+        // SAFETY: `file` is being opened: valid.
+        if mode & FMODE_WRITE != 0 && !unsafe { security::opener_is_admin(file) } {
+            return EPERM.to_errno();
+        }
         // The per-open state first: once the file is truncated, the open
         // must not fail for lack of memory for it.
         let init = new_mutex!(OpenFile {
@@ -174,6 +188,34 @@ impl<C: Control> Fops<C> {
         // (we only hand out `Pin` access).
         unsafe { (*file).private_data = KBox::into_raw(Pin::into_inner_unchecked(b)).cast() };
         0
+    }
+
+    /// `lseek`: as `default_llseek()`; a seek to the start of a file open
+    /// for reading takes its snapshot again (what was read before stays
+    /// as it was if that fails for lack of memory: `ENOMEM`).
+    ///
+    /// # Safety
+    ///
+    /// VFS `llseek` contract: `file` is open (by [`Self::open`]).
+    unsafe extern "C" fn llseek(
+        file: *mut bindings::file,
+        offset: bindings::loff_t,
+        whence: c_int,
+    ) -> bindings::loff_t {
+        // SAFETY: `file` is open.
+        let mode = unsafe { (*file).f_mode };
+        if offset == 0 && whence == bindings::SEEK_SET as c_int && mode & FMODE_READ != 0 {
+            // SAFETY: `file` is open and its inode's `i_private` is the data.
+            let data = unsafe { &*(*(*file).f_inode).i_private.cast::<C::Data>() };
+            let mut text = Text::default();
+            if C::show(data, &mut text).is_err() {
+                return ENOMEM.to_errno().into();
+            }
+            // SAFETY: See the function's safety section.
+            unsafe { Self::state(file) }.lock().snapshot = text.0;
+        }
+        // SAFETY: The VFS `llseek` arguments, passed on.
+        unsafe { bindings::default_llseek(file, offset, whence) }
     }
 
     /// # Safety

@@ -15,7 +15,7 @@
 //! | `returns`   | return probes: recent returns (`ret=%ax`)  | -                      |
 //! | `stacktrace`| last stack at a return, per recording probe | `[GRP/]EVENT` on, `!EVENT` off |
 //! | `instances` | return instances in flight, reclaimed, reserved | -                 |
-//! | `selftest`  | -                                      | `recurse N`, `nest X`, `args 0`...: call test targets |
+//! | `selftest`  | - (only with `selftest=1`)             | `recurse N`, `nest X`, `args 0`...: call test targets |
 //! | `trace_pipe`| events, consumed; blocks; `poll`able   | -                          |
 //! | `trace`     | events, a snapshot (not consumed)      | `>` clears the buffer      |
 //! | `buffer_size_kb` | per-CPU buffer size               | new size                   |
@@ -617,8 +617,9 @@ impl Control for ErrorLogFile {
     }
 }
 
-/// Creates every file in `dir`, backed by `state`.
-pub(crate) fn create_all(dir: &Dir, state: &State) -> Result {
+/// Creates every file in `dir`, backed by `state`; `selftest` only if
+/// `selftest` (the module parameter `selftest=1`).
+pub(crate) fn create_all(dir: &Dir, state: &State, selftest: bool) -> Result {
     dir.file::<Probes>(c"probes", state)?;
     dir.file::<Profile>(c"profile", state)?;
     dir.file::<Enabled>(c"enabled", state)?;
@@ -630,7 +631,9 @@ pub(crate) fn create_all(dir: &Dir, state: &State) -> Result {
     dir.file::<Returns>(c"returns", state)?;
     dir.file::<StackTrace>(c"stacktrace", state)?;
     dir.file::<Instances>(c"instances", state)?;
-    dir.file::<SelfTest>(c"selftest", state)?;
+    if selftest {
+        dir.file::<SelfTest>(c"selftest", state)?;
+    }
     dir.file::<TracePipe>(c"trace_pipe", state)?;
     dir.file::<Trace>(c"trace", state)?;
     dir.file::<BufferSizeKb>(c"buffer_size_kb", state)?;

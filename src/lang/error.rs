@@ -169,6 +169,12 @@ pub enum ErrorKind {
     UprobeNoReturn,
     /// The breakpoint could not be written into the process.
     UprobeWrite,
+    /// The writer may not attach to the process as ptrace would
+    /// (`PTRACE_MODE_ATTACH_REALCREDS`).
+    UprobeNoAccess,
+    /// Kernel lockdown (`confidentiality`) refuses kernel probes, as tracefs
+    /// refuses kprobe events (`LOCKDOWN_KPROBES`).
+    KprobesLockedDown,
 }
 
 /// The limit of user probes a new one would pass
@@ -219,6 +225,8 @@ pub mod errno {
     pub const ESRCH: i32 = 3;
     /// Bad address (the process's memory cannot be read or written).
     pub const EFAULT: i32 = 14;
+    /// Operation not permitted (no ptrace access, kernel lockdown).
+    pub const EPERM: i32 = 1;
 }
 
 impl ErrorKind {
@@ -303,6 +311,8 @@ impl ErrorKind {
             UprobeTooMany(_) => "Too many user probes",
             UprobeNoReturn => "Return probes are not supported on user space",
             UprobeWrite => "Failed to write the breakpoint",
+            UprobeNoAccess => "No permission to attach to the process (ptrace)",
+            KprobesLockedDown => "Kernel probes are refused under lockdown (confidentiality)",
         }
     }
 
@@ -373,6 +383,7 @@ const fn kind_errno(kind: ErrorKind) -> i32 {
         | ErrorKind::EventTooBig
         | ErrorKind::TooManyEargs => errno::E2BIG,
         ErrorKind::NoMemory => errno::ENOMEM,
+        ErrorKind::UprobeNoAccess | ErrorKind::KprobesLockedDown => errno::EPERM,
         _ => errno::EINVAL,
     }
 }

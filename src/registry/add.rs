@@ -16,6 +16,7 @@ use crate::lang::upoint::UTarget;
 use crate::probe::{name, CmdError, Name, Named, TargetText};
 use crate::retprobes::handler::RetCore;
 use crate::sys::kprobe::Place;
+use crate::sys::security::{self, Lockdown};
 use crate::uprobes::NewUProbe;
 use core::sync::atomic::Ordering::Relaxed;
 use kernel::prelude::*;
@@ -159,6 +160,13 @@ impl Registry {
         // line before it looks for the event).
         let sibling =
             self.check_append(line, def, group.as_str(), event.as_str(), target.as_str())?;
+        // Then kernel lockdown, where tracefs asks it: first thing in
+        // `__register_trace_kprobe()`, for a new event and an appended
+        // probe alike (EPERM; the caret where tracefs puts its
+        // FAIL_REG_PROBE, under the probe point). User probes write user
+        // text, as tracefs' uprobes (which lockdown does not refuse).
+        security::locked_down(Lockdown::Kprobes)
+            .map_err(|e| CmdError::kernel(ErrorKind::KprobesLockedDown, def.target_pos, e))?;
         // The event's settings: armed, the filter, stack recording.
         let armed = sibling.is_none_or(|p| p.armed.load(Relaxed));
         let mut filter = FixedBuf::<32>::new();

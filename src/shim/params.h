@@ -3,13 +3,15 @@
  * params.c: the module parameters, declared in C: `kprobes=`,
  * `kretprobes=` and `uprobes=` with module_param_string() (7.3's Rust
  * `module!` has integer and bool parameters only, not visible in sysfs),
- * and the limits of user probes a load may lower (`max_uprobes=`,
+ * the limits of user probes a load may lower (`max_uprobes=`,
  * `max_uprobe_procs=`, `xol_slots=`: so that the tests reach each limit
- * without thousands of probes, processes or threads). Read by
- * src/params.rs.
+ * without thousands of probes, processes or threads), and `selftest`.
+ * Read by src/params.rs.
  */
 #ifndef RPROBES_SHIM_PARAMS_H
 #define RPROBES_SHIM_PARAMS_H
+
+#include <linux/types.h>
 
 /* Largest value of a string parameter, including the NUL. */
 #define RPROBES_PARAM_MAX 4096
@@ -20,6 +22,8 @@ const char *rprobes_param_kprobes(void);
 const char *rprobes_param_kretprobes(void);
 /* The `uprobes=` parameter: comma-separated PID:0xADDR|PID:PATH:0xOFF items. */
 const char *rprobes_param_uprobes(void);
+/* The `selftest` parameter: whether to create the `selftest` file. */
+bool rprobes_param_selftest(void);
 
 /* User probes in all, at most (and the default of `max_uprobes=`). */
 #define RPROBES_MAX_UPROBES 2048

@@ -21,6 +21,7 @@
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
+#include "security.h"
 #include "user.h"
 
 /* ---- user words from the trap handlers ---- */
@@ -153,6 +154,15 @@ long rprobes_uprobe_resolve(int pid, const char *path, size_t path_len, unsigned
 		put_task_struct(task);
 		return -EINVAL;
 	}
+	/*
+	 * The writer must be allowed to attach to the process as ptrace
+	 * would, before anything of its memory is looked at (its mappings,
+	 * its bytes). @mm was taken first: if the process execs meanwhile,
+	 * the check is of its new image and refuses (the mms differ).
+	 */
+	ret = rprobes_may_attach(pid, mm);
+	if (ret)
+		goto out;
 	out->vm_flags = 0;
 	if (path) {
 		char *pbuf = kmalloc(PATH_MAX, GFP_KERNEL);

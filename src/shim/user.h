@@ -37,8 +37,10 @@ enum {
  * Resolves process @pid's probe point: virtual address @addr when @path is
  * NULL, else file offset @addr of the file @path (compared with d_path() of
  * each file-backed vma) as mapped into it; reads the bytes there as ptrace
- * would (FOLL_FORCE). Returns the number of bytes read, or -ESRCH (no such
- * process), -EINVAL (no user memory: a kernel thread, or exiting), -ENOENT
+ * would (FOLL_FORCE). Current (the writer) must be allowed to attach to the
+ * process as ptrace would (rprobes_may_attach()). Returns the number of bytes
+ * read, or -ESRCH (no such process), -EINVAL (no user memory: a kernel
+ * thread, or exiting), -EPERM (no ptrace access), -ENOENT
  * (the file is not mapped there), -EFAULT (nothing readable), -ENOMEM.
  */
 long rprobes_uprobe_resolve(int pid, const char *path, size_t path_len, unsigned long addr,

@@ -16,7 +16,9 @@
 //! - [`user`]: user memory, probe points in live processes, the XOL
 //!   mapping;
 //! - [`ksym`]: kallsyms (symbol text, non-unique names);
-//! - [`hooks`]: scheduler tracepoints.
+//! - [`hooks`]: scheduler tracepoints;
+//! - [`security`]: kernel lockdown and capabilities (ptrace rights over a
+//!   process are checked in [`user::resolve`]).
 //!
 //! Nothing here knows about probes; nothing here takes a lock of rprobes'.
 //! The functions say in which contexts they may run.
@@ -26,5 +28,6 @@ pub(crate) mod hooks;
 pub(crate) mod kprobe;
 pub(crate) mod ksym;
 pub(crate) mod percpu;
+pub(crate) mod security;
 pub(crate) mod task;
 pub(crate) mod user;

@@ -153,9 +153,16 @@ pub(crate) struct Point {
 /// reads the bytes there. With `want_mm`, the result holds a reference on
 /// the address space.
 ///
-/// Errors: `ESRCH` (no such process), `EINVAL` (no user memory), `ENOENT`
-/// (the file is not mapped there), `EFAULT` (nothing readable), `ENOMEM`,
-/// `EINTR`. Sleeps.
+/// Current (the writer of the control line, or `insmod` for `uprobes=`)
+/// must be allowed to attach to the process as ptrace would
+/// (`PTRACE_MODE_ATTACH_REALCREDS`; `src/shim/security.c` makes the
+/// kernel's own check, through `/proc/PID/mem`), before anything of the
+/// process's memory is looked at.
+///
+/// Errors: `ESRCH` (no such process), `EINVAL` (no user memory), `EPERM`
+/// (no ptrace access), `ENOENT` (the file is not mapped there), `EFAULT`
+/// (nothing readable), `ENOMEM`, `EINTR`. Process context, sleeps (path
+/// lookup, `mmap_lock`).
 pub(crate) fn resolve(pid: u32, path: Option<&str>, addr: u64, want_mm: bool) -> Result<Point> {
     let mut pt = bindings::rprobes_upoint {
         vaddr: 0,

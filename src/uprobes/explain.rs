@@ -5,7 +5,8 @@
 //!
 //! This is the inspection half of user probes (the `explain` file): nothing
 //! is written into the process. Context: sleepable (the process's memory
-//! is read as ptrace does).
+//! is read as ptrace does, by a writer allowed to attach to it as ptrace
+//! would: see [`crate::sys::user::resolve`]).
 
 use crate::insn::{self, MAX_INSN_LEN};
 use crate::lang::upoint::{self, UTarget};
@@ -73,6 +74,8 @@ pub(crate) fn explain(line: &str, out: &mut impl Write) -> Result {
                 "the file is not mapped at that offset in the process"
             } else if e == EFAULT {
                 "cannot read the process's memory there"
+            } else if e == EPERM {
+                "no permission to attach to the process (ptrace)"
             } else {
                 "cannot inspect"
             };

@@ -147,6 +147,8 @@ impl UProbes {
                     NoMemory
                 } else if e == EINVAL {
                     NoUserMemory
+                } else if e == EPERM {
+                    UprobeNoAccess
                 } else {
                     UprobeNotMapped
                 };

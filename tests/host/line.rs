@@ -196,6 +196,18 @@ fn errnos() {
         "Probe type is different from existing probe"
     );
     assert_eq!(ErrorKind::BadInsnBndry.errno(), 84);
+    // Refusals of Documentation/rprobes/security.rst: EPERM, as
+    // security_locked_down() and process_vm_writev(2) give it.
+    assert_eq!(ErrorKind::KprobesLockedDown.errno(), 1);
+    assert_eq!(ErrorKind::UprobeNoAccess.errno(), 1);
+    assert_eq!(
+        ErrorKind::KprobesLockedDown.message(),
+        "Kernel probes are refused under lockdown (confidentiality)"
+    );
+    assert_eq!(
+        ErrorKind::UprobeNoAccess.message(),
+        "No permission to attach to the process (ptrace)"
+    );
 }
 
 #[test]
