@@ -566,7 +566,9 @@ impl Events {
             });
             bytes += mine;
             n += count;
-            err = err.and(r).and(plan.push((mine, count), flags).map_err(Error::from));
+            err = err
+                .and(r)
+                .and(plan.push((mine, count), flags).map_err(Error::from));
         });
         err?;
         let mut arena = KVVec::with_capacity(bytes, flags)?;
