@@ -29,3 +29,10 @@ pub mod vfs_layout {
     /// `offsetof(struct file, f_path.dentry)`.
     pub const FILE_DENTRY_OFFSET: u32 = 0x48;
 }
+
+/// The kernel stack's size: 16 KiB, x86_64's without KASAN (the module's
+/// crate root takes the value of the kernel it is built for).
+pub mod stack_layout {
+    /// `THREAD_SIZE`.
+    pub const THREAD_SIZE: usize = 16384;
+}

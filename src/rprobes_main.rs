@@ -50,6 +50,13 @@ pub mod vfs_layout {
     pub use crate::sys::bindings::{DENTRY_NAME_OFFSET, FILE_DENTRY_OFFSET};
 }
 
+/// The kernel stack's size, for the pure code (`lang::fetch_arg`'s largest
+/// `$stackN`), from bindgen (the host build has its own value).
+pub mod stack_layout {
+    /// `THREAD_SIZE`.
+    pub const THREAD_SIZE: usize = crate::sys::bindings::RPROBES_THREAD_SIZE as usize;
+}
+
 module! {
     type: RProbes,
     name: "rprobes",

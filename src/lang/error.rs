@@ -17,7 +17,7 @@ pub enum ErrorKind {
     /// `p` or `r` without a probe point.
     NoProbePoint,
     /// `pN`: maxactive given for an entry probe.
-    MaxactNoKprobe,
+    BadMaxactType,
     /// `rN` with N not a positive number.
     BadMaxact,
     /// `rN` with N above [`MAX_MAXACTIVE`].
@@ -236,7 +236,7 @@ impl ErrorKind {
         match self {
             UnknownCommand => "Unknown command (expected p, r or -:)",
             NoProbePoint => "Probe point is not specified",
-            MaxactNoKprobe => "Maxactive is not for kprobe",
+            BadMaxactType => "Maxactive is only for function exit",
             BadMaxact => "Invalid maxactive number",
             MaxactTooBig => "Maxactive is too big",
             BadProbeAddr => "Invalid probed address or symbol",

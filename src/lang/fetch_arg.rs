@@ -47,8 +47,8 @@ pub const FETCH_INSN_MAX: usize = 16;
 /// (`TRACEPROBE_MAX_NESTED_LEVEL`).
 pub const MAX_NESTED_LEVEL: usize = 8;
 /// Largest `N` of `$stackN` and `$argN` (`PARAM_MAX_STACK`: `THREAD_SIZE /
-/// sizeof(long)`, 16 KiB / 8 on x86_64 without KASAN).
-pub const PARAM_MAX_STACK: u64 = 2048;
+/// sizeof(long)`: 2048 on x86_64, 4096 with KASAN's 32 KiB stacks).
+pub const PARAM_MAX_STACK: u64 = (crate::stack_layout::THREAD_SIZE / 8) as u64;
 /// Room for the `%pd`/`%pD` rewrites of one probe (`MAX_DENTRY_ARGS_LEN`).
 pub const MAX_DENTRY_ARGS_LEN: usize = 256;
 /// Most different `$argN` one return probe can use when one of them is on

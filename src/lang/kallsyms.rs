@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Pure helpers for finding symbol names that occur more than once in
-//! `/proc/kallsyms` (tracefs refuses to probe such a name: "The symbol is
-//! not unique"). `no_std`, no allocation: tested on the host.
+//! Pure helpers for counting the symbols a probe point's name stands for
+//! in `/proc/kallsyms`, as tracefs' `validate_probe_symbol()` does before
+//! it accepts a probe: none is "Invalid probed address or symbol", more
+//! than one "The symbol is not unique". `no_std`, no allocation: tested on
+//! the host.
 
 /// 64-bit FNV-1a hash of `s`.
 pub fn hash(s: &[u8]) -> u64 {
@@ -40,37 +42,42 @@ pub fn probe_key(sym: &str) -> (u64, u64) {
     }
 }
 
-/// Given `(name hash, module hash)` pairs sorted by name hash then module
-/// hash, calls `dup_name(h)` once for every name seen more than once in
-/// all, and `dup_in_module(h, m)` once for every name seen more than once
-/// within one module.
-pub fn find_duplicates(
-    sorted: &[(u64, u64)],
-    mut dup_name: impl FnMut(u64),
-    mut dup_in_module: impl FnMut(u64, u64),
-) {
-    let mut i = 0;
-    while i < sorted.len() {
-        let mut j = i + 1;
-        while j < sorted.len() && sorted[j].0 == sorted[i].0 {
-            j += 1;
+/// Whether a `/proc/kallsyms` module column names a real module: not one
+/// of the kernel's pseudo-modules (`[__builtin__kprobes]`,
+/// `[__builtin__ftrace]`, `[bpf]`), which tracefs' symbol count
+/// (`module_kallsyms_on_each_symbol()`) does not see.
+pub fn is_real_module(module: &[u8]) -> bool {
+    !module.is_empty() && !module.starts_with(b"__builtin__") && module != b"bpf"
+}
+
+/// How many entries of sorted `v` are `x`.
+fn count_eq<T: Ord>(v: &[T], x: &T) -> usize {
+    v.partition_point(|e| e <= x) - v.partition_point(|e| e < x)
+}
+
+/// How many symbols `[MOD:]SYM` names, counted as tracefs'
+/// `number_of_same_symbols()` counts them: a plain `SYM` in the core
+/// kernel, or, if the core kernel has none, in all modules; `MOD:SYM` in
+/// module MOD. `None` when module MOD is not loaded (tracefs accepts such
+/// a probe and registers it when the module comes).
+///
+/// `core`: the name hashes of the core kernel's symbols, sorted,
+/// duplicates kept; `modules`: `(name hash, module hash)` of the modules'
+/// symbols, sorted, duplicates kept.
+pub fn count_symbol(core: &[u64], modules: &[(u64, u64)], sym: &str) -> Option<usize> {
+    let (h, m) = probe_key(sym);
+    if m == 0 {
+        let n = count_eq(core, &h);
+        if n > 0 {
+            return Some(n);
         }
-        if j - i > 1 {
-            dup_name(sorted[i].0);
-            let mut k = i;
-            while k < j {
-                let mut l = k + 1;
-                while l < j && sorted[l].1 == sorted[k].1 {
-                    l += 1;
-                }
-                if l - k > 1 {
-                    dup_in_module(sorted[k].0, sorted[k].1);
-                }
-                k = l;
-            }
-        }
-        i = j;
+        let from = modules.partition_point(|&(n, _)| n < h);
+        return Some(modules[from..].iter().take_while(|&&(n, _)| n == h).count());
     }
+    if !modules.iter().any(|&(_, mm)| mm == m) {
+        return None;
+    }
+    Some(count_eq(modules, &(h, m)))
 }
 
 /// In-place heapsort by a key (O(n log n), no allocation).

@@ -83,9 +83,10 @@ pub struct ProbeDef<'a> {
 /// A `-:` line, parsed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RemoveDef<'a> {
-    /// Group name, if given.
+    /// Group name, if given (`-:/EVENT`: the empty group, which no event
+    /// has).
     pub group: Option<&'a str>,
-    /// Event name.
+    /// Event name; empty for every event of the group (`-:GRP/`).
     pub event: &'a str,
     /// Optional probe point that must match the probe being removed, with
     /// its position in the normalised command.
@@ -107,8 +108,11 @@ pub enum Command<'a> {
     Remove(RemoveDef<'a>),
 }
 
-/// Parses `[GRP/]EVENT` (or tracefs' `GRP.EVENT`) starting at `pos`.
-fn parse_event_name(s: &str, pos: usize) -> Result<(Option<&str>, &str), ParseError> {
+/// Parses the `[GRP/][EVENT]` (or tracefs' `GRP.[EVENT]`) of an add line,
+/// starting at `pos`: tracefs' `traceprobe_parse_event_name()`. The group
+/// may have a `-` (tracefs' `is_good_system_name()`); without an event
+/// (`GRP/`), the event name is generated.
+fn parse_event_name(s: &str, pos: usize) -> Result<(Option<&str>, Option<&str>), ParseError> {
     use ErrorKind::*;
     let sep = s.find('/').or_else(|| s.find('.'));
     let (group, event, epos) = match sep {
@@ -118,7 +122,7 @@ fn parse_event_name(s: &str, pos: usize) -> Result<(Option<&str>, &str), ParseEr
             if g.len() + 1 > MAX_EVENT_NAME_LEN {
                 return Err(ParseError::new(GroupTooLong, pos));
             }
-            if !is_good_name(g) {
+            if !is_good_system_name(g) {
                 return Err(ParseError::new(BadGroupName, pos));
             }
             (Some(g), &s[i + 1..], pos + i + 1)
@@ -126,6 +130,9 @@ fn parse_event_name(s: &str, pos: usize) -> Result<(Option<&str>, &str), ParseEr
         None => (None, s, pos),
     };
     if event.is_empty() {
+        if group.is_some() {
+            return Ok((group, None));
+        }
         return Err(ParseError::new(NoEventName, epos));
     }
     if event.len() >= MAX_EVENT_NAME_LEN {
@@ -134,20 +141,51 @@ fn parse_event_name(s: &str, pos: usize) -> Result<(Option<&str>, &str), ParseEr
     if !is_good_name(event) {
         return Err(ParseError::new(BadEventName, epos));
     }
-    Ok((group, event))
+    Ok((group, Some(event)))
 }
 
-/// Parses a kernel probe point: `[MOD:]SYM[+|-OFFS][%return]` or an address.
-///
-/// Returns the target and whether `%return` was given.
-fn parse_target(s: &str, pos: usize) -> Result<(Target<'_>, bool), ParseError> {
+/// tracefs' `is_good_system_name()`: a C identifier that may also have `-`.
+fn is_good_system_name(s: &str) -> bool {
+    let mut b = s.bytes();
+    match b.next() {
+        Some(c) if c.is_ascii_alphabetic() || c == b'_' || c == b'-' => {}
+        _ => return false,
+    }
+    b.all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+}
+
+/// A kernel probe point's symbol (before any offset) is refused before
+/// the kernel is asked when it is empty or too long to be one: tracefs'
+/// lookup would not find it either. The limit keeps `MOD:SYM+OFFS` within
+/// what a probe stores of its probe point (kallsyms' longest names, some
+/// 230 bytes of Rust, fit).
+pub const MAX_SYMBOL_LEN: usize = 300;
+
+/// A kernel probe point as the text gives it, before the symbol is looked
+/// up.
+struct RawTarget<'a> {
+    target: Target<'a>,
+    /// `%return` was given.
+    is_return: bool,
+}
+
+/// Parses a kernel probe point: an address (the kernel's `kstrtoul(s, 0)`:
+/// `0x` hex, `0` octal or decimal, a leading `+` allowed), or
+/// `[MOD:]SYM[+|-OFFS][%return]`, in tracefs' order: the suffix, then the
+/// offset (`kstrtol()`; 0 to `UINT_MAX`, so `-0` is 0).
+fn parse_target(s: &str, pos: usize) -> Result<RawTarget<'_>, ParseError> {
     use ErrorKind::*;
+    // tracefs refuses these with EINVAL before it looks the symbol up.
+    let bad_addr = ParseError::with_errno(BadProbeAddr, pos, super::error::errno::EINVAL);
     if is_user_target(s) {
         if s.ends_with("%return") {
             return Err(ParseError::new(UprobeNoReturn, 0));
         }
         return upoint::parse(s)
-            .map(|t| (Target::User(t), false))
+            .map(|t| RawTarget {
+                target: Target::User(t),
+                is_return: false,
+            })
             .map_err(|e| {
                 let kind = match e {
                     UTargetError::BadPid => BadUprobePid,
@@ -162,9 +200,10 @@ fn parse_target(s: &str, pos: usize) -> Result<(Target<'_>, bool), ParseError> {
             });
     }
     if let Some(addr) = parse_u64(s) {
-        if !s.starts_with('+') {
-            return Ok((Target::Addr(addr), false));
-        }
+        return Ok(RawTarget {
+            target: Target::Addr(addr),
+            is_return: false,
+        });
     }
     let (body, is_return) = match s.find('%') {
         Some(i) if &s[i..] == "%return" => (&s[..i], true),
@@ -174,21 +213,27 @@ fn parse_target(s: &str, pos: usize) -> Result<(Target<'_>, bool), ParseError> {
     let (name, offset) = match body.find(['+', '-']) {
         Some(i) => {
             let off = &body[i..];
-            // A negative offset (to the previous symbol) is refused as in tracefs.
-            if off.starts_with('-') {
-                return Err(ParseError::new(BadProbeAddr, pos));
-            }
-            match parse_u64(off) {
-                Some(o) if o <= u64::from(u32::MAX) => (&body[..i], o),
-                _ => return Err(ParseError::new(BadProbeAddr, pos)),
+            match off.strip_prefix('-') {
+                // `kstrtol()`: a negative offset is refused, `-0` is 0.
+                Some(neg) => match parse_u64(neg) {
+                    Some(0) if !neg.starts_with('+') => (&body[..i], 0),
+                    _ => return Err(bad_addr),
+                },
+                None => match parse_u64(off) {
+                    Some(o) if o <= u64::from(u32::MAX) => (&body[..i], o),
+                    _ => return Err(bad_addr),
+                },
             }
         }
         None => (body, 0),
     };
     if !is_symbol(name) {
-        return Err(ParseError::new(BadProbeAddr, pos));
+        return Err(bad_addr);
     }
-    Ok((Target::Symbol { name, offset }, is_return))
+    Ok(RawTarget {
+        target: Target::Symbol { name, offset },
+        is_return,
+    })
 }
 
 /// Whether a probe point is a user one: it starts with `PID:` (a module
@@ -200,25 +245,57 @@ pub fn is_user_target(s: &str) -> bool {
     }
 }
 
-/// A plausible `[MOD:]SYM`: symbol characters only, at most one `:`.
+/// A plausible `[MOD:]SYM`: a symbol that is not empty, does not start
+/// with a digit (no symbol does, and `2+0` would read back as the address
+/// 2), and is not too long (see [`MAX_SYMBOL_LEN`]). Anything else is for
+/// kallsyms to say (see [`parse_with`]).
 fn is_symbol(s: &str) -> bool {
-    let (module, sym) = match s.split_once(':') {
-        Some((m, sym)) => (Some(m), sym),
-        None => (None, s),
-    };
-    let ok = |t: &str| {
-        !t.is_empty()
-            && t.len() < 128
-            && t.bytes()
-                .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'$')
-    };
-    // A symbol never starts with a digit (`2+0` is not symbol `2`, which
-    // would read back as the address 2).
-    module.is_none_or(ok) && ok(sym) && !sym.starts_with(|c: char| c.is_ascii_digit())
+    let sym = s.split_once(':').map_or(s, |(_, sym)| sym);
+    !sym.is_empty() && !sym.starts_with(|c: char| c.is_ascii_digit()) && s.len() <= MAX_SYMBOL_LEN
 }
 
-/// Parses one control line (without its newline).
+/// Parses a `-:` line as tracefs' `dyn_event_release()` does: `-:EVENT`,
+/// `-:GRP/EVENT`, or `-:GRP/` (every event of the group). The names are
+/// not checked (a name no event can have matches none), and `.` is no
+/// group separator here.
+fn parse_remove<'a>(cmd: &'a str, mut words: Words<'a>) -> Result<Command<'a>, ParseError> {
+    let Some(name) = cmd.strip_prefix("-:") else {
+        return Err(ParseError::new(ErrorKind::UnknownCommand, 0));
+    };
+    let (group, event) = match name.split_once('/') {
+        Some((g, e)) => (Some(g), e),
+        None if name.is_empty() => return Err(ParseError::new(ErrorKind::NoEventName, 2)),
+        None => (None, name),
+    };
+    let target = words.next();
+    Ok(Command::Remove(RemoveDef {
+        group,
+        event,
+        target,
+        args: words,
+    }))
+}
+
+/// Parses one control line (without its newline), without asking the
+/// kernel whether a symbol exists (see [`parse_with`]).
 pub fn parse(line: &str) -> Result<Command<'_>, ParseError> {
+    parse_with(line, |_| Ok(()))
+}
+
+/// Parses one control line (without its newline), in tracefs' order
+/// (`trace_kprobe_create_internal()`): the command and `MAXACTIVE`, the
+/// probe point (its suffix, offset, and then the symbol, which
+/// `check_symbol` looks up as tracefs' `validate_probe_symbol()` does: it
+/// returns [`ErrorKind::BadProbeAddr`] when there is no such symbol,
+/// [`ErrorKind::NonUniqSymbol`] when there are several), whether a return
+/// probe is on a function entry, the event name, then the arguments.
+///
+/// The text between `p`/`r` and `:` is ignored unless it starts with a
+/// digit (`MAXACTIVE`), as in tracefs: `pfoo:ev` is `p:ev`.
+pub fn parse_with(
+    line: &str,
+    mut check_symbol: impl FnMut(&str) -> Result<(), ErrorKind>,
+) -> Result<Command<'_>, ParseError> {
     use ErrorKind::*;
     if line.len() > MAX_LINE_LEN {
         return Err(ParseError::new(LineTooLong, 0));
@@ -229,63 +306,45 @@ pub fn parse(line: &str) -> Result<Command<'_>, ParseError> {
     };
     let bytes = cmd.as_bytes();
     match bytes[0] {
-        b'-' => {
-            let Some(name) = cmd.strip_prefix("-:") else {
-                return Err(ParseError::new(UnknownCommand, 0));
-            };
-            let (group, event) = parse_event_name(name, 2)?;
-            let target = words.next();
-            return Ok(Command::Remove(RemoveDef {
-                group,
-                event,
-                target,
-                args: words,
-            }));
-        }
+        b'-' => return parse_remove(cmd, words),
         b'p' | b'r' => {}
         _ => return Err(ParseError::new(UnknownCommand, 0)),
     }
     let mut is_return = bytes[0] == b'r';
+    // tracefs needs the probe point before it looks at anything else.
+    let Some((tpos, tword)) = words.next() else {
+        return Err(ParseError::new(NoProbePoint, cmd.len()));
+    };
     let (head, name) = match cmd.find(':') {
         Some(i) => (&cmd[1..i], Some((&cmd[i + 1..], i + 1))),
         None => (&cmd[1..], None),
     };
     let mut maxactive = 0;
-    if !head.is_empty() {
-        if !head.as_bytes()[0].is_ascii_digit() {
-            return Err(ParseError::new(UnknownCommand, 0));
-        }
+    if head.as_bytes().first().is_some_and(u8::is_ascii_digit) {
         if !is_return {
-            return Err(ParseError::new(MaxactNoKprobe, 1));
+            return Err(ParseError::new(BadMaxactType, 1));
         }
+        // `kstrtouint()` of at most 63 characters.
         maxactive = match parse_u64(head) {
-            Some(0) | None => return Err(ParseError::new(BadMaxact, 1)),
+            _ if head.len() >= MAX_EVENT_NAME_LEN => return Err(ParseError::new(BadMaxact, 1)),
+            Some(n) if n == 0 || n > u64::from(u32::MAX) => {
+                return Err(ParseError::new(BadMaxact, 1))
+            }
+            None => return Err(ParseError::new(BadMaxact, 1)),
             Some(n) if n > u64::from(MAX_MAXACTIVE) => {
                 return Err(ParseError::new(MaxactTooBig, 1))
             }
             Some(n) => n as u32,
         };
     }
-    let (group, event) = match name {
-        Some((n, p)) => {
-            let (g, e) = parse_event_name(n, p)?;
-            (g, Some(e))
-        }
-        None => (None, None),
-    };
-    let Some((tpos, tword)) = words.next() else {
-        return Err(ParseError::new(NoProbePoint, cmd.len()));
-    };
-    let (target, suffix_return) = parse_target(tword, tpos)?;
-    if suffix_return {
-        if is_return {
-            // `r ... SYM%return` is not a thing.
-            return Err(ParseError::new(
-                BadAddrSuffix,
-                tpos + tword.find('%').unwrap_or(0),
-            ));
-        }
-        is_return = true;
+    let RawTarget {
+        target,
+        is_return: suffix_return,
+    } = parse_target(tword, tpos)?;
+    is_return |= suffix_return;
+    if let Target::Symbol { name, .. } = target {
+        check_symbol(name)
+            .map_err(|kind| ParseError::with_errno(kind, tpos, super::error::errno::EINVAL))?;
     }
     if let Target::User(_) = target {
         if is_return {
@@ -298,6 +357,10 @@ pub fn parse(line: &str) -> Result<Command<'_>, ParseError> {
             _ => return Err(ParseError::new(BadRetprobe, tpos)),
         }
     }
+    let (group, event) = match name {
+        Some((n, p)) => parse_event_name(n, p)?,
+        None => (None, None),
+    };
     let site = match (is_return, target) {
         (true, _) => ProbeSite::FunctionReturn,
         // The kernel asks kprobe_on_func_entry(): offset 0 on x86_64 without

@@ -23,8 +23,10 @@
 //!
 //! Dependencies, leaves first: `lex` <- `error` <- `upoint`, `fetch_arg`
 //! <- `line`; `fetch_fmt` <- `fetch_arg`; `kallsyms` stands alone. The
-//! only way out of the folder is to the decoder's refusal reasons
-//! ([`crate::insn::Reason`], quoted by [`error::ErrorKind::UprobeInsn`]).
+//! only ways out of the folder are to the decoder's refusal reasons
+//! ([`crate::insn::Reason`], quoted by [`error::ErrorKind::UprobeInsn`])
+//! and to the kernel's constants each crate root gives
+//! (`crate::vfs_layout`, `crate::stack_layout`).
 //!
 //! Context: any (no locks, no allocation, no sleeping).
 

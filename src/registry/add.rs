@@ -145,14 +145,8 @@ impl Registry {
         };
         let oom = || CmdError::at(ErrorKind::NoMemory, 0);
         let place = match def.target {
-            Target::Symbol { name, offset } => {
-                // A failed scan is not fatal: the probe then goes on the
-                // first match, as `register_kprobe` would place it.
-                if let Ok(false) = self.symbols.is_unique(name) {
-                    return Err(CmdError::at(ErrorKind::NonUniqSymbol, def.target_pos));
-                }
-                Place::Symbol(name, offset as u32)
-            }
+            // The parser had the symbol checked (Registry::execute).
+            Target::Symbol { name, offset } => Place::Symbol(name, offset as u32),
             Target::Addr(a) => Place::Addr(a as usize),
             Target::User(_) => return Err(CmdError::at(ErrorKind::BadProbeAddr, def.target_pos)),
         };

@@ -33,6 +33,7 @@ mod views;
 use crate::events::eval::{Arg, Args};
 use crate::events::ring::EventRef;
 use crate::kprobes::Probe;
+use crate::lang::error::ErrorKind;
 use crate::lang::fetch_arg::FetchArg;
 use crate::lang::line::{self, Command, ProbeDef};
 use crate::probe::{split_spec, CmdError, FullName, Named};
@@ -159,7 +160,17 @@ impl Registry {
     /// Parses and executes one control line.
     pub(crate) fn execute(&mut self, line: &str) -> Result<(), CmdError> {
         self.sweep();
-        match line::parse(line)? {
+        // tracefs' validate_probe_symbol(), right after the probe point's
+        // syntax: no such symbol, or several.
+        let symbols = &mut self.symbols;
+        let cmd = line::parse_with(line, |sym| match symbols.count(sym) {
+            Ok(Some(0)) => Err(ErrorKind::BadProbeAddr),
+            Ok(Some(n)) if n > 1 => Err(ErrorKind::NonUniqSymbol),
+            // One; or a module that is not loaded, or no table (no
+            // memory): register_kprobe() decides.
+            _ => Ok(()),
+        })?;
+        match cmd {
             Command::Empty => Ok(()),
             Command::Add(def) => self.add(line, &def),
             Command::Remove(def) => self.remove(&def),

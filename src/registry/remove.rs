@@ -8,7 +8,7 @@ use crate::kprobes::Probe;
 use crate::lang::error::ErrorKind;
 use crate::lang::fetch_arg::match_command_args;
 use crate::lang::line::RemoveDef;
-use crate::probe::{CmdError, Named};
+use crate::probe::{name, CmdError, Name, Named};
 use crate::sys::kprobe::KProbe;
 use kernel::prelude::*;
 
@@ -18,7 +18,12 @@ impl Registry {
     /// without a probe point, else those at that point (as `probes` lists
     /// it) whose first arguments are the `NAME=BODY` words given. None:
     /// `ENOENT`.
+    ///
+    /// `-:GRP/` (no event) removes every event of the group.
     pub(super) fn remove(&mut self, def: &RemoveDef<'_>) -> Result<(), CmdError> {
+        if def.event.is_empty() {
+            return self.remove_group(def);
+        }
         let named = |p: &Probe| p.is(def.group, def.event);
         let at_target = |p: &Probe| def.target.is_none_or(|(_, t)| t == p.target.as_str());
         let matches = |p: &Probe| {
@@ -54,6 +59,42 @@ impl Registry {
             }
         }
         res.map_err(CmdError::unregister)
+    }
+
+    /// `-:GRP/ [PROBE [NAME=BODY ...]]`: the matching probes of every
+    /// event of group GRP, kernel and user ones (tracefs'
+    /// `trace_kprobe_match()` with an empty event).
+    fn remove_group(&mut self, def: &RemoveDef<'_>) -> Result<(), CmdError> {
+        let group = def.group.unwrap_or("");
+        let oom = || CmdError::at(ErrorKind::NoMemory, 0);
+        let mut events = KVec::<Name>::new();
+        let kernel = self.probes.iter().map(|p| p.names());
+        for (g, e) in Iterator::chain(kernel, self.uprobes.names()) {
+            if g.as_str() == group && !events.iter().any(|x| x.as_str() == e.as_str()) {
+                events
+                    .push(name(e.as_str()), GFP_KERNEL)
+                    .map_err(|_| oom())?;
+            }
+        }
+        let mut removed = false;
+        let mut res = Ok(());
+        for e in events.iter() {
+            let one = RemoveDef {
+                event: e.as_str(),
+                ..*def
+            };
+            match self.remove(&one) {
+                Ok(()) => removed = true,
+                Err(err) if err.err.kind == ErrorKind::NoSuchEvent => {}
+                Err(err) => res = Err(err),
+            }
+        }
+        res?;
+        if removed {
+            Ok(())
+        } else {
+            Err(CmdError::at(ErrorKind::NoSuchEvent, 2))
+        }
     }
 
     /// `-:` for a user probe (a user event has one).

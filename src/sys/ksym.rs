@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Kernel symbols: addresses printed as `func+0x12/0x40 [mod]`
-//! ([`write_sym`], through the exported `sprint_symbol()`), and which
-//! symbol names are not unique, for tracefs' "The symbol is not unique"
-//! check ([`SymTab`]).
+//! ([`write_sym`], through the exported `sprint_symbol()`), and how many
+//! symbols a name stands for, for tracefs' checks of a probe point before
+//! anything else of the line ("Invalid probed address or symbol", "The
+//! symbol is not unique"; [`SymTab`]).
 //!
-//! The kernel exports no kallsyms iterator to modules, so the table is
-//! built from `/proc/kallsyms` (opened with the exported `filp_open()`
-//! and read through `seq_read_iter()`, see `src/shim/seqread.c`): only
-//! the names that occur more than once are kept, as sorted hashes (see
+//! The kernel exports no kallsyms lookup or iterator to modules, so the
+//! table is built from `/proc/kallsyms` (opened with the exported
+//! `filp_open()` and read through `seq_read_iter()`, see
+//! `src/shim/seqread.c`): every name, as sorted hashes (see
 //! [`crate::lang::kallsyms`]). It is built on the first symbol probe and
 //! rebuilt after any module load or unload (a module notifier marks it
 //! stale), so adding many probes costs one scan.
@@ -17,7 +18,7 @@
 //! [`SymTab`] sleeps (it reads a file) and is used under the registry
 //! mutex.
 
-use crate::lang::kallsyms::{find_duplicates, hash, heapsort, parse_line, probe_key};
+use crate::lang::kallsyms::{count_symbol, hash, heapsort, is_real_module, parse_line};
 use crate::lang::lex::FixedBuf;
 use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -101,42 +102,40 @@ impl Drop for ModuleWatch {
     }
 }
 
-/// Hashes of duplicated names.
+/// The names of every symbol in `/proc/kallsyms`, as hashes: what tracefs
+/// asks kallsyms before it accepts a probe (`validate_probe_symbol()`).
 pub(crate) struct SymTab {
-    /// Names seen more than once anywhere.
-    names: KVec<u64>,
-    /// (name, module) pairs seen more than once within one module.
-    in_module: KVec<(u64, u64)>,
+    /// Name hashes of the core kernel's symbols, sorted, duplicates kept
+    /// (some 50000 of them: about 400 KiB, from vmalloc if need be).
+    core: KVVec<u64>,
+    /// `(name hash, module hash)` of the modules' symbols, sorted.
+    modules: KVec<(u64, u64)>,
 }
 
 impl SymTab {
     /// An empty table (built on first use).
     pub(crate) fn new() -> Self {
         Self {
-            names: KVec::new(),
-            in_module: KVec::new(),
+            core: KVVec::new(),
+            modules: KVec::new(),
         }
     }
 
-    /// Whether `[MOD:]SYM` names exactly one symbol (or none: that case is
-    /// left to `register_kprobe`, which reports it as `ENOENT`).
-    pub(crate) fn is_unique(&mut self, sym: &str) -> Result<bool> {
+    /// How many symbols `[MOD:]SYM` names (see [`count_symbol`]): `None`
+    /// when module MOD is not loaded. The table is read again from
+    /// `/proc/kallsyms` after any module load or unload.
+    pub(crate) fn count(&mut self, sym: &str) -> Result<Option<usize>> {
         if STALE.swap(false, Relaxed) {
             if let Err(e) = self.build() {
                 STALE.store(true, Relaxed);
                 pr_warn!(
-                    "cannot scan /proc/kallsyms ({:?}): non-unique symbols not detected\n",
+                    "cannot scan /proc/kallsyms ({:?}): symbols not checked before registering\n",
                     e
                 );
                 return Err(e);
             }
         }
-        let (h, m) = probe_key(sym);
-        Ok(if m == 0 {
-            self.names.binary_search(&h).is_err()
-        } else {
-            self.in_module.binary_search(&(h, m)).is_err()
-        })
+        Ok(count_symbol(&self.core, &self.modules, sym))
     }
 
     /// The address of `[MOD:]SYM` from `/proc/kallsyms` (for `@SYM`
@@ -166,28 +165,24 @@ impl SymTab {
     }
 
     fn build(&mut self) -> Result {
-        let mut all: KVec<(u64, u64)> = KVec::new();
+        // The old table goes first: the new one may need its memory.
+        self.core = KVVec::new();
+        self.modules = KVec::new();
+        let (mut core, mut modules) = (KVVec::new(), KVec::new());
         read_lines(c"/proc/kallsyms", |line| {
-            if let Some((name, module)) = parse_line(line) {
-                let m = if module.is_empty() { 0 } else { hash(module) };
-                all.push((hash(name), m), GFP_KERNEL)?;
+            match parse_line(line) {
+                Some((name, [])) => core.push(hash(name), GFP_KERNEL)?,
+                Some((name, m)) if is_real_module(m) => {
+                    modules.push((hash(name), hash(m)), GFP_KERNEL)?
+                }
+                _ => {}
             }
             Ok(())
         })?;
-        heapsort(&mut all);
-        let (mut names, mut in_module) = (KVec::new(), KVec::new());
-        let (mut ok_names, mut ok_in_module) = (true, true);
-        find_duplicates(
-            &all,
-            |h| ok_names &= names.push(h, GFP_KERNEL).is_ok(),
-            |h, m| ok_in_module &= in_module.push((h, m), GFP_KERNEL).is_ok(),
-        );
-        if !(ok_names && ok_in_module) {
-            return Err(ENOMEM);
-        }
-        heapsort(&mut in_module);
-        self.names = names;
-        self.in_module = in_module;
+        heapsort(&mut core);
+        heapsort(&mut modules);
+        self.core = core;
+        self.modules = modules;
         Ok(())
     }
 }

@@ -78,6 +78,11 @@ impl UProbes {
             .map(|p| &**p)
     }
 
+    /// The `(group, event)` of every user probe.
+    pub(crate) fn names(&self) -> impl Iterator<Item = (&Name, &Name)> {
+        self.probes.iter().map(|p| p.names())
+    }
+
     pub(crate) fn by_id(&self, id: u32) -> Option<&UProbe> {
         self.probes.iter().find(|p| p.id == id).map(|p| &**p)
     }

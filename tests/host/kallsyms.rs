@@ -1,6 +1,6 @@
-//! Host tests of the duplicate-symbol helpers.
+//! Host tests of the symbol-count helpers (tracefs' validate_probe_symbol()).
 
-use rprobes_core::lang::kallsyms::{find_duplicates, hash, parse_line, probe_key};
+use rprobes_core::lang::kallsyms::{count_symbol, hash, is_real_module, parse_line, probe_key};
 
 #[test]
 fn parses_lines() {
@@ -16,9 +16,24 @@ fn parses_lines() {
     assert_eq!(parse_line(b"ffff t x\t[broken"), None);
 }
 
+/// The tables `SymTab` keeps, from `/proc/kallsyms` lines.
+fn tables(lines: &[&[u8]]) -> (Vec<u64>, Vec<(u64, u64)>) {
+    let (mut core, mut modules) = (Vec::new(), Vec::new());
+    for l in lines {
+        match parse_line(l).unwrap() {
+            (n, m) if m.is_empty() => core.push(hash(n)),
+            (n, m) if is_real_module(m) => modules.push((hash(n), hash(m))),
+            _ => {}
+        }
+    }
+    core.sort_unstable();
+    modules.sort_unstable();
+    (core, modules)
+}
+
 #[test]
-fn finds_duplicates() {
-    let lines: &[&[u8]] = &[
+fn counts_symbols_as_tracefs() {
+    let (core, modules) = tables(&[
         b"1 t name_show",
         b"2 t name_show",
         b"3 T vfs_read",
@@ -26,26 +41,31 @@ fn finds_duplicates() {
         b"5 t init_one\t[b]",
         b"6 t twice\t[m]",
         b"7 t twice\t[m]",
-    ];
-    let mut v: Vec<(u64, u64)> = lines
-        .iter()
-        .map(|l| {
-            let (n, m) = parse_line(l).unwrap();
-            (hash(n), if m.is_empty() { 0 } else { hash(m) })
-        })
-        .collect();
-    v.sort_unstable();
-    let (mut names, mut in_mod) = (Vec::new(), Vec::new());
-    find_duplicates(&v, |h| names.push(h), |h, m| in_mod.push((h, m)));
-    names.sort_unstable();
-    let mut want = vec![hash(b"name_show"), hash(b"init_one"), hash(b"twice")];
-    want.sort_unstable();
-    assert_eq!(names, want);
-    // Only `twice` is duplicated inside one module ([m]); name_show is
-    // duplicated in the core kernel (module hash 0).
-    assert!(in_mod.contains(&(hash(b"twice"), hash(b"m"))));
-    assert!(in_mod.contains(&(hash(b"name_show"), 0)));
-    assert!(!in_mod.iter().any(|&(h, _)| h == hash(b"init_one")));
+        b"8 t vfs_read\t[m]",
+        b"9 t once\t[m]",
+        b"a t kprobe_insn_page\t[__builtin__kprobes]",
+        b"b t bpf_prog_1\t[bpf]",
+    ]);
+    let count = |s| count_symbol(&core, &modules, s);
+    // Plain names: the core kernel's count if it has the name (a module's
+    // vfs_read does not make it ambiguous), else all modules'.
+    assert_eq!(count("name_show"), Some(2));
+    assert_eq!(count("vfs_read"), Some(1));
+    assert_eq!(count("init_one"), Some(2));
+    assert_eq!(count("twice"), Some(2));
+    assert_eq!(count("once"), Some(1));
+    assert_eq!(count("nosuch"), Some(0));
+    // Pseudo-modules are not counted.
+    assert_eq!(count("kprobe_insn_page"), Some(0));
+    assert_eq!(count("bpf_prog_1"), Some(0));
+    // MOD:SYM counts within the module; a module that is not loaded: None.
+    assert_eq!(count("m:twice"), Some(2));
+    assert_eq!(count("m:vfs_read"), Some(1));
+    assert_eq!(count("a:init_one"), Some(1));
+    assert_eq!(count("a:twice"), Some(0));
+    assert_eq!(count("m:"), Some(0));
+    assert_eq!(count("nosuchmod:vfs_read"), None);
+    assert_eq!(count(":vfs_read"), None);
     assert_eq!(probe_key("m:twice"), (hash(b"twice"), hash(b"m")));
     assert_eq!(probe_key("vfs_read"), (hash(b"vfs_read"), 0));
 }

@@ -1,8 +1,10 @@
 //! Host tests of the control-line parser against tracefs' accept/reject rules
 //! (`kprobe_syntax_errors.tc`, `kretprobe_maxactive.tc`, `probepoint.tc`).
 
-use rprobes_core::lang::error::{write_error_entry, ErrorKind, ParseError};
-use rprobes_core::lang::line::{default_event_name, parse, Command, Kind, ProbeDef, Target};
+use rprobes_core::lang::error::{errno, write_error_entry, ErrorKind, ParseError};
+use rprobes_core::lang::line::{
+    default_event_name, parse, parse_with, Command, Kind, ProbeDef, Target,
+};
 
 fn add(line: &str) -> ProbeDef<'_> {
     match parse(line) {
@@ -15,11 +17,23 @@ fn add(line: &str) -> ProbeDef<'_> {
 fn check_error(spec: &str, kind: ErrorKind) {
     let pos = spec.find('^').expect("caret");
     let line = spec.replacen('^', "", 1);
-    assert_eq!(
-        parse(&line),
-        Err(ParseError::new(kind, pos)),
-        "line {line:?} (spec {spec:?})"
-    );
+    let got = parse(&line).map(|_| ()).map_err(|e| (e.kind, e.pos));
+    assert_eq!(got, Err((kind, pos)), "line {line:?} (spec {spec:?})");
+}
+
+/// Like [`check_error`], and the errno too.
+fn check_errno(spec: &str, kind: ErrorKind, errno: i32) {
+    check_error(spec, kind);
+    let line = spec.replacen('^', "", 1);
+    assert_eq!(parse(&line).unwrap_err().errno, errno, "{line:?}");
+}
+
+/// A remove line, parsed.
+fn remove(line: &str) -> rprobes_core::lang::line::RemoveDef<'_> {
+    match parse(line) {
+        Ok(Command::Remove(r)) => r,
+        other => panic!("{line:?}: expected a remove, got {other:?}"),
+    }
 }
 
 #[test]
@@ -140,13 +154,34 @@ fn remove_lines() {
     }
     check_error("^- myprobe", ErrorKind::UnknownCommand);
     check_error("-:^", ErrorKind::NoEventName);
-    check_error("-:^/x", ErrorKind::NoGroupName);
+}
+
+/// `-:` as tracefs' `dyn_event_release()` reads it: no name is checked
+/// (a name no event has matches nothing: ENOENT later), `.` is no group
+/// separator, and `-:GRP/` is every event of the group.
+#[test]
+fn remove_lines_as_tracefs() {
+    let r = remove("-:/x");
+    assert_eq!((r.group, r.event), (Some(""), "x"));
+    let r = remove("-:grp/");
+    assert_eq!((r.group, r.event, r.target), (Some("grp"), "", None));
+    let r = remove("-:grp/ vfs_read");
+    assert_eq!(
+        (r.group, r.event, r.target),
+        (Some("grp"), "", Some((7, "vfs_read")))
+    );
+    let r = remove("-:grp.ev");
+    assert_eq!((r.group, r.event), (None, "grp.ev"));
+    let r = remove("-:1bad-name");
+    assert_eq!((r.group, r.event), (None, "1bad-name"));
+    let r = remove("-:a/b/c");
+    assert_eq!((r.group, r.event), (Some("a"), "b/c"));
 }
 
 #[test]
 fn tracefs_syntax_errors() {
     use ErrorKind::*;
-    check_error("p^100 vfs_read", MaxactNoKprobe);
+    check_error("p^100 vfs_read", BadMaxactType);
     check_error("r^1a111 vfs_read", BadMaxact);
     check_error("r^0 vfs_read", BadMaxact);
     check_error("r^100000 vfs_read", MaxactTooBig);
@@ -163,7 +198,6 @@ fn tracefs_syntax_errors() {
     let long = "1234567890123456789012345678901234567890123456789012345678901234";
     check_error(&format!("p:^{long}5/bar vfs_read"), GroupTooLong);
     check_error("p:^foo.1/bar vfs_read", BadGroupName);
-    check_error("p:foo/^ vfs_read", NoEventName);
     check_error("p:^ vfs_read", NoEventName);
     check_error(&format!("p:foo/^{long}5 vfs_read"), EventTooLong);
     check_error("p:foo/^bar.1 vfs_read", BadEventName);
@@ -173,6 +207,101 @@ fn tracefs_syntax_errors() {
     check_error("p:x^", NoProbePoint);
     check_error("p^", NoProbePoint);
     check_error("^x", UnknownCommand);
+}
+
+/// 7.3's `trace_kprobe_create_internal()` and
+/// `traceprobe_parse_event_name()`, line by line (the guest test
+/// control/tracefs_parity compares them with the running kernel).
+#[test]
+fn tracefs_7_3_rules() {
+    use ErrorKind::*;
+    // A group without an event: the event name is generated.
+    let d = add("p:grp/ vfs_read");
+    assert_eq!((d.group, d.event), (Some("grp"), None));
+    assert_eq!(default_event_name(&d).as_str(), "p_vfs_read_0");
+    let d = add("r10:grp. vfs_read");
+    assert_eq!((d.group, d.event), (Some("grp"), None));
+    check_error("p:^/ vfs_read", NoGroupName);
+    check_error("p:^ vfs_read", NoEventName);
+    // A group may have `-` (is_good_system_name()), an event may not.
+    let d = add("p:my-grp/ev vfs_read");
+    assert_eq!((d.group, d.event), (Some("my-grp"), Some("ev")));
+    assert_eq!(add("p:-grp/ vfs_read").group, Some("-grp"));
+    check_error("p:grp/^e-v vfs_read", BadEventName);
+    check_error("p:^1grp/ev vfs_read", BadGroupName);
+    // After `p`/`r`, only a digit starts MAXACTIVE; the rest is ignored.
+    assert_eq!(add("pfoo vfs_read").kind, Kind::Entry);
+    assert_eq!(add("rfoo:ev vfs_read").event, Some("ev"));
+    assert_eq!(add("r-1 vfs_read").kind, Kind::Return { maxactive: 0 });
+    check_error("p^1:ev vfs_read", BadMaxactType);
+    assert_eq!(
+        BadMaxactType.message(),
+        "Maxactive is only for function exit"
+    );
+    // kstrtouint(): too big for an unsigned int is not a number at all.
+    check_error("r^99999999999 vfs_read", BadMaxact);
+    check_error("r^4294967296 vfs_read", BadMaxact);
+    check_error("r^4294967295 vfs_read", MaxactTooBig);
+    assert_eq!(add("r0x10 vfs_read").kind, Kind::Return { maxactive: 16 });
+    // `%return` on an `r` line is the same return probe.
+    assert_eq!(add("r vfs_read%return").kind, Kind::Return { maxactive: 0 });
+    // kstrtoul(): a leading `+` is still a number (an address).
+    assert_eq!(add("p +5").target, Target::Addr(5));
+    // kstrtol(): `-0` is offset 0; a negative offset is refused, with
+    // EINVAL as tracefs (not the ENOENT of a failed registration).
+    assert_eq!(
+        add("p vfs_read-0").target,
+        Target::Symbol {
+            name: "vfs_read",
+            offset: 0
+        }
+    );
+    check_errno("p ^vfs_read-1", BadProbeAddr, errno::EINVAL);
+    check_errno("p ^vfs_read+", BadProbeAddr, errno::EINVAL);
+    check_errno("p ^vfs_read-+0", BadProbeAddr, errno::EINVAL);
+    check_errno("p ^%return", BadProbeAddr, errno::EINVAL);
+    // kallsyms' Rust names are longer than 128 bytes.
+    let rust = format!("p _R{}", "x".repeat(250));
+    assert!(matches!(add(&rust).target, Target::Symbol { .. }));
+}
+
+/// The symbol is checked right after the probe point's own syntax, before
+/// `%return`'s entry check, the event name and the arguments, as tracefs'
+/// validate_probe_symbol() is.
+#[test]
+fn symbol_checked_in_tracefs_order() {
+    use ErrorKind::*;
+    let known = |s: &str| match s {
+        "vfs_read" | "m:f" => Ok(()),
+        "name_show" => Err(NonUniqSymbol),
+        _ => Err(BadProbeAddr),
+    };
+    let check = |spec: &str, kind: ErrorKind| {
+        let pos = spec.find('^').expect("caret");
+        let line = spec.replacen('^', "", 1);
+        let e = parse_with(&line, known).unwrap_err();
+        assert_eq!(
+            (e.kind, e.pos, e.errno),
+            (kind, pos, errno::EINVAL),
+            "{spec}"
+        );
+    };
+    check("p:1bad ^nosuch", BadProbeAddr);
+    check("r:1bad ^nosuch+8", BadProbeAddr);
+    check("p ^nosuch $retval", BadProbeAddr);
+    check("p:g/e ^name_show x=%ax", NonUniqSymbol);
+    check("p ^nosuch%return", BadProbeAddr);
+    // Before the symbol: MAXACTIVE, the suffix, the offset's syntax.
+    check("p^1:1bad nosuch", BadMaxactType);
+    check("p:1bad nosuch^%hoge", BadAddrSuffix);
+    // After it: the entry check of a return probe, the event name, the
+    // arguments.
+    check("r:1bad ^vfs_read+8", BadRetprobe);
+    check("p:^1bad vfs_read+8", BadEventName);
+    check("p vfs_read ^$retval", RetvalOnProbe);
+    assert!(parse_with("p:ev m:f+4 x=%ax", known).is_ok());
+    // Addresses and user probe points are not looked up.
+    assert!(parse_with("p 0x1234", known).is_ok());
 }
 
 #[test]
@@ -187,6 +316,7 @@ fn r10fuzz_is_a_bad_maxactive() {
 
 #[test]
 fn errnos() {
+    // A failed registration (no such address or module symbol): ENOENT.
     assert_eq!(ErrorKind::BadProbeAddr.errno(), 2);
     assert_eq!(ErrorKind::BadEventName.errno(), 22);
     assert_eq!(ErrorKind::SameProbe.errno(), 17);
