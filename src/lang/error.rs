@@ -7,6 +7,7 @@
 //! Pure `no_std` logic; positions are byte indices into the normalised
 //! command (see [`super::lex::Words`]).
 
+use super::elf::{Blame, ElfError, Malformed, Unsupported};
 use super::lex::Words;
 
 /// Everything that can be wrong with a control line, with tracefs' messages.
@@ -169,6 +170,25 @@ pub enum ErrorKind {
     UprobeNoReturn,
     /// The breakpoint could not be written into the process.
     UprobeWrite,
+    /// An ELF file could not be read (the errno is the reader's).
+    ElfRead,
+    /// The file of `PATH:SYMBOL` is not an ELF file.
+    ElfNotElf,
+    /// An ELF file of a kind the symbol reader does not handle (the detail
+    /// says which).
+    ElfUnsupported(Unsupported),
+    /// A broken ELF file (the detail says what).
+    ElfMalformed(Malformed),
+    /// The ELF file has neither `.symtab` nor `.dynsym`.
+    ElfNoSymbols,
+    /// No function of that name in the ELF file.
+    ElfUnknownSymbol,
+    /// The symbol's address is in no loadable segment of the file.
+    ElfNotLoaded,
+    /// `SYMBOL+OFF` with `OFF` past the symbol's size (or its segment).
+    ElfBadOffset,
+    /// The symbol tables are bigger than a lookup may read.
+    ElfTooBig,
 }
 
 /// Error numbers, as positive values (the caller negates them).
@@ -195,6 +215,10 @@ pub mod errno {
     pub const ESRCH: i32 = 3;
     /// Bad address (the process's memory cannot be read or written).
     pub const EFAULT: i32 = 14;
+    /// Exec format error (not an ELF file, or one that cannot be read).
+    pub const ENOEXEC: i32 = 8;
+    /// Input/output error.
+    pub const EIO: i32 = 5;
 }
 
 impl ErrorKind {
@@ -279,15 +303,44 @@ impl ErrorKind {
             UprobeTooMany => "Too many user probes",
             UprobeNoReturn => "Return probes are not supported on user space",
             UprobeWrite => "Failed to write the breakpoint",
+            ElfRead => "Failed to read the file",
+            ElfNotElf => "Not an ELF file",
+            ElfUnsupported(_) => "Unsupported ELF file",
+            ElfMalformed(_) => "Malformed ELF file",
+            ElfNoSymbols => "The file has no symbol table",
+            ElfUnknownSymbol => "Unknown symbol in the file",
+            ElfNotLoaded => "The symbol is not in a loadable segment",
+            ElfBadOffset => "Offset is out of the symbol",
+            ElfTooBig => "The symbol table is too big to search",
         }
     }
 
     /// More about the error, printed after the message (the decoder's
-    /// reason for a refused instruction).
+    /// reason for a refused instruction, what is wrong with an ELF file).
     pub fn detail(self) -> Option<&'static str> {
         match self {
             ErrorKind::UprobeInsn(r) => Some(r.name()),
+            ErrorKind::ElfUnsupported(u) => Some(u.name()),
+            ErrorKind::ElfMalformed(m) => Some(m.name()),
             _ => None,
+        }
+    }
+
+    /// The reason for an error of the ELF symbol reader
+    /// ([`super::elf`]); an ambiguous symbol is tracefs'
+    /// [`ErrorKind::NonUniqSymbol`].
+    pub const fn from_elf(e: ElfError) -> Self {
+        match e {
+            ElfError::Read(_) => ErrorKind::ElfRead,
+            ElfError::NotElf => ErrorKind::ElfNotElf,
+            ElfError::Unsupported(u) => ErrorKind::ElfUnsupported(u),
+            ElfError::Malformed(m) => ErrorKind::ElfMalformed(m),
+            ElfError::NoSymbols => ErrorKind::ElfNoSymbols,
+            ElfError::UnknownSymbol => ErrorKind::ElfUnknownSymbol,
+            ElfError::Ambiguous => ErrorKind::NonUniqSymbol,
+            ElfError::NotLoaded => ErrorKind::ElfNotLoaded,
+            ElfError::OffsetOutside => ErrorKind::ElfBadOffset,
+            ElfError::TooBig => ErrorKind::ElfTooBig,
         }
     }
 
@@ -325,6 +378,24 @@ impl ParseError {
     pub const fn with_errno(kind: ErrorKind, pos: usize, errno: i32) -> Self {
         Self { kind, pos, errno }
     }
+
+    /// An error of the ELF symbol reader on `PATH:SYMBOL[+OFF]`, the caret
+    /// under `PATH` (at `file_pos`), `SYMBOL` (`sym_pos`) or `+OFF`
+    /// (`off_pos`) as [`ElfError::blame`] says; a read error keeps the
+    /// reader's errno.
+    pub const fn from_elf(e: ElfError, file_pos: usize, sym_pos: usize, off_pos: usize) -> Self {
+        let pos = match e.blame() {
+            Blame::File => file_pos,
+            Blame::Symbol => sym_pos,
+            Blame::Offset => off_pos,
+        };
+        let kind = ErrorKind::from_elf(e);
+        match e {
+            ElfError::Read(errno) if errno > 0 => Self::with_errno(kind, pos, errno),
+            ElfError::Read(_) => Self::with_errno(kind, pos, errno::EIO),
+            _ => Self::new(kind, pos),
+        }
+    }
 }
 
 const fn kind_errno(kind: ErrorKind) -> i32 {
@@ -341,6 +412,14 @@ const fn kind_errno(kind: ErrorKind) -> i32 {
         ErrorKind::UprobeExists => errno::EEXIST,
         ErrorKind::UprobeTooMany => errno::ENOSPC,
         ErrorKind::UprobeNotMapped | ErrorKind::UprobeWrite => errno::EFAULT,
+        ErrorKind::ElfRead => errno::EIO,
+        ErrorKind::ElfNotElf | ErrorKind::ElfUnsupported(_) | ErrorKind::ElfMalformed(_) => {
+            errno::ENOEXEC
+        }
+        ErrorKind::ElfNoSymbols | ErrorKind::ElfUnknownSymbol | ErrorKind::ElfNotLoaded => {
+            errno::ENOENT
+        }
+        ErrorKind::ElfTooBig => errno::E2BIG,
         ErrorKind::LineTooLong
         | ErrorKind::TooManyArgs
         | ErrorKind::ArgTooLong
