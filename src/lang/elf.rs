@@ -107,6 +107,8 @@ impl ReadAt for Bytes<'_> {
 /// Most `PT_LOAD` segments with file bytes a file may have (real programs
 /// and libraries have 2 to 6).
 pub const MAX_LOAD_SEGMENTS: usize = 16;
+// `Elf::exec_mask` has a bit per segment.
+const _: () = assert!(MAX_LOAD_SEGMENTS <= 16);
 
 /// Bytes of the string window (names are compared and read through it).
 const STR_WINDOW: usize = 256;
@@ -901,9 +903,12 @@ impl<R: ReadAt> Elf<R> {
     /// `NAME@@VER`) of a `.dynsym` symbol (false elsewhere, and without a
     /// usable `.gnu.version`).
     pub fn version_hidden(&mut self, e: &FuncEntry) -> Result<bool, ElfError> {
-        let (Table::Dynsym, Some(off)) = (e.table, self.versym) else {
+        let (Table::Dynsym, Some(off), Some(t)) = (e.table, self.versym, self.dynsym) else {
             return Ok(false);
         };
+        if e.index >= t.count {
+            return Ok(false);
+        }
         // `.gnu.version` holds a `u16` per `.dynsym` symbol (checked).
         let mut b = [0u8; 2];
         self.read_exact(off + 2 * e.index, &mut b)?;

@@ -1008,6 +1008,23 @@ fn tiny_file_rules() {
         hidden.push(elf.version_hidden(&e).unwrap());
     }
     assert_eq!(hidden, [false, false, true, true, true, true, false]);
+    // Entries changed by the caller (the public fields) stay harmless.
+    let mut cur = elf.functions_in(Table::Dynsym).unwrap();
+    let mut e = cur.next(&mut elf).unwrap().unwrap();
+    for index in [7, 8, u64::MAX / 2, u64::MAX] {
+        e.index = index;
+        assert_eq!(elf.version_hidden(&e), Ok(false), "{index}");
+    }
+    e.value = u64::MAX;
+    assert_eq!(elf.symbol(&e), Err(ElfError::NotLoaded));
+    e.value = BASE - 1;
+    assert_eq!(elf.symbol(&e), Err(ElfError::NotLoaded));
+    let mut s = elf.find_function(b"main").unwrap();
+    s.offset = u64::MAX - 2;
+    s.size = 0;
+    s.room = u64::MAX;
+    assert_eq!(s.offset_at(2), Ok(u64::MAX));
+    assert_eq!(s.offset_at(3), Err(ElfError::OffsetOutside));
 }
 
 #[test]
