@@ -7,6 +7,7 @@
 //! Pure `no_std` logic; positions are byte indices into the normalised
 //! command (see [`super::lex::Words`]).
 
+use super::elf::{Blame, ElfError, Malformed, Unsupported};
 use super::lex::Words;
 
 /// Everything that can be wrong with a control line, with tracefs' messages.
@@ -175,6 +176,25 @@ pub enum ErrorKind {
     /// Kernel lockdown (`confidentiality`) refuses kernel probes, as tracefs
     /// refuses kprobe events (`LOCKDOWN_KPROBES`).
     KprobesLockedDown,
+    /// An ELF file could not be read (the errno is the reader's).
+    ElfRead,
+    /// The file of `PATH:SYMBOL` is not an ELF file.
+    ElfNotElf,
+    /// An ELF file of a kind the symbol reader does not handle (the detail
+    /// says which).
+    ElfUnsupported(Unsupported),
+    /// A broken ELF file (the detail says what).
+    ElfMalformed(Malformed),
+    /// The ELF file has neither `.symtab` nor `.dynsym`.
+    ElfNoSymbols,
+    /// No function of that name in the ELF file.
+    ElfUnknownSymbol,
+    /// The symbol's address is in no loadable segment of the file.
+    ElfNotLoaded,
+    /// `SYMBOL+OFF` with `OFF` past the symbol's size (or its segment).
+    ElfBadOffset,
+    /// The symbol tables are bigger than a lookup may read.
+    ElfTooBig,
 }
 
 /// The limit of user probes a new one would pass
@@ -227,6 +247,10 @@ pub mod errno {
     pub const EFAULT: i32 = 14;
     /// Operation not permitted (no ptrace access, kernel lockdown).
     pub const EPERM: i32 = 1;
+    /// Exec format error (not an ELF file, or one that cannot be read).
+    pub const ENOEXEC: i32 = 8;
+    /// Input/output error.
+    pub const EIO: i32 = 5;
 }
 
 impl ErrorKind {
@@ -313,16 +337,45 @@ impl ErrorKind {
             UprobeWrite => "Failed to write the breakpoint",
             UprobeNoAccess => "No permission to attach to the process (ptrace)",
             KprobesLockedDown => "Kernel probes are refused under lockdown (confidentiality)",
+            ElfRead => "Failed to read the file",
+            ElfNotElf => "Not an ELF file",
+            ElfUnsupported(_) => "Unsupported ELF file",
+            ElfMalformed(_) => "Malformed ELF file",
+            ElfNoSymbols => "The file has no symbol table",
+            ElfUnknownSymbol => "Unknown symbol in the file",
+            ElfNotLoaded => "The symbol is not in a loadable segment",
+            ElfBadOffset => "Offset is out of the symbol",
+            ElfTooBig => "The symbol table is too big to search",
         }
     }
 
     /// More about the error, printed after the message (the decoder's
-    /// reason for a refused instruction).
+    /// reason for a refused instruction, what is wrong with an ELF file).
     pub fn detail(self) -> Option<&'static str> {
         match self {
             ErrorKind::UprobeInsn(r) => Some(r.name()),
             ErrorKind::UprobeTooMany(l) => Some(l.name()),
+            ErrorKind::ElfUnsupported(u) => Some(u.name()),
+            ErrorKind::ElfMalformed(m) => Some(m.name()),
             _ => None,
+        }
+    }
+
+    /// The reason for an error of the ELF symbol reader
+    /// ([`super::elf`]); an ambiguous symbol is tracefs'
+    /// [`ErrorKind::NonUniqSymbol`].
+    pub const fn from_elf(e: ElfError) -> Self {
+        match e {
+            ElfError::Read(_) => ErrorKind::ElfRead,
+            ElfError::NotElf => ErrorKind::ElfNotElf,
+            ElfError::Unsupported(u) => ErrorKind::ElfUnsupported(u),
+            ElfError::Malformed(m) => ErrorKind::ElfMalformed(m),
+            ElfError::NoSymbols => ErrorKind::ElfNoSymbols,
+            ElfError::UnknownSymbol => ErrorKind::ElfUnknownSymbol,
+            ElfError::Ambiguous => ErrorKind::NonUniqSymbol,
+            ElfError::NotLoaded => ErrorKind::ElfNotLoaded,
+            ElfError::OffsetOutside => ErrorKind::ElfBadOffset,
+            ElfError::TooBig => ErrorKind::ElfTooBig,
         }
     }
 
@@ -360,6 +413,24 @@ impl ParseError {
     pub const fn with_errno(kind: ErrorKind, pos: usize, errno: i32) -> Self {
         Self { kind, pos, errno }
     }
+
+    /// An error of the ELF symbol reader on `PATH:SYMBOL[+OFF]`, the caret
+    /// under `PATH` (at `file_pos`), `SYMBOL` (`sym_pos`) or `+OFF`
+    /// (`off_pos`) as [`ElfError::blame`] says; a read error keeps the
+    /// reader's errno.
+    pub const fn from_elf(e: ElfError, file_pos: usize, sym_pos: usize, off_pos: usize) -> Self {
+        let pos = match e.blame() {
+            Blame::File => file_pos,
+            Blame::Symbol => sym_pos,
+            Blame::Offset => off_pos,
+        };
+        let kind = ErrorKind::from_elf(e);
+        match e {
+            ElfError::Read(errno) if errno > 0 => Self::with_errno(kind, pos, errno),
+            ElfError::Read(_) => Self::with_errno(kind, pos, errno::EIO),
+            _ => Self::new(kind, pos),
+        }
+    }
 }
 
 const fn kind_errno(kind: ErrorKind) -> i32 {
@@ -376,6 +447,14 @@ const fn kind_errno(kind: ErrorKind) -> i32 {
         ErrorKind::UprobeExists => errno::EEXIST,
         ErrorKind::UprobeTooMany(_) => errno::ENOSPC,
         ErrorKind::UprobeNotMapped | ErrorKind::UprobeWrite => errno::EFAULT,
+        ErrorKind::ElfRead => errno::EIO,
+        ErrorKind::ElfNotElf | ErrorKind::ElfUnsupported(_) | ErrorKind::ElfMalformed(_) => {
+            errno::ENOEXEC
+        }
+        ErrorKind::ElfNoSymbols | ErrorKind::ElfUnknownSymbol | ErrorKind::ElfNotLoaded => {
+            errno::ENOENT
+        }
+        ErrorKind::ElfTooBig => errno::E2BIG,
         ErrorKind::LineTooLong
         | ErrorKind::TooManyArgs
         | ErrorKind::ArgTooLong

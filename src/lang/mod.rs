@@ -19,17 +19,21 @@
 //! - [`fetch_arg`]: fetch arguments (`NAME=FETCHARG:TYPE`) compiled into
 //!   small programs, and [`fetch_fmt`]: how recorded values print;
 //! - [`upoint`]: user probe points (`PID:0xADDR`, `PID:PATH:0xOFF`);
-//! - [`kallsyms`]: `/proc/kallsyms` lines and duplicate symbol names.
+//! - [`kallsyms`]: `/proc/kallsyms` lines and duplicate symbol names;
+//! - [`elf`]: function symbols of ELF files, read through a caller's
+//!   reader (for `PATH:SYMBOL[+OFF]`, not wired into the syntax yet).
 //!
-//! Dependencies, leaves first: `lex` <- `error` <- `upoint`, `fetch_arg`
-//! <- `line`; `fetch_fmt` <- `fetch_arg`; `kallsyms` stands alone. The
-//! only ways out of the folder are to the decoder's refusal reasons
-//! ([`crate::insn::Reason`], quoted by [`error::ErrorKind::UprobeInsn`])
-//! and to the kernel's constants each crate root gives
-//! (`crate::vfs_layout`, `crate::stack_layout`).
+//! Dependencies, leaves first: `lex`, `elf` <- `error` <- `upoint`,
+//! `fetch_arg` <- `line`; `fetch_fmt` <- `fetch_arg`; `kallsyms` stands
+//! alone. The only ways out of the folder are to the decoder's refusal
+//! reasons ([`crate::insn::Reason`], quoted by
+//! [`error::ErrorKind::UprobeInsn`]) and to the kernel's constants each
+//! crate root gives (`crate::vfs_layout`, `crate::stack_layout`).
 //!
-//! Context: any (no locks, no allocation, no sleeping).
+//! Context: any (no locks, no allocation, no sleeping; `elf` sleeps only
+//! if its caller's reader does).
 
+pub mod elf;
 pub mod error;
 pub mod fetch_arg;
 pub mod fetch_fmt;
