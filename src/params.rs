@@ -79,7 +79,7 @@ pub(crate) fn add_param_probes(state: &State) -> Result {
 
 /// One parameter's items: `SYM[+OFF]|ADDR` (`kprobes`),
 /// `SYM[:MAXACTIVE]` (`kretprobes`, as the line `r[MAXACTIVE] SYM`), or
-/// `PID:0xADDR|PID:PATH:0xOFF` (`uprobes`).
+/// `PID:0xADDR|PID:PATH:0xOFF|PID:PATH:SYMBOL[+OFF]` (`uprobes`).
 fn add_param_list(state: &State, param: &str, list: &str) -> Result {
     use core::fmt::Write;
     for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
@@ -89,7 +89,7 @@ fn add_param_list(state: &State, param: &str, list: &str) -> Result {
         let user = is_user_target(item);
         if param == "uprobes" && !user {
             pr_err!(
-                "uprobes=: cannot probe '{}': not a user probe point (PID:0xADDR or PID:PATH:0xOFF)\n",
+                "uprobes=: cannot probe '{}': not a user probe point (PID:0xADDR, PID:PATH:0xOFF or PID:PATH:SYMBOL[+OFF])\n",
                 item
             );
             return Err(EINVAL);

@@ -147,6 +147,8 @@ pub enum ErrorKind {
     BadUprobeOffs,
     /// `PATH` of a user probe point is not absolute.
     BadUprobePath,
+    /// `SYMBOL` of `PID:PATH:SYMBOL` is not a symbol name.
+    BadUprobeSymbol,
     /// No process with that `PID`.
     NoSuchProcess,
     /// The process has no user memory (a kernel thread) or is exiting.
@@ -324,6 +326,9 @@ impl ErrorKind {
             BadUprobePid => "Invalid process ID (PID must be a positive decimal number)",
             BadUprobeOffs => "Invalid uprobe offset (must be a 0x-prefixed hex number)",
             BadUprobePath => "Invalid file path (must be absolute)",
+            BadUprobeSymbol => {
+                "Invalid symbol (letters, digits, _ . $ @; not starting with a digit)"
+            }
             NoSuchProcess => "No such process",
             NoUserMemory => "The process has no user memory",
             FileNotMapped => "The file is not mapped at that offset in the process",

@@ -47,7 +47,8 @@ pub enum Target<'a> {
     },
     /// An absolute kernel address.
     Addr(u64),
-    /// A user probe point: `PID:0xADDR` or `PID:PATH:0xOFF`.
+    /// A user probe point: `PID:0xADDR`, `PID:PATH:0xOFF` or
+    /// `PID:PATH:SYMBOL[+OFF]`.
     User(UTarget<'a>),
 }
 
@@ -187,14 +188,23 @@ fn parse_target(s: &str, pos: usize) -> Result<RawTarget<'_>, ParseError> {
                 is_return: false,
             })
             .map_err(|e| {
-                let kind = match e {
-                    UTargetError::BadPid => BadUprobePid,
-                    UTargetError::BadOffset => BadUprobeOffs,
-                    UTargetError::BadPath => BadUprobePath,
-                };
-                let at = match e {
-                    UTargetError::BadPid => 0,
-                    _ => s.find(':').map_or(0, |i| i + 1),
+                // The last component: after the last `:` of a path.
+                let last = s.rfind(':').map_or(0, |i| i + 1);
+                let (kind, at) = match e {
+                    UTargetError::BadPid => (BadUprobePid, 0),
+                    UTargetError::BadOffset => (BadUprobeOffs, s.find(':').map_or(0, |i| i + 1)),
+                    UTargetError::BadPath => (BadUprobePath, s.find(':').map_or(0, |i| i + 1)),
+                    UTargetError::BadSymbol => (BadUprobeSymbol, last),
+                    // As tracefs refuses a kernel `SYM+OFFS` with a bad
+                    // offset; the caret under `+`.
+                    UTargetError::BadSymbolOffset => {
+                        let plus = s[last..].find('+').map_or(last, |i| last + i);
+                        return ParseError::with_errno(
+                            BadProbeAddr,
+                            pos + plus,
+                            super::error::errno::EINVAL,
+                        );
+                    }
                 };
                 ParseError::new(kind, pos + at)
             });
@@ -385,8 +395,8 @@ pub fn parse_with(
 }
 
 /// The event name tracefs would generate: `p_<sym>_<off>`, `r_<sym>_0`,
-/// `p_0x<addr>`, and for user probes `p_<pid>_0x<addr>` or
-/// `p_<pid>_<file>_0x<off>`; characters other than letters, digits and `_`
+/// `p_0x<addr>`, and for user probes `p_<pid>_0x<addr>`,
+/// `p_<pid>_<file>_0x<off>` or `p_<pid>_<file>_<sym>_<off>`; characters other than letters, digits and `_`
 /// become `_`; cut to 63 bytes.
 pub fn default_event_name(def: &ProbeDef<'_>) -> FixedBuf<MAX_EVENT_NAME_LEN> {
     use core::fmt::Write;
@@ -403,6 +413,16 @@ pub fn default_event_name(def: &ProbeDef<'_>) -> FixedBuf<MAX_EVENT_NAME_LEN> {
             let base = path.rsplit('/').next().unwrap_or(path);
             write!(full, "{c}_{pid}_{base}_0x{offset:x}")
         }
+        Target::User(UTarget::Symbol {
+            pid,
+            path,
+            symbol,
+            offset,
+            ..
+        }) => {
+            let base = path.rsplit('/').next().unwrap_or(path);
+            write!(full, "{c}_{pid}_{base}_{symbol}_{offset}")
+        }
     };
     let mut out = FixedBuf::new();
     for ch in full.as_str().chars().take(MAX_EVENT_NAME_LEN - 1) {
@@ -416,7 +436,9 @@ pub fn default_event_name(def: &ProbeDef<'_>) -> FixedBuf<MAX_EVENT_NAME_LEN> {
     out
 }
 
-/// Writes the probe point as it reads back: `SYM`, `SYM+OFF` or `0xADDR`.
+/// Writes the probe point as it reads back: `SYM`, `SYM+OFF` or `0xADDR`;
+/// a user one as `PID:0xADDR`, `PID:PATH:0xOFF` or `PID:PATH:SYM[+OFF]`
+/// (as written, `OFF` in decimal, no `+0`: not the resolved offset).
 pub fn write_target(w: &mut impl core::fmt::Write, t: &Target<'_>) -> core::fmt::Result {
     match *t {
         Target::Symbol { name, offset: 0 } => w.write_str(name),
@@ -426,5 +448,20 @@ pub fn write_target(w: &mut impl core::fmt::Write, t: &Target<'_>) -> core::fmt:
         Target::User(UTarget::File { pid, path, offset }) => {
             write!(w, "{pid}:{path}:0x{offset:x}")
         }
+        // As written, the offset in decimal (tracefs' `SYM+OFFS`).
+        Target::User(UTarget::Symbol {
+            pid,
+            path,
+            symbol,
+            offset: 0,
+            ..
+        }) => write!(w, "{pid}:{path}:{symbol}"),
+        Target::User(UTarget::Symbol {
+            pid,
+            path,
+            symbol,
+            offset,
+            ..
+        }) => write!(w, "{pid}:{path}:{symbol}+{offset}"),
     }
 }

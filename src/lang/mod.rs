@@ -18,13 +18,14 @@
 //! - [`line`]: probe lines (`p`, `r`, `-:`), default event names;
 //! - [`fetch_arg`]: fetch arguments (`NAME=FETCHARG:TYPE`) compiled into
 //!   small programs, and [`fetch_fmt`]: how recorded values print;
-//! - [`upoint`]: user probe points (`PID:0xADDR`, `PID:PATH:0xOFF`);
+//! - [`upoint`]: user probe points (`PID:0xADDR`, `PID:PATH:0xOFF`,
+//!   `PID:PATH:SYMBOL[+OFF]`);
 //! - [`kallsyms`]: `/proc/kallsyms` lines and duplicate symbol names;
 //! - [`elf`]: function symbols of ELF files, read through a caller's
-//!   reader (for `PATH:SYMBOL[+OFF]`, not wired into the syntax yet).
+//!   reader (for `PID:PATH:SYMBOL[+OFF]`, resolved by the module).
 //!
-//! Dependencies, leaves first: `lex`, `elf` <- `error` <- `upoint`,
-//! `fetch_arg` <- `line`; `fetch_fmt` <- `fetch_arg`; `kallsyms` stands
+//! Dependencies, leaves first: `lex`, `elf` <- `error`; `lex` <-
+//! `upoint`; `error`, `upoint`, `fetch_arg` <- `line`; `fetch_fmt` <- `fetch_arg`; `kallsyms` stands
 //! alone. The only ways out of the folder are to the decoder's refusal
 //! reasons ([`crate::insn::Reason`], quoted by
 //! [`error::ErrorKind::UprobeInsn`]) and to the kernel's constants each

@@ -18,6 +18,7 @@
 
 #include "../shim/consts.h"
 #include "../shim/die.h"
+#include "../shim/file.h"
 #include "../shim/hooks.h"
 #include "../shim/params.h"
 #include "../shim/percpu.h"

@@ -11,6 +11,7 @@
 //!   `<linux/ptrace.h>`, the shims of `src/shim/`), layout-checked against
 //!   the pure code;
 //! - [`kprobe`]: a pinned owner of a `struct kprobe` ([`kprobe::KProbe`]);
+//! - [`file`]: a regular file opened by path and read (ELF symbols);
 //! - [`percpu`]: per-CPU memory, this CPU's number and offset;
 //! - [`task`]: `current`, its pid and comm, module references, task work;
 //! - [`user`]: user memory, probe points in live processes, the XOL
@@ -20,10 +21,12 @@
 //! - [`security`]: kernel lockdown and capabilities (ptrace rights over a
 //!   process are checked in [`user::resolve`]).
 //!
-//! Nothing here knows about probes; nothing here takes a lock of rprobes'.
+//! Nothing here knows about probes (`file` only implements the ELF
+//! reader's [`crate::lang::elf::ReadAt`]); nothing here takes a lock of rprobes'.
 //! The functions say in which contexts they may run.
 
 pub(crate) mod bindings;
+pub(crate) mod file;
 pub(crate) mod hooks;
 pub(crate) mod kprobe;
 pub(crate) mod ksym;

@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! User-space probe points: resolving `PID:0xADDR` / `PID:PATH:0xOFF` in a
-//! live process and judging the instruction there with the decoder.
+//! User-space probe points: resolving `PID:0xADDR` / `PID:PATH:0xOFF` /
+//! `PID:PATH:SYMBOL[+OFF]` ([`super::symbol`]) in a live process and judging the instruction there with the decoder.
 //!
 //! This is the inspection half of user probes (the `explain` file): nothing
 //! is written into the process. Context: sleepable (the process's memory
 //! is read as ptrace does, by a writer allowed to attach to it as ptrace
 //! would: see [`crate::sys::user::resolve`]).
 
+use super::symbol;
 use crate::insn::{self, MAX_INSN_LEN};
-use crate::lang::upoint::{self, UTarget};
+use crate::lang::upoint;
 use crate::sys::user::{self, vma};
 use core::fmt::Write;
 use kernel::prelude::*;
@@ -26,13 +27,10 @@ pub(crate) struct Peek {
     pub(crate) len: usize,
 }
 
-/// Reads the instruction bytes at `t` in its process.
-pub(crate) fn peek(t: &UTarget<'_>) -> Result<Peek> {
-    let (pid, path, addr) = match *t {
-        UTarget::Addr { pid, addr } => (pid, None, addr),
-        UTarget::File { pid, path, offset } => (pid, Some(path), offset),
-    };
-    let pt = user::resolve(pid, path, addr, false)?;
+/// Reads the instruction bytes at `t` (a symbol resolved to its file
+/// offset, [`symbol::Point`]) in its process.
+pub(crate) fn peek(t: &symbol::Point<'_>) -> Result<Peek> {
+    let pt = user::resolve(t.pid, t.path, t.addr, false)?;
     let f = pt.vm_flags;
     let bit = |b: u32, c: u8| if f & b != 0 { c } else { b'-' };
     let mut p = Peek {
@@ -63,7 +61,19 @@ pub(crate) fn explain(line: &str, out: &mut impl Write) -> Result {
             return Err(EINVAL);
         }
     };
-    let p = match peek(&t) {
+    let pt = match symbol::resolve(&t) {
+        Ok(pt) => pt,
+        Err(e) => {
+            // The reader's reason, and a caret under the part it is about.
+            let _ = write!(out, "{line}: error: {}", e.kind.message());
+            if let Some(d) = e.kind.detail() {
+                let _ = write!(out, ": {d}");
+            }
+            let _ = writeln!(out, "\n{:w$}^", "", w = e.pos);
+            return Err(Error::from_errno(-e.errno));
+        }
+    };
+    let p = match peek(&pt) {
         Ok(p) => p,
         Err(e) => {
             let why = if e == ESRCH {

@@ -24,7 +24,8 @@
 //! emulation), [`trap`] (the trap paths, the signal and process hooks),
 //! [`xol`] (the XOL area), [`reaper`] (freeing dead address spaces),
 //! [`set`] (the registry's part: add, remove, views), [`explain`] (the
-//! decoder's verdict on a live process's instruction).
+//! decoder's verdict on a live process's instruction), [`symbol`]
+//! (`PID:PATH:SYMBOL[+OFF]` looked up in the ELF file).
 //!
 //! Objects: a [`mm::UMm`] per probed address space (its XOL area, step
 //! statistics, the breakpoints for fork), a [`probe::UProbe`] per probe
@@ -49,6 +50,7 @@ pub(crate) mod mm;
 pub(crate) mod probe;
 pub(crate) mod reaper;
 pub(crate) mod set;
+pub(crate) mod symbol;
 pub(crate) mod table;
 pub(crate) mod trap;
 pub(crate) mod xol;

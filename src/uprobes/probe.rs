@@ -39,8 +39,11 @@ pub(crate) struct UProbe {
     pub(super) id: u32,
     pub(super) group: Name,
     pub(super) event: Name,
-    /// The probe point as it reads back.
+    /// The probe point as it reads back (as written).
     pub(super) target: TargetText,
+    /// For `PID:PATH:SYMBOL[+OFF]`: the file offset the symbol resolved
+    /// to when the probe was added.
+    pub(super) file_offset: Option<u64>,
     /// Its address space.
     pub(super) umm: Arc<UMm>,
     /// The address space's key in the tables ([`UMm::key`]).
@@ -79,6 +82,17 @@ impl Named for UProbe {
 }
 
 impl UProbe {
+    /// Writes the probe point as resolved: `PID:PATH:0xOFF` for one
+    /// written `PID:PATH:SYMBOL[+OFF]` (the symbol has no `:`, so the
+    /// last one ends the path), else as written.
+    pub(super) fn write_resolved(&self, w: &mut impl core::fmt::Write) -> core::fmt::Result {
+        let t = self.target.as_str();
+        match (self.file_offset, t.rfind(':')) {
+            (Some(off), Some(i)) => write!(w, "{}0x{off:x}", &t[..=i]),
+            _ => w.write_str(t),
+        }
+    }
+
     pub(super) fn hits(&self) -> u64 {
         let mut h = 0u64;
         self.stats

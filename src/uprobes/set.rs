@@ -12,6 +12,7 @@
 
 use super::mm::{restore, UMm};
 use super::probe::UProbe;
+use super::symbol;
 use super::table::{hash_mm, hash_point, MMS, NMMS, POINTS};
 use super::trap::SignalHook;
 use super::xol;
@@ -134,13 +135,20 @@ impl UProbes {
     ) -> Result<(), CmdError> {
         use ErrorKind::*;
         let pos = n.target_pos;
-        let (pid, path, addr) = match n.target {
-            UTarget::Addr { pid, addr } => (pid, None, addr),
-            UTarget::File { pid, path, offset } => (pid, Some(path), offset),
-        };
         if self.probes.len() >= LIMIT_PROBES.load(Relaxed) {
             return Err(cmd_err(UprobeTooMany(UprobeLimit::All), pos));
         }
+        // A symbol becomes its file offset; the reader's errors are
+        // positioned in the probe point.
+        let symbol::Point {
+            pid,
+            path,
+            addr,
+            symbol,
+        } = symbol::resolve(&n.target).map_err(|e| ParseError {
+            pos: pos + e.pos,
+            ..e
+        })?;
         let pt = match user::resolve(pid, path, addr, true) {
             Ok(pt) => pt,
             Err(e) => {
@@ -214,6 +222,7 @@ impl UProbes {
                 group: n.group,
                 event: n.event,
                 target,
+                file_offset: symbol.then_some(addr),
                 umm: umm.clone(),
                 mm,
                 vaddr,
@@ -426,10 +435,11 @@ impl UProbes {
             write!(w, "{:#x} ", p.vaddr)?;
             p.write_name(w)?;
             let on = enabled && p.armed.load(Relaxed);
+            w.write_char(' ')?;
+            p.write_resolved(w)?;
             writeln!(
                 w,
-                " {} [{}]{}",
-                p.target.as_str(),
+                " [{}]{}",
                 p.verdict.name(),
                 if on { "" } else { " [DISABLED]" }
             )?;

@@ -429,6 +429,28 @@ fn user_probe_points() {
     let mut t = String::new();
     rprobes_core::lang::line::write_target(&mut t, &d.target).unwrap();
     assert_eq!(t, "7:/usr/bin/my-prog:0x1a0");
+    // PID:PATH:SYMBOL[+OFF]: reads back as written, the offset in
+    // decimal, no `+0`.
+    let d = add("p 7:/usr/lib/libc.so.6:malloc+0x10");
+    assert_eq!(
+        d.target,
+        Target::User(UTarget::Symbol {
+            pid: 7,
+            path: "/usr/lib/libc.so.6",
+            symbol: "malloc",
+            offset: 16,
+            symbol_pos: 21
+        })
+    );
+    assert_eq!(default_event_name(&d).as_str(), "p_7_libc_so_6_malloc_16");
+    let mut t = String::new();
+    rprobes_core::lang::line::write_target(&mut t, &d.target).unwrap();
+    assert_eq!(t, "7:/usr/lib/libc.so.6:malloc+16");
+    let d = add("p:g/e 7:/bin/x:main+0 a=%ax");
+    let mut t = String::new();
+    rprobes_core::lang::line::write_target(&mut t, &d.target).unwrap();
+    assert_eq!(t, "7:/bin/x:main");
+    assert_eq!(d.args.len(), 1);
     // A module-qualified kernel symbol is not a user point.
     assert!(matches!(
         add("p ext4:ext4_sync_fs").target,
@@ -442,6 +464,16 @@ fn user_probe_point_errors() {
     check_error("p 12:^4096", ErrorKind::BadUprobeOffs);
     check_error("p 12:^bin/ls:0x10", ErrorKind::BadUprobePath);
     check_error("p 12:^/bin/ls:10", ErrorKind::BadUprobeOffs);
+    check_error("p 12:^/bin/ls:9main", ErrorKind::BadUprobeOffs);
+    check_errno("p 12:/b:c/ls:^ma-in", ErrorKind::BadUprobeSymbol, 22);
+    check_errno("p 12:/bin/ls:main^+x", ErrorKind::BadProbeAddr, 22);
+    check_errno(
+        "p 12:/bin/ls:main^+0x100000000",
+        ErrorKind::BadProbeAddr,
+        22,
+    );
+    check_error("^r 12:/bin/ls:main", ErrorKind::UprobeNoReturn);
+    check_error("^p 12:/bin/ls:main%return", ErrorKind::UprobeNoReturn);
     check_error("^r 12:0x10", ErrorKind::UprobeNoReturn);
     check_error("^p 12:0x10%return", ErrorKind::UprobeNoReturn);
     // Fetch arguments are parsed as at a non-entry kernel point.

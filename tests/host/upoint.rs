@@ -37,7 +37,104 @@ fn rejects_with_reasons() {
         ("1:0xg", BadOffset),
         ("1:bin/x:0x10", BadPath),
         ("1:/bin/x:10", BadOffset),
+        ("1:/bin/x:", BadOffset),
+        ("1:/bin/x:0xzz", BadOffset),
+        ("1:/bin/x:9main", BadOffset),
+        ("1:/bin/x:ma-in", BadSymbol),
+        ("1:/bin/x:ma in", BadSymbol),
+        ("1:/bin/x:+4", BadSymbol),
+        ("1:/bin/x:main+", BadSymbolOffset),
+        ("1:/bin/x:main+x", BadSymbolOffset),
+        ("1:/bin/x:main++4", BadSymbolOffset),
+        ("1:/bin/x:main+-4", BadSymbolOffset),
+        ("1:/bin/x:main+4+4", BadSymbolOffset),
+        ("1:/bin/x:main+0x100000000", BadSymbolOffset),
+        ("1:/bin/x:main+99999999999999999999", BadSymbolOffset),
+        ("1:bin/x:main", BadPath),
+        ("x:/bin/x:main", BadPid),
     ] {
         assert_eq!(parse(s), Err(e), "{s}");
+    }
+}
+
+fn sym(s: &str) -> (u32, &str, &str, u64, usize) {
+    match parse(s) {
+        Ok(UTarget::Symbol {
+            pid,
+            path,
+            symbol,
+            offset,
+            symbol_pos,
+        }) => (pid, path, symbol, offset, symbol_pos),
+        other => panic!("{s}: {other:?}"),
+    }
+}
+
+#[test]
+fn symbol_form() {
+    assert_eq!(sym("42:/bin/x:main"), (42, "/bin/x", "main", 0, 10));
+    assert_eq!(sym("42:/bin/x:main+4"), (42, "/bin/x", "main", 4, 10));
+    assert_eq!(sym("42:/bin/x:main+0x10"), (42, "/bin/x", "main", 16, 10));
+    assert_eq!(sym("42:/bin/x:main+0"), (42, "/bin/x", "main", 0, 10));
+    // kstrtoul's base 0, as tracefs' SYM+OFFS: a leading 0 is octal.
+    assert_eq!(sym("42:/bin/x:main+010"), (42, "/bin/x", "main", 8, 10));
+    assert_eq!(
+        sym("42:/bin/x:main+4294967295"),
+        (42, "/bin/x", "main", 0xffff_ffff, 10)
+    );
+    // Leading zeros of the PID count in the positions.
+    assert_eq!(sym("0042:/bin/x:f").4, 12);
+    // A colon in the path: the last one separates the symbol.
+    assert_eq!(sym("7:/a:b/c:_start"), (7, "/a:b/c", "_start", 0, 9));
+    // The charset: C, C++ and Rust mangled names, local clones, versions.
+    for name in [
+        "_ZN4core3fmt5write17h0123456789abcdefE",
+        "_ZN3std2rt10lang_start28_$u7b$$u7b$closure$u7d$$u7d$17h1E",
+        "_RNvCs1234_7mycrate4main",
+        "_ZNSt6vectorIiSaIiEE9push_backERKi",
+        "foo.cold",
+        "bar.constprop.0",
+        "memcpy@@GLIBC_2.14",
+        "x",
+        "X9",
+        "$x",
+        ".L1",
+        "@a",
+    ] {
+        let s = format!("1:/lib/libfoo.so.6:{name}+1");
+        let (_, _, got, off, at) = sym(&s);
+        assert_eq!((got, off, at), (name, 1, 19), "{s}");
+    }
+    // Not a symbol: the 0x form stays an offset.
+    assert_eq!(
+        parse("1:/bin/x:0X1F"),
+        Ok(UTarget::File {
+            pid: 1,
+            path: "/bin/x",
+            offset: 0x1f
+        })
+    );
+}
+
+#[test]
+fn symbol_length_and_positions() {
+    use rprobes_core::lang::upoint::MAX_USYMBOL_LEN;
+    let long = "a".repeat(MAX_USYMBOL_LEN);
+    assert_eq!(sym(&format!("1:/x:{long}")).2.len(), MAX_USYMBOL_LEN);
+    assert_eq!(parse(&format!("1:/x:{long}a")), Err(BadSymbol), "too long");
+    let t = parse("123:/usr/lib/x.so:foo+8").unwrap();
+    let (p, s, o) = t.symbol_positions().unwrap();
+    let text = "123:/usr/lib/x.so:foo+8";
+    assert_eq!(
+        (&text[p..p + 1], &text[s..s + 3], &text[o..]),
+        ("/", "foo", "+8")
+    );
+    assert_eq!(parse("1:0x10").unwrap().symbol_positions(), None);
+}
+
+#[test]
+fn every_error_has_a_message() {
+    for e in [BadPid, BadOffset, BadPath, BadSymbol, BadSymbolOffset] {
+        assert!(!e.message().is_empty());
     }
 }

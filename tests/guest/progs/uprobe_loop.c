@@ -8,6 +8,9 @@
  * The points u_int3 and u_r_* (never run) hold instructions a user probe
  * must refuse: int3, syscall, sysenter, int $0x80, cli, hlt, far jmp,
  * call and ret, iretq, mov to %ss, pop %fs.
+ * u_push (11 bytes) and u_rip are typed functions with a size in the
+ * symbol table (STT_FUNC), for the probes by symbol (uprobes/symbols);
+ * the other labels are untyped (STT_NOTYPE).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +21,11 @@ long (*fptr)(void);
 
 asm(".text\n"
     ".globl u_nop\n u_nop: nop\n mov $1, %eax\n ret\n"
-    ".globl u_push\n u_push: push %rbp\n mov %rsp, %rbp\n mov $2, %eax\n pop %rbp\n ret\n"
-    ".globl u_rip\n u_rip: mov counter(%rip), %rax\n ret\n"
+    ".globl u_push\n .type u_push, @function\n"
+    " u_push: push %rbp\n mov %rsp, %rbp\n mov $2, %eax\n pop %rbp\n ret\n"
+    " .size u_push, .-u_push\n"
+    ".globl u_rip\n .type u_rip, @function\n u_rip: mov counter(%rip), %rax\n ret\n"
+    " .size u_rip, .-u_rip\n"
     ".globl u_ripst\n u_ripst: addq $3, counter(%rip)\n ret\n"
     ".globl u_mov\n u_mov: mov %rdi, %rax\n add $7, %rax\n ret\n"
     ".globl u_call\n u_call: call u_nop\n add $10, %eax\n ret\n"
