@@ -45,6 +45,7 @@ static const char *ename(int e)
 	case EINTR: return "EINTR";
 	case ESRCH: return "ESRCH";
 	case EFAULT: return "EFAULT";
+	case ENOEXEC: return "ENOEXEC";
 	}
 	snprintf(buf, sizeof(buf), "E%d", e);
 	return buf;
