@@ -19,7 +19,7 @@ pub(crate) type Name = FixedBuf<MAX_EVENT_NAME_LEN>;
 pub(crate) type FullName = FixedBuf<{ 2 * MAX_EVENT_NAME_LEN + 8 }>;
 
 /// A probe point as it reads back (`[MOD:]SYM[+OFF]`, `0xADDR`,
-/// `PID:0xADDR`, `PID:PATH:0xOFF`).
+/// `PID:0xADDR`, `PID:PATH:0xOFF`, `PID:PATH:SYMBOL[+OFF]` as written).
 pub(crate) type TargetText = FixedBuf<320>;
 
 /// `s` as a [`Name`] (cut at its length).

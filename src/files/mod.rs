@@ -22,7 +22,7 @@
 //! | `tracing_on`| `0` or `1`: are hits recorded          | `0`/`1`                    |
 //! | `filter`    | `GRP/EVENT pid=N|comm=NAME|none`       | `[GRP/]EVENT pid=N|comm=NAME|none` |
 //! | `set_event_pid` | pids whose hits count (all if empty) | pids; empty clears      |
-//! | `explain`   | the decoder's verdict for the last point written | `PID:0xADDR` or `PID:PATH:0xOFF` |
+//! | `explain`   | the decoder's verdict for the last point written | `PID:0xADDR`, `PID:PATH:0xOFF` or `PID:PATH:SYMBOL[+OFF]` |
 //! | `xol`       | per probed process: XOL area, slots, steps, emulations | -          |
 //!
 //! Each file is a [`Control`] implementation on the [`State`] the files

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Function symbols of ELF files, for probes written `PATH:SYMBOL[+OFF]`
-//! (not wired into the probe syntax yet: this is the reader only).
+//! Function symbols of ELF files, for user probes written
+//! `PID:PATH:SYMBOL[+OFF]` (the module reads the file in
+//! `crate::uprobes::symbol`; this is the reader, pure `no_std`).
 //!
 //! [`Elf::new`] checks an ELF64 little-endian x86-64 executable or shared
 //! object (`ET_EXEC`, `ET_DYN`) through a caller-supplied [`ReadAt`] (the

@@ -38,7 +38,7 @@ const char *rprobes_param_kretprobes(void)
 static char uprobes[RPROBES_PARAM_MAX];
 module_param_string(uprobes, uprobes, sizeof(uprobes), 0400);
 MODULE_PARM_DESC(uprobes,
-		 "User probes to add at load time: PID:0xADDR|PID:PATH:0xOFF[,...]");
+		 "User probes to add at load time: PID:0xADDR|PID:PATH:0xOFF|PID:PATH:SYMBOL[+OFF][,...]");
 
 const char *rprobes_param_uprobes(void)
 {

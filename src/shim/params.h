@@ -20,7 +20,7 @@
 const char *rprobes_param_kprobes(void);
 /* The `kretprobes=` parameter: comma-separated SYM[:MAXACTIVE] items. */
 const char *rprobes_param_kretprobes(void);
-/* The `uprobes=` parameter: comma-separated PID:0xADDR|PID:PATH:0xOFF items. */
+/* The `uprobes=` parameter: comma-separated PID:0xADDR|PID:PATH:0xOFF|PID:PATH:SYMBOL[+OFF] items. */
 const char *rprobes_param_uprobes(void);
 /* The `selftest` parameter: whether to create the `selftest` file. */
 bool rprobes_param_selftest(void);
