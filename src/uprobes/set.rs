@@ -144,7 +144,7 @@ impl UProbes {
             pid,
             path,
             addr,
-            symbol,
+            symbol: by_symbol,
         } = symbol::resolve(&n.target).map_err(|e| ParseError {
             pos: pos + e.pos,
             ..e
@@ -222,7 +222,7 @@ impl UProbes {
                 group: n.group,
                 event: n.event,
                 target,
-                file_offset: symbol.then_some(addr),
+                file_offset: by_symbol.then_some(addr),
                 umm: umm.clone(),
                 mm,
                 vaddr,
