@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! User-space probe points: resolving `PID:0xADDR` / `PID:PATH:0xOFF` /
-//! `PID:PATH:SYMBOL[+OFF]` ([`super::symbol`]) in a live process and judging the instruction there with the decoder.
+//! `PID:PATH:SYMBOL[+OFF]` ([`super::symbol`]) in a live process and
+//! judging the instruction there with the decoder.
 //!
 //! This is the inspection half of user probes (the `explain` file): nothing
 //! is written into the process. Context: sleepable (the process's memory

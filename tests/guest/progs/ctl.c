@@ -16,6 +16,7 @@
  * TEXT stands for a newline, "\0" for a NUL byte. Prints OK or the errno
  * name of the first failure (a failed close(2) included) and exits 0.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -23,33 +24,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-static const char *ename(int e)
-{
-	static char buf[16];
-
-	switch (e) {
-	case ENOENT: return "ENOENT";
-	case EINVAL: return "EINVAL";
-	case EEXIST: return "EEXIST";
-	case E2BIG: return "E2BIG";
-	case EILSEQ: return "EILSEQ";
-	case EOPNOTSUPP: return "EOPNOTSUPP";
-	case ENOMEM: return "ENOMEM";
-	case EBUSY: return "EBUSY";
-	case EACCES: return "EACCES";
-	case EPERM: return "EPERM";
-	case EAGAIN: return "EAGAIN";
-	case ENOSPC: return "ENOSPC";
-	case ESPIPE: return "ESPIPE";
-	case EINTR: return "EINTR";
-	case ESRCH: return "ESRCH";
-	case EFAULT: return "EFAULT";
-	case ENOEXEC: return "ENOEXEC";
-	}
-	snprintf(buf, sizeof(buf), "E%d", e);
-	return buf;
-}
+#include "errname.h"
 
 static size_t unescape(const char *in, char *out)
 {

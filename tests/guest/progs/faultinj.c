@@ -48,6 +48,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "errname.h"
 
 #define D "/sys/kernel/debug/rprobes"
 #define KPLIST "/sys/kernel/debug/kprobes/list"
@@ -80,26 +81,6 @@ static void bad(const char *fmt, ...)
 		free(s);
 	}
 	exit(1);
-}
-
-static const char *ename(int e)
-{
-	static char buf[16];
-
-	switch (e) {
-	case 0: return "OK";
-	case ENOMEM: return "ENOMEM";
-	case ENOENT: return "ENOENT";
-	case EINVAL: return "EINVAL";
-	case EEXIST: return "EEXIST";
-	case ENODEV: return "ENODEV";
-	case EBUSY: return "EBUSY";
-	case EAGAIN: return "EAGAIN";
-	case ENOSPC: return "ENOSPC";
-	case EFAULT: return "EFAULT";
-	}
-	snprintf(buf, sizeof(buf), "E%d", e);
-	return buf;
 }
 
 /* The whole file (malloc'd, NUL-terminated), or NULL with errno. */

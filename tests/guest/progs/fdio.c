@@ -9,29 +9,13 @@
  *   fdio r FD        lseek(FD, 0, SEEK_SET), then FD to its end on stdout;
  *                    on a failure, the errno name on stderr and exit code 1
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static const char *ename(int e)
-{
-	static char buf[16];
-
-	switch (e) {
-	case EPERM: return "EPERM";
-	case EACCES: return "EACCES";
-	case ENOENT: return "ENOENT";
-	case EINVAL: return "EINVAL";
-	case EEXIST: return "EEXIST";
-	case ENOMEM: return "ENOMEM";
-	case EBADF: return "EBADF";
-	case ESRCH: return "ESRCH";
-	}
-	snprintf(buf, sizeof(buf), "E%d", e);
-	return buf;
-}
+#include "errname.h"
 
 int main(int argc, char **argv)
 {

@@ -42,6 +42,7 @@
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 #include "uprog.h"
+#include "errname.h"
 
 long g_base = 100;
 
@@ -69,24 +70,6 @@ static char *suffixed(const char *s)
 	static char buf[256];
 
 	snprintf(buf, sizeof(buf), "%s%s", go, s);
-	return buf;
-}
-
-static const char *ename(int e)
-{
-	static char buf[16];
-
-	switch (e) {
-	case 0: return "OK";
-	case EACCES: return "EACCES";
-	case EPERM: return "EPERM";
-	case EINVAL: return "EINVAL";
-	case EFAULT: return "EFAULT";
-	case EIO: return "EIO";
-	case ENOMEM: return "ENOMEM";
-	case EBUSY: return "EBUSY";
-	}
-	snprintf(buf, sizeof(buf), "E%d", e);
 	return buf;
 }
 
