@@ -173,6 +173,10 @@ impl Reap for State {
     fn reap(&self) -> bool {
         self.registry.lock().uprobes_mut().reap()
     }
+
+    fn install(&self) {
+        self.registry.lock().uprobes_mut().install_current();
+    }
 }
 
 /// `probes`.

@@ -175,6 +175,10 @@ pub enum ErrorKind {
     /// The writer may not attach to the process as ptrace would
     /// (`PTRACE_MODE_ATTACH_REALCREDS`).
     UprobeNoAccess,
+    /// `PATH:0xOFF` past the end of the file.
+    UprobePastEof,
+    /// A path probe without the kernel's `uprobe_mmap()` to hook.
+    UprobeNoMapHook,
     /// Kernel lockdown (`confidentiality`) refuses kernel probes, as tracefs
     /// refuses kprobe events (`LOCKDOWN_KPROBES`).
     KprobesLockedDown,
@@ -210,6 +214,8 @@ pub enum UprobeLimit {
     Process,
     /// Processes with user probes (`max_uprobe_procs=`).
     Processes,
+    /// Files with path probes.
+    Files,
 }
 
 impl UprobeLimit {
@@ -219,6 +225,7 @@ impl UprobeLimit {
             UprobeLimit::All => "in all (max_uprobes)",
             UprobeLimit::Process => "in the process",
             UprobeLimit::Processes => "in too many processes (max_uprobe_procs)",
+            UprobeLimit::Files => "in too many files",
         }
     }
 }
@@ -341,6 +348,8 @@ impl ErrorKind {
             UprobeNoReturn => "Return probes are not supported on user space",
             UprobeWrite => "Failed to write the breakpoint",
             UprobeNoAccess => "No permission to attach to the process (ptrace)",
+            UprobePastEof => "The offset is past the end of the file",
+            UprobeNoMapHook => "Path probes need the kernel's uprobe_mmap() (CONFIG_UPROBES)",
             KprobesLockedDown => "Kernel probes are refused under lockdown (confidentiality)",
             ElfRead => "Failed to read the file",
             ElfNotElf => "Not an ELF file",
@@ -450,6 +459,8 @@ const fn kind_errno(kind: ErrorKind) -> i32 {
         ErrorKind::NoSuchProcess => errno::ESRCH,
         ErrorKind::FileNotMapped => errno::ENOENT,
         ErrorKind::UprobeExists => errno::EEXIST,
+        ErrorKind::UprobePastEof => errno::EINVAL,
+        ErrorKind::UprobeNoMapHook => errno::ENOENT,
         ErrorKind::UprobeTooMany(_) => errno::ENOSPC,
         ErrorKind::UprobeNotMapped | ErrorKind::UprobeWrite => errno::EFAULT,
         ErrorKind::ElfRead => errno::EIO,

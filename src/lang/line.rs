@@ -192,6 +192,7 @@ fn parse_target(s: &str, pos: usize) -> Result<RawTarget<'_>, ParseError> {
                 let last = s.rfind(':').map_or(0, |i| i + 1);
                 let (kind, at) = match e {
                     UTargetError::BadPid => (BadUprobePid, 0),
+                    UTargetError::BadOffset if s.starts_with('/') => (BadUprobeOffs, last),
                     UTargetError::BadOffset => (BadUprobeOffs, s.find(':').map_or(0, |i| i + 1)),
                     UTargetError::BadPath => (BadUprobePath, s.find(':').map_or(0, |i| i + 1)),
                     UTargetError::BadSymbol => (BadUprobeSymbol, last),
@@ -249,6 +250,10 @@ fn parse_target(s: &str, pos: usize) -> Result<RawTarget<'_>, ParseError> {
 /// Whether a probe point is a user one: it starts with `PID:` (a module
 /// name is never all digits).
 pub fn is_user_target(s: &str) -> bool {
+    // A path probe (no kernel symbol or address starts with `/`).
+    if s.starts_with('/') {
+        return true;
+    }
     match s.split_once(':') {
         Some((pid, _)) => !pid.is_empty() && pid.bytes().all(|c| c.is_ascii_digit()),
         None => false,
@@ -409,9 +414,22 @@ pub fn default_event_name(def: &ProbeDef<'_>) -> FixedBuf<MAX_EVENT_NAME_LEN> {
         Target::Symbol { name, offset } => write!(full, "{c}_{name}_{offset}"),
         Target::Addr(a) => write!(full, "{c}_0x{a:x}"),
         Target::User(UTarget::Addr { pid, addr }) => write!(full, "{c}_{pid}_0x{addr:x}"),
-        Target::User(UTarget::File { pid, path, offset }) => {
+        Target::User(UTarget::File {
+            pid: Some(pid),
+            path,
+            offset,
+        }) => {
             let base = path.rsplit('/').next().unwrap_or(path);
             write!(full, "{c}_{pid}_{base}_0x{offset:x}")
+        }
+        // As tracefs names a `uprobe_events` probe.
+        Target::User(UTarget::File {
+            pid: None,
+            path,
+            offset,
+        }) => {
+            let base = path.rsplit('/').next().unwrap_or(path);
+            write!(full, "{c}_{base}_0x{offset:x}")
         }
         Target::User(UTarget::Symbol {
             pid,
@@ -421,7 +439,10 @@ pub fn default_event_name(def: &ProbeDef<'_>) -> FixedBuf<MAX_EVENT_NAME_LEN> {
             ..
         }) => {
             let base = path.rsplit('/').next().unwrap_or(path);
-            write!(full, "{c}_{pid}_{base}_{symbol}_{offset}")
+            match pid {
+                Some(pid) => write!(full, "{c}_{pid}_{base}_{symbol}_{offset}"),
+                None => write!(full, "{c}_{base}_{symbol}_{offset}"),
+            }
         }
     };
     let mut out = FixedBuf::new();
@@ -436,6 +457,14 @@ pub fn default_event_name(def: &ProbeDef<'_>) -> FixedBuf<MAX_EVENT_NAME_LEN> {
     out
 }
 
+/// `PID:` of a per-process probe point; nothing for a path probe.
+fn write_pid(w: &mut impl core::fmt::Write, pid: Option<u32>) -> core::fmt::Result {
+    match pid {
+        Some(pid) => write!(w, "{pid}:"),
+        None => Ok(()),
+    }
+}
+
 /// Writes the probe point as it reads back: `SYM`, `SYM+OFF` or `0xADDR`;
 /// a user one as `PID:0xADDR`, `PID:PATH:0xOFF` or `PID:PATH:SYM[+OFF]`
 /// (as written, `OFF` in decimal, no `+0`: not the resolved offset).
@@ -446,22 +475,23 @@ pub fn write_target(w: &mut impl core::fmt::Write, t: &Target<'_>) -> core::fmt:
         Target::Addr(a) => write!(w, "0x{a:x}"),
         Target::User(UTarget::Addr { pid, addr }) => write!(w, "{pid}:0x{addr:x}"),
         Target::User(UTarget::File { pid, path, offset }) => {
-            write!(w, "{pid}:{path}:0x{offset:x}")
+            write_pid(w, pid)?;
+            write!(w, "{path}:0x{offset:x}")
         }
         // As written, the offset in decimal (tracefs' `SYM+OFFS`).
         Target::User(UTarget::Symbol {
             pid,
             path,
             symbol,
-            offset: 0,
-            ..
-        }) => write!(w, "{pid}:{path}:{symbol}"),
-        Target::User(UTarget::Symbol {
-            pid,
-            path,
-            symbol,
             offset,
             ..
-        }) => write!(w, "{pid}:{path}:{symbol}+{offset}"),
+        }) => {
+            write_pid(w, pid)?;
+            write!(w, "{path}:{symbol}")?;
+            if offset != 0 {
+                write!(w, "+{offset}")?;
+            }
+            Ok(())
+        }
     }
 }

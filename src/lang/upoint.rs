@@ -7,7 +7,12 @@
 //! PID:PATH:0xOFF          file offset OFF of PATH, as mapped into PID
 //! PID:PATH:SYMBOL[+OFF]   function SYMBOL of the ELF file PATH (+OFF bytes
 //!                         into it), as mapped into PID
+//! PATH:0xOFF              file offset OFF of PATH, in every process that
+//!                         maps it (tracefs' `uprobe_events` form)
+//! PATH:SYMBOL[+OFF]       function SYMBOL of PATH, in every process
 //! ```
+//!
+//! A probe point that starts with `/` is a path probe (no PID).
 //!
 //! The last component after `PATH:` is an offset when it starts with `0x`
 //! (or `0X`), else a symbol. A symbol is a name as the ELF symbol table
@@ -36,19 +41,19 @@ pub enum UTarget<'a> {
         /// Virtual address.
         addr: u64,
     },
-    /// `PID:PATH:0xOFF`.
+    /// `[PID:]PATH:0xOFF`.
     File {
-        /// The process.
-        pid: u32,
+        /// The process (none: every process that maps the file).
+        pid: Option<u32>,
         /// Absolute path of the mapped file.
         path: &'a str,
         /// Offset in the file.
         offset: u64,
     },
-    /// `PID:PATH:SYMBOL[+OFF]`.
+    /// `[PID:]PATH:SYMBOL[+OFF]`.
     Symbol {
-        /// The process.
-        pid: u32,
+        /// The process (none: every process that maps the file).
+        pid: Option<u32>,
         /// Absolute path of the mapped ELF file.
         path: &'a str,
         /// The function symbol.
@@ -62,6 +67,14 @@ pub enum UTarget<'a> {
 }
 
 impl UTarget<'_> {
+    /// The process of a per-process probe point; none for a path probe.
+    pub fn pid(&self) -> Option<u32> {
+        match *self {
+            UTarget::Addr { pid, .. } => Some(pid),
+            UTarget::File { pid, .. } | UTarget::Symbol { pid, .. } => pid,
+        }
+    }
+
     /// For [`UTarget::Symbol`]: the byte positions of `PATH`, `SYMBOL`
     /// and `+OFF` in the probe point (where a caret goes).
     pub fn symbol_positions(&self) -> Option<(usize, usize, usize)> {
@@ -154,8 +167,12 @@ fn symbol(s: &str) -> Result<(&str, u64), UTargetError> {
     Ok((sym, off))
 }
 
-/// Parses `PID:0xADDR`, `PID:PATH:0xOFF` or `PID:PATH:SYMBOL[+OFF]`.
+/// Parses `PID:0xADDR`, `[PID:]PATH:0xOFF` or `[PID:]PATH:SYMBOL[+OFF]`.
 pub fn parse(s: &str) -> Result<UTarget<'_>, UTargetError> {
+    if s.starts_with('/') {
+        let (path, last) = s.rsplit_once(':').ok_or(UTargetError::BadOffset)?;
+        return path_point(None, path, last, 0);
+    }
     let (pid, rest) = s.split_once(':').ok_or(UTargetError::BadPid)?;
     if pid.is_empty() || pid.len() > 10 || !pid.bytes().all(|c| c.is_ascii_digit()) {
         return Err(UTargetError::BadPid);
@@ -174,28 +191,37 @@ pub fn parse(s: &str) -> Result<UTarget<'_>, UTargetError> {
             if !path.starts_with('/') {
                 return Err(UTargetError::BadPath);
             }
-            // An offset starts with `0x`; a number without it is a bad
-            // offset (no symbol starts with a digit), anything else a
-            // symbol.
-            if last.starts_with("0x")
-                || last.starts_with("0X")
-                || last.starts_with(|c: char| c.is_ascii_digit())
-                || last.is_empty()
-            {
-                return Ok(UTarget::File {
-                    pid,
-                    path,
-                    offset: hex(last)?,
-                });
-            }
-            let (symbol, offset) = symbol(last)?;
-            Ok(UTarget::Symbol {
-                pid,
-                path,
-                symbol,
-                offset,
-                symbol_pos: pid_len + 1 + path.len() + 1,
-            })
+            path_point(Some(pid), path, last, pid_len + 1)
         }
     }
+}
+
+/// `PATH:LAST` of a probe point (`PATH` starting at byte `path_pos`).
+fn path_point<'a>(
+    pid: Option<u32>,
+    path: &'a str,
+    last: &'a str,
+    path_pos: usize,
+) -> Result<UTarget<'a>, UTargetError> {
+    // An offset starts with `0x`; a number without it is a bad offset (no
+    // symbol starts with a digit), anything else a symbol.
+    if last.starts_with("0x")
+        || last.starts_with("0X")
+        || last.starts_with(|c: char| c.is_ascii_digit())
+        || last.is_empty()
+    {
+        return Ok(UTarget::File {
+            pid,
+            path,
+            offset: hex(last)?,
+        });
+    }
+    let (symbol, offset) = symbol(last)?;
+    Ok(UTarget::Symbol {
+        pid,
+        path,
+        symbol,
+        offset,
+        symbol_pos: path_pos + path.len() + 1,
+    })
 }

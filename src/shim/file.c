@@ -68,3 +68,16 @@ void rprobes_file_close(void *file)
 {
 	fput(file);
 }
+
+void *rprobes_file_inode(void *file)
+{
+	struct inode *inode = file_inode((struct file *)file);
+
+	ihold(inode);
+	return inode;
+}
+
+void rprobes_iput(void *inode)
+{
+	iput(inode);
+}

@@ -29,4 +29,14 @@ long rprobes_file_read(void *file, u64 off, void *buf, size_t len);
 /* Drops the reference of rprobes_file_open() (fput()). */
 void rprobes_file_close(void *file);
 
+/*
+ * The inode of @file, with a reference of its own (ihold()): a path probe
+ * keeps its file's inode, so that the inode is not reused while the probe
+ * names it. Drop it with rprobes_iput().
+ */
+void *rprobes_file_inode(void *file);
+
+/* Drops a reference of rprobes_file_inode() (iput(); sleeps). */
+void rprobes_iput(void *inode);
+
 #endif

@@ -300,3 +300,151 @@ fail:
 	vm_munmap(addr, len);
 	return ret;
 }
+
+/* ---- path probes ---- */
+
+long rprobes_all_mms(struct rprobes_mmref *out, unsigned long cap)
+{
+	struct task_struct *p;
+	unsigned long n = 0, i;
+
+	rcu_read_lock();
+	for_each_process(p) {
+		struct mm_struct *mm;
+
+		if (p->flags & PF_KTHREAD)
+			continue;
+		task_lock(p);
+		mm = p->mm;
+		if (mm) {
+			/* Threads share it; a vfork child too, for a while. */
+			for (i = 0; i < n && i < cap; i++)
+				if (out[i].mm == mm)
+					break;
+			if (i == n || i == cap) {
+				if (n < cap) {
+					mmgrab(mm);
+					out[n].mm = mm;
+					out[n].tgid = task_tgid_vnr(p);
+				}
+				n++;
+			}
+		}
+		task_unlock(p);
+	}
+	rcu_read_unlock();
+	return n;
+}
+
+void rprobes_mmdrop(void *mm)
+{
+	mmdrop(mm);
+}
+
+/* The mappings a path probe goes into (the kernel's valid_vma()). */
+static bool rprobes_probe_vma(struct vm_area_struct *vma)
+{
+	vm_flags_t flags = VM_HUGETLB | VM_MAYEXEC | VM_MAYSHARE | VM_WRITE;
+
+	return vma->vm_file && (vma->vm_flags & flags) == VM_MAYEXEC &&
+	       !(vma->vm_flags & (VM_IO | VM_PFNMAP | VM_MIXEDMAP));
+}
+
+long rprobes_mm_file_vmas(void *mmp, void *inode, struct rprobes_fvma *out, unsigned int cap)
+{
+	struct mm_struct *mm = mmp;
+	struct vm_area_struct *vma;
+	long n = 0;
+	VMA_ITERATOR(vmi, mm, 0);
+
+	if (!mmget_not_zero(mm))
+		return -ESRCH;
+	if (mmap_read_lock_killable(mm)) {
+		mmput(mm);
+		return -EINTR;
+	}
+	for_each_vma(vmi, vma) {
+		if (!rprobes_probe_vma(vma) || file_inode(vma->vm_file) != inode)
+			continue;
+		if (n < cap) {
+			out[n].start = vma->vm_start;
+			out[n].end = vma->vm_end;
+			out[n].offset = (u64)vma->vm_pgoff << PAGE_SHIFT;
+		}
+		n++;
+	}
+	mmap_read_unlock(mm);
+	mmput(mm);
+	return n;
+}
+
+long rprobes_umm_poke(void *mmp, unsigned long addr, void *inode, u8 old, u8 new)
+{
+	struct mm_struct *mm = mmp;
+	struct vm_area_struct *vma;
+	struct page *page;
+	u8 *maddr;
+	long ret = 0;
+
+	if (!mmget_not_zero(mm))
+		return -ESRCH;
+	if (mmap_read_lock_killable(mm)) {
+		mmput(mm);
+		return -EINTR;
+	}
+	/*
+	 * Checked under the lock the write is made under: a mapping made
+	 * MAP_SHARED (or unmapped, or another file's) since the probe point
+	 * was resolved gets nothing, and the page cache never an int3.
+	 */
+	vma = vma_lookup(mm, addr);
+	if (!vma || (vma->vm_flags & (VM_SHARED | VM_MAYSHARE | VM_IO | VM_PFNMAP | VM_MIXEDMAP)) ||
+	    (inode && (!vma->vm_file || file_inode(vma->vm_file) != inode))) {
+		ret = -ENOENT;
+		goto out;
+	}
+	/*
+	 * Looked at first without FOLL_WRITE: a mapping whose byte is not
+	 * @old (a sweep over every process that maps a file) keeps sharing
+	 * the page cache's page, no copy-on-write.
+	 */
+	page = get_user_page_vma_remote(mm, addr, FOLL_FORCE, &vma);
+	if (IS_ERR(page)) {
+		ret = PTR_ERR(page);
+		goto out;
+	}
+	maddr = kmap_local_page(page);
+	if (maddr[offset_in_page(addr)] != old)
+		ret = -EBUSY;
+	kunmap_local(maddr);
+	put_page(page);
+	if (ret || old == new)
+		goto out;
+	page = get_user_page_vma_remote(mm, addr, FOLL_FORCE | FOLL_WRITE, &vma);
+	if (IS_ERR(page)) {
+		ret = PTR_ERR(page);
+		goto out;
+	}
+	maddr = kmap_local_page(page);
+	if (maddr[offset_in_page(addr)] != old) {
+		ret = -EBUSY;
+	} else {
+		copy_to_user_page(vma, page, addr, maddr + offset_in_page(addr), &new, 1);
+		set_page_dirty_lock(page);
+	}
+	kunmap_local(maddr);
+	put_page(page);
+out:
+	mmap_read_unlock(mm);
+	mmput(mm);
+	return ret;
+}
+
+void *rprobes_vma_probe_inode(void *vmap)
+{
+	struct vm_area_struct *vma = vmap;
+
+	if (vma->vm_mm != current->mm || !rprobes_probe_vma(vma))
+		return NULL;
+	return file_inode(vma->vm_file);
+}

@@ -81,4 +81,61 @@ bool rprobes_step_fault_fixup(unsigned long slot, unsigned long orig);
  */
 long rprobes_xol_map(void **pages, unsigned int n);
 
+/* ---- path probes: every process that maps a file ---- */
+
+/* A process's address space (rprobes_all_mms()). */
+struct rprobes_mmref {
+	/* With a mm_count reference (mmgrab()): rprobes_mmdrop() it. */
+	void *mm;
+	/* The thread group id of a process using it. */
+	int tgid;
+};
+
+/*
+ * The address spaces of the processes alive now, each once, each with a
+ * mm_count reference: at most @cap are stored in @out; returns how many there
+ * are (more than @cap: call again with room for them; the ones stored must be
+ * dropped either way). Kernel threads have none. Process context.
+ */
+long rprobes_all_mms(struct rprobes_mmref *out, unsigned long cap);
+
+/* Drops a reference of rprobes_all_mms() (mmdrop()). */
+void rprobes_mmdrop(void *mm);
+
+/* A mapping of a file (rprobes_mm_file_vmas()). */
+struct rprobes_fvma {
+	unsigned long start;
+	unsigned long end;
+	/* The file offset mapped at @start. */
+	u64 offset;
+};
+
+/*
+ * The mappings of @mm that map @inode as the kernel's uprobes would probe
+ * them: private (not VM_MAYSHARE), VM_MAYEXEC, not writable, not hugetlb.
+ * At most @cap in @out; returns how many there are, or -ESRCH (no users
+ * left), -EINTR. Takes mmap_lock for read. Process context.
+ */
+long rprobes_mm_file_vmas(void *mm, void *inode, struct rprobes_fvma *out, unsigned int cap);
+
+/*
+ * Replaces the byte @old at @addr of @mm with @new, as ptrace writes (a
+ * private mapping's copy-on-write is broken first), after checking under the
+ * same mmap_lock that @addr is in a private mapping (not VM_MAYSHARE, not
+ * VM_IO/PFNMAP/MIXEDMAP) and, when @inode is not NULL, that the mapping is of
+ * @inode: an int3 never reaches the page cache or the file. Returns 0, or
+ * -EBUSY (the byte there is not @old: then nothing is written and no
+ * copy-on-write broken; @old == @new only checks the byte), -ENOENT (not mapped, shared, or of
+ * another file), -ESRCH (no users left), -EINTR (a fatal signal), -ENOMEM,
+ * -EFAULT. Process context.
+ */
+long rprobes_umm_poke(void *mm, unsigned long addr, void *inode, u8 old, u8 new);
+
+/*
+ * For the mmap hook (a kprobe on uprobe_mmap(), atomic): the inode of @vma's
+ * file if @vma maps it as rprobes_mm_file_vmas() takes mappings and belongs
+ * to current's address space, else NULL.
+ */
+void *rprobes_vma_probe_inode(void *vma);
+
 #endif

@@ -40,6 +40,49 @@ impl RoFile {
     pub(crate) fn size(&self) -> u64 {
         self.size
     }
+
+    /// The file's inode, with a reference of its own.
+    pub(crate) fn inode(&self) -> Inode {
+        // SAFETY: `self.file` is an open file (our reference); the shim
+        // takes a reference on its inode for the result.
+        let raw = unsafe { bindings::rprobes_file_inode(self.file.as_ptr()) };
+        // INVARIANT: The reference just taken.
+        Inode(raw)
+    }
+}
+
+/// An inode with a reference (`ihold`) of its own: the key of a path
+/// probe's file, which cannot be reused for another file while it is held.
+///
+/// # Invariants
+///
+/// `self.0` is an inode this object holds a reference on.
+pub(crate) struct Inode(*mut kernel::ffi::c_void);
+
+// SAFETY: An inode reference may be dropped from any task (process
+// context); the pointer is only compared otherwise.
+unsafe impl Send for Inode {}
+// SAFETY: As above.
+unsafe impl Sync for Inode {}
+
+impl Inode {
+    /// The inode's address (its key; compared, never dereferenced).
+    pub(crate) fn key(&self) -> usize {
+        self.0 as usize
+    }
+
+    /// The raw pointer, for the shim's checks.
+    pub(crate) fn as_ptr(&self) -> *mut kernel::ffi::c_void {
+        self.0
+    }
+}
+
+impl Drop for Inode {
+    fn drop(&mut self) {
+        // SAFETY: Our reference (type invariant), dropped once; process
+        // context (a probe is freed under the registry mutex).
+        unsafe { bindings::rprobes_iput(self.0) }
+    }
 }
 
 impl ReadAt for RoFile {

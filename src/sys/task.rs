@@ -45,6 +45,12 @@ pub(crate) fn current_pid() -> i32 {
     unsafe { (*current()).pid }
 }
 
+/// Current's thread group id (its process, as user space names it).
+pub(crate) fn current_tgid() -> i32 {
+    // SAFETY: `current` is valid while it runs, and its tgid never changes.
+    unsafe { (*current()).tgid }
+}
+
 /// Where `comm` (`char[TASK_COMM_LEN]`, 16 bytes) is in a task.
 pub(crate) const COMM_OFFSET: usize = core::mem::offset_of!(bindings::task_struct, comm);
 const _: () = assert!(COMM_OFFSET % 8 == 0 && bindings::TASK_COMM_LEN == 16);

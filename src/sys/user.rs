@@ -93,28 +93,140 @@ pub(crate) fn step_fault_fixup(slot: u64, orig: u64) -> bool {
     }
 }
 
-/// Reads or writes (within one page) the memory of `mm`, as ptrace does:
-/// a write to a private mapping breaks copy-on-write, so only this address
-/// space sees it. Sleeps.
-pub(crate) fn rw(mm: &Mm, vaddr: u64, buf: &mut [u8], write: bool) -> Result {
+/// Replaces the byte `old` at `vaddr` of `mm` with `new` as ptrace writes
+/// (a private mapping's copy-on-write broken first), after checking under
+/// the same `mmap_lock` that the address is in a private mapping, and of
+/// `inode` if given (its key, [`super::file::Inode::as_ptr`]).
+///
+/// Errors: `EBUSY` (the byte there is not `old`), `ENOENT` (not mapped,
+/// shared, or of another file), `ESRCH` (no users left), `EINTR`,
+/// `ENOMEM`, `EFAULT`. Sleeps.
+pub(crate) fn poke(
+    mm: &Mm,
+    vaddr: u64,
+    inode: *mut kernel::ffi::c_void,
+    old: u8,
+    new: u8,
+) -> Result {
     // SAFETY: `mm` is a live `mm_struct` (a reference keeps it); the shim
-    // takes a user reference for the access. `buf` is valid for its length.
+    // takes a user reference for the access; `inode` is only compared.
     let r = unsafe {
-        bindings::rprobes_umm_rw(
+        bindings::rprobes_umm_poke(
             mm.as_raw().cast(),
             vaddr as kernel::ffi::c_ulong,
-            buf.as_mut_ptr().cast(),
-            buf.len() as u32,
-            write,
+            inode,
+            old,
+            new,
         )
     };
-    if r == buf.len() as isize {
-        Ok(())
-    } else if r < 0 {
+    if r < 0 {
         Err(Error::from_errno(r as i32))
     } else {
-        Err(EFAULT)
+        Ok(())
     }
+}
+
+/// An address space of a process alive when [`all_mms`] looked.
+pub(crate) struct MmRef {
+    /// With its own `mmgrab` reference.
+    pub(crate) mm: ARef<Mm>,
+    /// A process using it.
+    pub(crate) tgid: i32,
+}
+
+/// The address spaces of every process alive now (each once). Sleeps.
+pub(crate) fn all_mms() -> Result<KVVec<MmRef>> {
+    let mut cap = 256usize;
+    loop {
+        let mut raw: KVVec<bindings::rprobes_mmref> = KVVec::with_capacity(cap, GFP_KERNEL)?;
+        // SAFETY: `raw` has room for `cap` entries; the shim stores at
+        // most that many.
+        let n = unsafe { bindings::rprobes_all_mms(raw.as_mut_ptr(), cap as kernel::ffi::c_ulong) }
+            .max(0) as usize;
+        // SAFETY: The shim initialised the first `min(n, cap)` entries.
+        unsafe { raw.inc_len(n.min(cap)) };
+        // Each stored entry holds an `mmgrab` reference: owned by an
+        // `ARef` from here on, dropped with it.
+        let mut out = KVVec::with_capacity(raw.len(), GFP_KERNEL);
+        for r in raw.iter() {
+            // SAFETY: See above; the shim never stores a null mm.
+            let mm =
+                unsafe { ARef::from_raw(core::ptr::NonNull::new_unchecked(r.mm.cast::<Mm>())) };
+            if let Ok(v) = out.as_mut() {
+                // Cannot fail: reserved.
+                let _ = v.push(MmRef { mm, tgid: r.tgid }, GFP_KERNEL);
+            }
+        }
+        let out = out?;
+        if n <= cap {
+            return Ok(out);
+        }
+        cap = n + n / 4 + 16;
+    }
+}
+
+/// A mapping of a file in an address space.
+#[derive(Clone, Copy)]
+pub(crate) struct FileVma {
+    pub(crate) start: u64,
+    pub(crate) end: u64,
+    /// The file offset mapped at `start`.
+    pub(crate) offset: u64,
+}
+
+impl FileVma {
+    /// The address of file offset `off` in this mapping, if it maps it.
+    pub(crate) fn vaddr_of(&self, off: u64) -> Option<u64> {
+        let d = off.checked_sub(self.offset)?;
+        (d < self.end - self.start).then(|| self.start + d)
+    }
+}
+
+/// The mappings of `inode` (its key) in `mm` that path probes go into:
+/// private, may-exec, not writable. Sleeps (`mmap_lock`).
+pub(crate) fn file_vmas(mm: &Mm, inode: *mut kernel::ffi::c_void) -> Result<KVec<FileVma>> {
+    let mut cap = 8usize;
+    loop {
+        let mut raw: KVec<bindings::rprobes_fvma> = KVec::with_capacity(cap, GFP_KERNEL)?;
+        // SAFETY: `raw` has room for `cap` entries; `mm` is live (a
+        // reference keeps it); `inode` is only compared.
+        let n = unsafe {
+            bindings::rprobes_mm_file_vmas(mm.as_raw().cast(), inode, raw.as_mut_ptr(), cap as u32)
+        };
+        if n < 0 {
+            return Err(Error::from_errno(n as i32));
+        }
+        let n = n as usize;
+        if n > cap {
+            cap = n;
+            continue;
+        }
+        // SAFETY: The shim initialised the first `n` entries.
+        unsafe { raw.inc_len(n) };
+        let mut out = KVec::with_capacity(n, GFP_KERNEL)?;
+        for r in raw.iter() {
+            out.push(
+                FileVma {
+                    start: r.start as u64,
+                    end: r.end as u64,
+                    offset: r.offset,
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        return Ok(out);
+    }
+}
+
+/// For the mmap hook (atomic): the inode key of `vma`'s file if `vma` is a
+/// mapping of current's that path probes go into.
+///
+/// # Safety
+///
+/// `vma` is a live vma (the hook's argument, under `mmap_lock`).
+pub(crate) unsafe fn vma_probe_inode(vma: *mut kernel::ffi::c_void) -> usize {
+    // SAFETY: The caller's guarantee.
+    unsafe { bindings::rprobes_vma_probe_inode(vma) as usize }
 }
 
 /// Protection bits of the mapping at a probe point.

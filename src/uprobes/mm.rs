@@ -215,7 +215,7 @@ impl UMm {
         for p in self.points.iter() {
             let w = p.load(Relaxed);
             if w != 0 {
-                restore(&self.mm, w >> 8, w as u8);
+                restore(&self.mm, w >> 8, w as u8, core::ptr::null_mut());
             }
         }
     }
@@ -278,12 +278,8 @@ unsafe fn create_area(arg: *mut kernel::ffi::c_void) {
     }
 }
 
-/// Writes `orig` back at `vaddr` of `mm` if our int3 is still there.
-/// Sleeps.
-pub(super) fn restore(mm: &Mm, vaddr: u64, orig: u8) {
-    let mut b = [0u8];
-    if user::rw(mm, vaddr, &mut b, false).is_ok() && b[0] == INT3 {
-        let mut o = [orig];
-        let _ = user::rw(mm, vaddr, &mut o, true);
-    }
+/// Writes `orig` back at `vaddr` of `mm` if our int3 is still there (in a
+/// private mapping, of `inode` if not null). Sleeps.
+pub(super) fn restore(mm: &Mm, vaddr: u64, orig: u8, inode: *mut kernel::ffi::c_void) {
+    let _ = user::poke(mm, vaddr, inode, INT3, orig);
 }

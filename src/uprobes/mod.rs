@@ -47,6 +47,7 @@
 pub(crate) mod emulate;
 pub(crate) mod explain;
 pub(crate) mod mm;
+pub(crate) mod path;
 pub(crate) mod probe;
 pub(crate) mod reaper;
 pub(crate) mod set;

@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! One user probe point ([`UProbe`]) and its hit: counted and recorded,
-//! then the probed instruction emulated (the fast path) or single-stepped
-//! out of line in an XOL slot.
+//! One user probe point ([`UProbe`]: a line of `probes`), its breakpoints
+//! in address spaces ([`UInst`]: one for a `PID:` probe, one per mapping
+//! of the file in each process for a path probe), and a hit: counted and
+//! recorded, then the probed instruction emulated (the fast path) or
+//! single-stepped out of line in an XOL slot.
 //!
-//! Context: [`UProbe::hit`] runs in the int3 trap handler (interrupts off,
+//! Context: [`UInst::hit`] runs in the int3 trap handler (interrupts off,
 //! in the probed task): no lock, no allocation.
 
 use super::emulate::{emulate, gpr, set_gpr, TF};
 use super::mm::UMm;
+use super::table::{hash_point, Hashed};
 use super::xol::{Step, StepInfo};
 use super::ENABLED;
 use crate::events::eval::{self, Args, Ctx};
@@ -17,6 +20,7 @@ use crate::events::ring::{self, Head};
 use crate::insn::{Emulation, Fixups, Verdict, MAX_INSN_LEN};
 use crate::probe::{Name, Named, TargetText};
 use crate::sys::bindings::pt_regs;
+use crate::sys::file::Inode;
 use crate::sys::percpu::{PerCpu, Zeroable};
 use crate::sys::task;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -33,6 +37,51 @@ pub(super) struct UStats {
 // destructor.
 unsafe impl Zeroable for UStats {}
 
+/// Where a probe's breakpoints go.
+pub(crate) enum Kind {
+    /// `PID:...`: one address of one address space.
+    Pid {
+        /// The address space.
+        umm: Arc<UMm>,
+        /// The probed address.
+        vaddr: u64,
+    },
+    /// `PATH:...`: a file offset, in every address space that maps the
+    /// file (now and later).
+    Path {
+        /// The file (its inode, held).
+        inode: Inode,
+        /// The probed file offset.
+        offset: u64,
+    },
+}
+
+/// A probe's breakpoint in one address space: what the int3 handler finds
+/// by (mm, address) in [`super::table::POINTS`].
+///
+/// # Invariants
+///
+/// `point` is the [`UProbe`] that owns this instance (in its `insts`); the
+/// probe is freed only after its instances left the table and a grace
+/// period passed.
+pub(crate) struct UInst {
+    pub(super) point: *const UProbe,
+    pub(super) umm: Arc<UMm>,
+    /// The probed address.
+    pub(super) vaddr: u64,
+}
+
+// SAFETY: `point` is only read (a `Sync` probe) while the owner is alive.
+unsafe impl Send for UInst {}
+// SAFETY: As above.
+unsafe impl Sync for UInst {}
+
+impl Hashed for UInst {
+    fn hash(&self) -> usize {
+        hash_point(self.umm.key(), self.vaddr)
+    }
+}
+
 /// One user probe point.
 pub(crate) struct UProbe {
     /// Names the probe in recorded events.
@@ -44,12 +93,10 @@ pub(crate) struct UProbe {
     /// For `PID:PATH:SYMBOL[+OFF]`: the file offset the symbol resolved
     /// to when the probe was added.
     pub(super) file_offset: Option<u64>,
-    /// Its address space.
-    pub(super) umm: Arc<UMm>,
-    /// The address space's key in the tables ([`UMm::key`]).
-    pub(super) mm: usize,
-    /// The probed address.
-    pub(super) vaddr: u64,
+    /// Where its breakpoints go.
+    pub(super) kind: Kind,
+    /// Its breakpoints (they point back to it: see [`UInst`]).
+    pub(super) insts: KVec<KBox<UInst>>,
     /// The byte the breakpoint replaced.
     pub(super) orig: u8,
     /// Length of the probed instruction.
@@ -62,8 +109,10 @@ pub(crate) struct UProbe {
     /// What runs in the XOL slot: the instruction, or its rewrite that
     /// addresses memory through `scratch` instead of `%rip`.
     pub(super) step: [u8; MAX_INSN_LEN],
-    /// The scratch register and the address it must hold for the step.
-    pub(super) scratch: Option<(u8, u64)>,
+    /// The scratch register and the address it must hold for the step,
+    /// relative to the probed address (and whether it wraps at 4 GiB: an
+    /// `addr32` operand).
+    pub(super) scratch: Option<(u8, u64, bool)>,
     /// A `rep` string instruction (its step traps after each iteration).
     pub(super) rep: bool,
     pub(super) stats: PerCpu<UStats>,
@@ -93,6 +142,22 @@ impl UProbe {
         }
     }
 
+    /// A path probe's file (its inode's key).
+    pub(super) fn inode_key(&self) -> Option<usize> {
+        match &self.kind {
+            Kind::Path { inode, .. } => Some(inode.key()),
+            Kind::Pid { .. } => None,
+        }
+    }
+
+    /// A path probe's inode for the shim's checks; null for a `PID:` probe.
+    pub(super) fn inode_ptr(&self) -> *mut kernel::ffi::c_void {
+        match &self.kind {
+            Kind::Path { inode, .. } => inode.as_ptr(),
+            Kind::Pid { .. } => core::ptr::null_mut(),
+        }
+    }
+
     pub(super) fn hits(&self) -> u64 {
         let mut h = 0u64;
         self.stats
@@ -110,34 +175,52 @@ impl UProbe {
     /// trap handler: the common case (no arguments) is a few loads, the
     /// counter and the ring buffer's reserve and commit.
     #[inline(always)]
-    fn count(&self, regs: &pt_regs) {
+    fn count(&self, regs: &pt_regs, vaddr: u64) {
         if !ENABLED.load(Relaxed) || !self.armed.load(Relaxed) || !self.filter.pass() {
             return;
         }
         let s = self.stats.this_cpu();
         s.hits.store(s.hits.load(Relaxed).wrapping_add(1), Relaxed);
         match self.args.as_deref() {
-            None => ring::record(Head::entry(self.id, self.vaddr), 0, |_: &mut [u8]| {}),
-            Some(args) => self.record_args(args, regs),
+            None => ring::record(Head::entry(self.id, vaddr), 0, |_: &mut [u8]| {}),
+            Some(args) => self.record_args(args, regs, vaddr),
         }
     }
 
     /// [`Self::count`]'s event with fetch arguments.
     #[inline(never)]
-    fn record_args(&self, args: &Args, regs: &pt_regs) {
+    fn record_args(&self, args: &Args, regs: &pt_regs, vaddr: u64) {
         let ctx = Ctx {
             regs,
             retval: None,
             entry_args: None,
             user: true,
         };
-        eval::record_args(Head::entry(self.id, self.vaddr), args, &ctx);
+        eval::record_args(Head::entry(self.id, vaddr), args, &ctx);
+    }
+
+    /// The scratch register and the value it gets for a step at `vaddr`.
+    fn scratch_at(&self, vaddr: u64) -> Option<(u8, u64)> {
+        self.scratch.map(|(reg, rel, wrap32)| {
+            let v = vaddr.wrapping_add(rel);
+            (reg, if wrap32 { v & 0xffff_ffff } else { v })
+        })
+    }
+}
+
+impl UInst {
+    /// The probe.
+    #[inline(always)]
+    pub(super) fn point(&self) -> &UProbe {
+        // SAFETY: The owner outlives its instances (type invariant).
+        unsafe { &*self.point }
     }
 
     /// Handles a hit: `regs.ip` is just past our int3 at `self.vaddr`.
     /// The emulated case is the fast path, inlined into the trap handler.
     #[inline(always)]
     pub(super) fn hit(&self, regs: &mut pt_regs) {
+        let p = self.point();
         let umm = &*self.umm;
         let bp = self.vaddr;
         regs.ip = bp as usize;
@@ -147,14 +230,14 @@ impl UProbe {
         let counted = umm.take_replay(me, bp);
         // A task that steps itself (TF) gets its trap from a real step.
         if regs.flags as u64 & TF == 0 {
-            if let Verdict::Emulate(e) = self.verdict {
-                if self.args.is_none() {
-                    if emulate(e, regs, bp, self.len) {
+            if let Verdict::Emulate(e) = p.verdict {
+                if p.args.is_none() {
+                    if emulate(e, regs, bp, p.len) {
                         umm.emulated.fetch_add(1, Relaxed);
                         // Last: little is live across the ring buffer's
                         // calls.
                         if !counted {
-                            self.count(regs);
+                            p.count(regs, bp);
                         }
                         return;
                     }
@@ -170,12 +253,13 @@ impl UProbe {
     /// the registers from before the instruction.
     #[inline(never)]
     fn emulate_args(&self, e: Emulation, regs: &mut pt_regs, counted: bool) -> bool {
+        let p = self.point();
         let before = *regs;
-        if !emulate(e, regs, self.vaddr, self.len) {
+        if !emulate(e, regs, self.vaddr, p.len) {
             return false;
         }
         if !counted {
-            self.count(&before);
+            p.count(&before, self.vaddr);
         }
         self.umm.emulated.fetch_add(1, Relaxed);
         true
@@ -185,6 +269,7 @@ impl UProbe {
     /// in an XOL slot, with TF.
     #[inline(never)]
     fn step(&self, regs: &mut pt_regs, me: usize, counted: bool) {
+        let p = self.point();
         let umm = &*self.umm;
         let bp = self.vaddr;
         if umm.xol.area() == 0 {
@@ -207,12 +292,12 @@ impl UProbe {
             return;
         };
         if !counted {
-            self.count(regs);
+            p.count(regs, bp);
         }
-        umm.xol
-            .write(slot, &self.step[..usize::from(self.len)], self.id);
+        umm.xol.write(slot, &p.step[..usize::from(p.len)], p.id);
+        let scratch = p.scratch_at(bp);
         let mut saved = 0;
-        if let Some((reg, value)) = self.scratch {
+        if let Some((reg, value)) = scratch {
             saved = gpr(regs, reg);
             set_gpr(regs, reg, value);
         }
@@ -220,11 +305,11 @@ impl UProbe {
             slot,
             orig: bp,
             info: StepInfo {
-                len: self.len,
-                fixups: self.fixups.bits(),
-                scratch: self.scratch.map(|(r, _)| r),
+                len: p.len,
+                fixups: p.fixups.bits(),
+                scratch: scratch.map(|(r, _)| r),
                 saved_tf: regs.flags as u64 & TF != 0,
-                rep: self.rep,
+                rep: p.rep,
             },
             saved,
         };
@@ -235,11 +320,23 @@ impl UProbe {
     }
 }
 
+impl UInst {
+    /// Forgets the instance in its address space (its instances out of the
+    /// table a grace period ago: no trap handler uses it): no slot gets
+    /// its instruction again, and a fork child no longer removes it.
+    pub(super) fn forget(&self, id: u32, pid: bool) {
+        if pid {
+            self.umm.remove_point(self.vaddr);
+        }
+        self.umm.xol.forget(id);
+    }
+}
+
 impl Drop for UProbe {
     fn drop(&mut self) {
-        self.umm.remove_point(self.vaddr);
-        // No trap handler uses the probe any more (it left the table a
-        // grace period ago): no slot gets its instruction again.
-        self.umm.xol.forget(self.id);
+        let pid = matches!(self.kind, Kind::Pid { .. });
+        for i in self.insts.iter() {
+            i.forget(self.id, pid);
+        }
     }
 }

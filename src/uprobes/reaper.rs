@@ -7,6 +7,8 @@
 //!
 //! What a run does belongs to the level that owns the probes (it takes the
 //! registry mutex): that level implements [`Reap`] and outlives the reaper.
+//! The same level puts path probes into an address space that maps their
+//! file ([`install`], from a task work of [`super::path`]).
 //!
 //! Context: [`kick`] may run anywhere (tracepoints, preemption off); a run
 //! is process context (workqueue), sleepable.
@@ -26,6 +28,9 @@ pub(crate) trait Reap: Sync {
     /// Frees what died; returns whether something seems about to die (then
     /// the reaper looks again soon).
     fn reap(&self) -> bool;
+    /// Puts the path probes' breakpoints into current's address space
+    /// (a task work of current; sleeps).
+    fn install(&self);
 }
 
 /// The module's reaper (an `Arc` reference held for [`kick`]), while it
@@ -126,6 +131,23 @@ impl Reaper {
             drop(unsafe { Arc::from_raw(raw) });
         }
     }
+}
+
+/// [`Reap::install`], from a task work of [`super::path`] (which holds a
+/// module reference: the reaper cannot be stopped meanwhile).
+pub(crate) fn install() {
+    let raw = REAPER.load(Acquire);
+    if raw.is_null() {
+        return;
+    }
+    // SAFETY: The static holds a reference until `stop`, which runs at
+    // module exit, after every task work (each holds a module reference).
+    let r = unsafe { &*raw };
+    if r.stopped.load(Acquire) {
+        return;
+    }
+    // SAFETY: Not stopped: `job` is valid (type invariant).
+    unsafe { r.job.as_ref() }.install();
 }
 
 /// Runs the reaper in `ms` milliseconds, unless it is queued already. Any

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The registry's part of user probes ([`UProbes`]): every user probe and
-//! probed address space, adding (resolve the point in the live process,
-//! judge the instruction, write the breakpoint), removing, reaping dead
-//! address spaces, and the views.
+//! probed address space, adding (resolve the point in the live process, or
+//! the file of a path probe, judge the instruction, write the breakpoints),
+//! putting path probes into address spaces that map their file later,
+//! removing, reaping dead address spaces, and the views.
 //!
 //! Context: everything here runs under the registry mutex (sleepable;
 //! `mmap_lock` inside, for the memory of the probed processes). An object
@@ -11,22 +12,24 @@
 //! period in between.
 
 use super::mm::{restore, UMm};
-use super::probe::UProbe;
+use super::path::{self, MapHook};
+use super::probe::{Kind, UInst, UProbe};
 use super::symbol;
-use super::table::{hash_mm, hash_point, MMS, NMMS, POINTS};
+use super::table::{hash_mm, hash_point, Hashed, MMS, NMMS, POINTS};
 use super::trap::SignalHook;
 use super::xol;
 use super::{emulate::step_fixups, ENABLED, INT3, LIMIT_PROBES, LIMIT_PROCS};
 use crate::events::eval::Args;
 use crate::events::filter::Filter;
 use crate::insn::{self, Verdict, MAX_INSN_LEN};
+use crate::lang::elf::ReadAt;
 use crate::lang::error::{ErrorKind, ParseError, UprobeLimit};
 use crate::lang::line::{write_target, Target};
 use crate::lang::upoint::UTarget;
 use crate::probe::{CmdError, Name, Named, TargetText};
 use crate::sys::percpu::PerCpu;
 use crate::sys::task;
-use crate::sys::user::{self, vma};
+use crate::sys::user::{self, vma, FileVma};
 use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use kernel::mm::Mm;
@@ -42,6 +45,13 @@ pub(crate) struct UProbes {
     reap_budget: u32,
     /// The signal hook (registered with the first probed address space).
     signal: Option<Pin<KBox<SignalHook>>>,
+    /// The mmap hook (registered with the first path probe).
+    map_hook: Option<Pin<KBox<MapHook>>>,
+    /// Instances out of the table, to free after a grace period.
+    dead: KVec<KBox<UInst>>,
+    /// Mappings of probed files that got no breakpoint (the byte there
+    /// was not the file's, no memory, too many processes).
+    pub(super) skipped: u64,
 }
 
 /// A user probe to add, as the registry resolved its names.
@@ -65,6 +75,9 @@ impl UProbes {
             mms: KVec::new(),
             reap_budget: 0,
             signal: None,
+            map_hook: None,
+            dead: KVec::new(),
+            skipped: 0,
         }
     }
 
@@ -102,10 +115,20 @@ impl UProbes {
         }
     }
 
-    /// Adds a user probe: resolves the point in the live process, judges
-    /// the instruction, writes the breakpoint. A failure leaves nothing
-    /// behind, not even the state of a process it had to make.
+    /// Adds a user probe: a `PID:` one (resolves the point in the live
+    /// process, judges the instruction, writes the breakpoint) or a path
+    /// probe ([`Self::add_path`]). A failure leaves nothing behind, not
+    /// even the state of a process it had to make.
     pub(crate) fn add(&mut self, n: NewUProbe<'_>) -> Result<(), CmdError> {
+        if self.probes.len() >= LIMIT_PROBES.load(Relaxed) {
+            return Err(cmd_err(
+                ErrorKind::UprobeTooMany(UprobeLimit::All),
+                n.target_pos,
+            ));
+        }
+        if n.target.pid().is_none() {
+            return self.add_path(n);
+        }
         let mut fresh = None;
         let r = self.add_inner(n, &mut fresh);
         if let (Err(_), Some(umm)) = (&r, fresh) {
@@ -126,8 +149,81 @@ impl UProbes {
         }
     }
 
-    /// [`Self::add`]; `fresh` is set to the state of the address space if
-    /// this call made it.
+    /// The instance at `vaddr` of address space `mm` (registry mutex held).
+    fn inst_at(&self, mm: usize, vaddr: u64) -> Option<&UInst> {
+        // SAFETY: The registry mutex is held: no instance is freed.
+        unsafe {
+            POINTS.find(hash_point(mm, vaddr), |i| {
+                i.umm.key() == mm && i.vaddr == vaddr
+            })
+        }
+    }
+
+    /// The probe as judged from its instruction's `bytes` (at `vaddr` for a
+    /// `PID:` probe, 0 for a path probe: then the scratch value of a
+    /// `%rip`-relative step is relative to the address of each hit).
+    #[allow(clippy::too_many_arguments)]
+    fn new_probe(
+        n: NewUProbe<'_>,
+        kind: Kind,
+        bytes: &[u8],
+        vaddr: u64,
+        file_offset: Option<u64>,
+        pos: usize,
+    ) -> Result<KBox<UProbe>, CmdError> {
+        use ErrorKind::*;
+        let decoded = match insn::decode(bytes) {
+            Err(r) => Err(UprobeInsn(r)),
+            Ok(i) => match i.verdict() {
+                Verdict::Refuse(r) => Err(UprobeInsn(r)),
+                _ => Ok(i),
+            },
+        };
+        let decoded = decoded.map_err(|kind| cmd_err(kind, pos))?;
+        let len = decoded.len() as u8;
+        let verdict = decoded.verdict();
+        let mut step = [0u8; MAX_INSN_LEN];
+        step[..usize::from(len)].copy_from_slice(&bytes[..usize::from(len)]);
+        let mut scratch = None;
+        if let Verdict::StepRipFixup { .. } = verdict {
+            let Some(f) = decoded.fixup_rip_scratch(vaddr) else {
+                return Err(cmd_err(UprobeInsn(insn::Reason::RipUnfixable), pos));
+            };
+            step[..usize::from(len)].copy_from_slice(f.insn.as_bytes());
+            let wrap32 = decoded.prefixes.has(crate::insn::Prefixes::ADSIZE);
+            scratch = Some((f.reg.number(), f.value.wrapping_sub(vaddr), wrap32));
+        }
+        let mut target = TargetText::new();
+        let _ = write_target(&mut target, &Target::User(n.target));
+        let oom = || cmd_err(NoMemory, 0);
+        KBox::new(
+            UProbe {
+                id: n.id,
+                group: n.group,
+                event: n.event,
+                target,
+                file_offset,
+                kind,
+                insts: KVec::new(),
+                orig: bytes[0],
+                len,
+                verdict,
+                fixups: step_fixups(verdict),
+                step,
+                scratch,
+                rep: decoded.is_rep_string(),
+                stats: PerCpu::new().map_err(|_| oom())?,
+                armed: AtomicBool::new(true),
+                args: n.args,
+                filter: Default::default(),
+            },
+            GFP_KERNEL,
+        )
+        .map_err(|_| oom())
+    }
+
+    /// [`Self::add`] of a `PID:` probe; `fresh` is set to the state of the
+    /// address space if this call made it.
     fn add_inner(
         &mut self,
         n: NewUProbe<'_>,
@@ -135,9 +231,6 @@ impl UProbes {
     ) -> Result<(), CmdError> {
         use ErrorKind::*;
         let pos = n.target_pos;
-        if self.probes.len() >= LIMIT_PROBES.load(Relaxed) {
-            return Err(cmd_err(UprobeTooMany(UprobeLimit::All), pos));
-        }
         // A symbol becomes its file offset; the reader's errors are
         // positioned in the probe point.
         let symbol::Point {
@@ -174,7 +267,7 @@ impl UProbes {
         let mm = mm_ref.as_raw() as usize;
         let f = pt.vm_flags;
         let vaddr = pt.vaddr;
-        let check = if self.probes.iter().any(|p| p.mm == mm && p.vaddr == vaddr) {
+        let check = if self.inst_at(mm, vaddr).is_some() {
             Err(UprobeExists)
         } else if f & vma::EXEC == 0 {
             Err(UprobeNotExec)
@@ -183,15 +276,8 @@ impl UProbes {
         } else {
             Ok(())
         };
+        check.map_err(|kind| cmd_err(kind, pos))?;
         let bytes = &pt.bytes[..pt.len.min(MAX_INSN_LEN)];
-        let decoded = check.and_then(|()| match insn::decode(bytes) {
-            Err(r) => Err(UprobeInsn(r)),
-            Ok(i) => match i.verdict() {
-                Verdict::Refuse(r) => Err(UprobeInsn(r)),
-                _ => Ok(i),
-            },
-        });
-        let decoded = decoded.map_err(|kind| cmd_err(kind, pos))?;
         let umm = match self.mms.iter().find(|u| u.key() == mm) {
             // It holds its own reference already: `mm_ref` drops.
             Some(u) => u.clone(),
@@ -201,67 +287,244 @@ impl UProbes {
                 u
             }
         };
-        let len = decoded.len() as u8;
-        let verdict = decoded.verdict();
-        let mut step = [0u8; MAX_INSN_LEN];
-        step[..usize::from(len)].copy_from_slice(&bytes[..usize::from(len)]);
-        let mut scratch = None;
-        if let Verdict::StepRipFixup { .. } = verdict {
-            let Some(f) = decoded.fixup_rip_scratch(vaddr) else {
-                return Err(cmd_err(UprobeInsn(insn::Reason::RipUnfixable), pos));
-            };
-            step[..usize::from(len)].copy_from_slice(f.insn.as_bytes());
-            scratch = Some((f.reg.number(), f.value));
-        }
-        let mut target = TargetText::new();
-        let _ = write_target(&mut target, &Target::User(n.target));
+        let kind = Kind::Pid {
+            umm: umm.clone(),
+            vaddr,
+        };
+        let mut probe = Self::new_probe(n, kind, bytes, vaddr, by_symbol.then_some(addr), pos)?;
         let oom = || cmd_err(NoMemory, 0);
-        let probe = KBox::new(
-            UProbe {
-                id: n.id,
-                group: n.group,
-                event: n.event,
-                target,
-                file_offset: by_symbol.then_some(addr),
+        self.probes.reserve(1, GFP_KERNEL).map_err(|_| oom())?;
+        probe.insts.reserve(1, GFP_KERNEL).map_err(|_| oom())?;
+        let inst = KBox::new(
+            UInst {
+                point: &*probe,
                 umm: umm.clone(),
-                mm,
                 vaddr,
-                orig: bytes[0],
-                len,
-                verdict,
-                fixups: step_fixups(verdict),
-                step,
-                scratch,
-                rep: decoded.is_rep_string(),
-                stats: PerCpu::new().map_err(|_| oom())?,
-                armed: AtomicBool::new(true),
-                args: n.args,
-                filter: Default::default(),
             },
             GFP_KERNEL,
         )
         .map_err(|_| oom())?;
-        self.probes.reserve(1, GFP_KERNEL).map_err(|_| oom())?;
-        umm.add_point(vaddr, bytes[0])
+        umm.add_point(vaddr, probe.orig)
             .map_err(|_| cmd_err(UprobeTooMany(UprobeLimit::Process), pos))?;
-        let ptr: *const UProbe = &*probe;
-        if POINTS.insert(hash_point(mm, vaddr), ptr).is_err() {
-            // Cannot happen: the table has room for twice the probes.
+        let ptr: *const UInst = &*inst;
+        if POINTS.insert(inst.hash(), ptr).is_err() {
             umm.remove_point(vaddr);
-            return Err(cmd_err(UprobeTooMany(UprobeLimit::All), pos));
+            return Err(oom());
         }
         // The table names the probe before the int3 exists.
-        let mut b = [INT3];
-        if let Err(e) = user::rw(umm.mm(), vaddr, &mut b, true) {
-            POINTS.remove(hash_point(mm, vaddr), ptr);
+        if let Err(e) = user::poke(umm.mm(), vaddr, core::ptr::null_mut(), probe.orig, INT3) {
+            POINTS.remove(inst.hash(), ptr);
             kernel::sync::rcu::synchronize_rcu();
-            // `probe` drops here (removing its point).
+            umm.remove_point(vaddr);
             let kind = if e == ENOMEM { NoMemory } else { UprobeWrite };
             return Err(cmd_err(kind, pos));
         }
         // Cannot fail: reserved.
+        let _ = probe.insts.push(inst, GFP_KERNEL);
         let _ = self.probes.push(probe, GFP_KERNEL);
         Ok(())
+    }
+
+    /// Adds a path probe (`PATH:0xOFF`, `PATH:SYMBOL[+OFF]`): the file's
+    /// instruction judged, then the breakpoint written into every mapping
+    /// of the file in every process alive; later ones get it from the
+    /// hooks of [`super::path`]. Processes whose byte there differs from
+    /// the file's (their own breakpoint, a debugger's, modified text) are
+    /// skipped.
+    fn add_path(&mut self, n: NewUProbe<'_>) -> Result<(), CmdError> {
+        use ErrorKind::*;
+        let pos = n.target_pos;
+        let by_symbol = matches!(n.target, UTarget::Symbol { .. });
+        let (mut file, offset) = symbol::open_path(&n.target).map_err(|e| ParseError {
+            pos: pos + e.pos,
+            ..e
+        })?;
+        if offset >= file.size() {
+            return Err(cmd_err(UprobePastEof, pos));
+        }
+        let mut bytes = [0u8; MAX_INSN_LEN];
+        let got = file
+            .read_at(offset, &mut bytes)
+            .map_err(|e| CmdError::from(ParseError::with_errno(ElfRead, pos, e.max(1))))?;
+        let inode = file.inode();
+        drop(file);
+        let key = inode.key();
+        let exists = self.probes.iter().any(|p| match &p.kind {
+            Kind::Path { inode, offset: o } => inode.key() == key && *o == offset,
+            Kind::Pid { .. } => false,
+        });
+        if exists {
+            return Err(cmd_err(UprobeExists, pos));
+        }
+        let new_file = !self.probes.iter().any(|p| p.inode_key() == Some(key));
+        let kind = Kind::Path { inode, offset };
+        let probe = Self::new_probe(n, kind, &bytes[..got], 0, by_symbol.then_some(offset), pos)?;
+        self.probes
+            .reserve(1, GFP_KERNEL)
+            .map_err(|_| cmd_err(NoMemory, 0))?;
+        if self.map_hook.is_none() {
+            let hook = MapHook::new().map_err(|_| cmd_err(UprobeNoMapHook, pos))?;
+            self.map_hook = Some(hook);
+        }
+        if new_file {
+            path::add_file(key).map_err(|_| cmd_err(UprobeTooMany(UprobeLimit::Files), pos))?;
+        }
+        // Cannot fail: reserved. From here on, a new mapping of the file
+        // gets the breakpoint from the mmap hook.
+        let _ = self.probes.push(probe, GFP_KERNEL);
+        path::PATH_PROBES.fetch_add(1, Relaxed);
+        let i = self.probes.len() - 1;
+        let r = self.install_everywhere(i);
+        self.flush_dead();
+        if r.is_err() {
+            // Out of memory: nothing may stay behind.
+            if let Ok(p) = self.probes.remove(i) {
+                self.drop_probes(core::slice::from_ref(&p));
+            }
+            return Err(cmd_err(NoMemory, 0));
+        }
+        Ok(())
+    }
+
+    /// Path probe `i` into every process alive.
+    fn install_everywhere(&mut self, i: usize) -> Result {
+        let Kind::Path { ref inode, .. } = self.probes[i].kind else {
+            return Ok(());
+        };
+        let ino = inode.as_ptr();
+        for m in user::all_mms()?.iter() {
+            let vmas = match user::file_vmas(&m.mm, ino) {
+                Ok(v) => v,
+                Err(e) if e == ENOMEM => return Err(e),
+                // No users left, or a fatal signal: nothing to do.
+                Err(_) => continue,
+            };
+            if !vmas.is_empty() {
+                self.install_point(i, &m.mm, m.tgid, &vmas, false)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Path probe `i` into the mappings `vmas` of its file in `mm`: a new
+    /// instance where there is none, then the breakpoint; with `adopt`, a
+    /// breakpoint already there (a fork child's copy of its parent's, a
+    /// mapping moved by `mremap`) is taken as this probe's. Errors: only
+    /// `ENOMEM`; a mapping that cannot be probed is counted in
+    /// [`Self::skipped`].
+    fn install_point(
+        &mut self,
+        i: usize,
+        mm: &ARef<Mm>,
+        tgid: i32,
+        vmas: &[FileVma],
+        adopt: bool,
+    ) -> Result {
+        let (offset, ino, orig) = match &self.probes[i].kind {
+            Kind::Path { inode, offset } => (*offset, inode.as_ptr(), self.probes[i].orig),
+            Kind::Pid { .. } => return Ok(()),
+        };
+        let key = mm.as_raw() as usize;
+        for v in vmas {
+            let Some(vaddr) = v.vaddr_of(offset) else {
+                continue;
+            };
+            if self.inst_at(key, vaddr).is_some() {
+                continue;
+            }
+            let umm = match self.mms.iter().find(|u| u.key() == key) {
+                Some(u) => u.clone(),
+                None => match self.new_mm(mm.clone(), tgid, 0) {
+                    Ok(u) => u,
+                    Err(_) => {
+                        self.skipped += 1;
+                        continue;
+                    }
+                },
+            };
+            let p = &mut self.probes[i];
+            p.insts.reserve(1, GFP_KERNEL)?;
+            let inst = KBox::new(
+                UInst {
+                    point: &**p,
+                    umm,
+                    vaddr,
+                },
+                GFP_KERNEL,
+            )?;
+            let ptr: *const UInst = &*inst;
+            POINTS.insert(inst.hash(), ptr)?;
+            // The table names the instance before the int3 exists.
+            let r = match user::poke(inst.umm.mm(), vaddr, ino, orig, INT3) {
+                Err(e) if e == EBUSY && adopt => user::poke(inst.umm.mm(), vaddr, ino, INT3, INT3),
+                r => r,
+            };
+            match r {
+                Ok(()) => {
+                    // Cannot fail: reserved.
+                    let _ = p.insts.push(inst, GFP_KERNEL);
+                }
+                Err(e) => {
+                    POINTS.remove(inst.hash(), ptr);
+                    // Freed after a grace period (`flush_dead`).
+                    self.dead.reserve(1, GFP_KERNEL)?;
+                    let _ = self.dead.push(inst, GFP_KERNEL);
+                    if e == ENOMEM {
+                        return Err(e);
+                    }
+                    self.skipped += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Frees the instances that left the table (after a grace period).
+    fn flush_dead(&mut self) {
+        if !self.dead.is_empty() {
+            kernel::sync::rcu::synchronize_rcu();
+            self.dead.clear();
+        }
+    }
+
+    /// The path probes' breakpoints into current's address space (a task
+    /// work of [`super::path`]: after a mapping of a probed file, or in a
+    /// fork child).
+    pub(crate) fn install_current(&mut self) {
+        let raw = task::current_mm();
+        if raw.is_null() || path::PATH_PROBES.load(Relaxed) == 0 {
+            return;
+        }
+        // SAFETY: Current's address space, live while current runs in it.
+        let mm: ARef<Mm> = unsafe { Mm::from_raw(raw) }.into();
+        let tgid = task::current_tgid();
+        let mut files: KVec<usize> = KVec::new();
+        for p in self.probes.iter() {
+            if let Some(k) = p.inode_key() {
+                if !files.contains(&k) && files.push(k, GFP_KERNEL).is_err() {
+                    return;
+                }
+            }
+        }
+        for k in files.iter() {
+            let Ok(vmas) = user::file_vmas(&mm, *k as *mut kernel::ffi::c_void) else {
+                continue;
+            };
+            if vmas.is_empty() {
+                continue;
+            }
+            for i in 0..self.probes.len() {
+                if self.probes[i].inode_key() == Some(*k)
+                    && self.install_point(i, &mm, tgid, &vmas, true).is_err()
+                {
+                    pr_warn!(
+                        "path probes: out of memory, pid {} is not fully probed\n",
+                        tgid
+                    );
+                }
+            }
+        }
+        self.flush_dead();
     }
 
     /// A new probed address space (for a probe point at `pos` of its
@@ -296,6 +559,68 @@ impl UProbes {
         Ok(umm)
     }
 
+    /// Takes removed probes out of every address space: the original
+    /// bytes back first (a task that trapped on an int3 meanwhile finds no
+    /// probe and the original instruction, and runs it), then out of the
+    /// table, then freed after a grace period. A path probe's file is
+    /// also swept in every process that maps it (a fork child that has not
+    /// run yet, a mapping moved), and the file forgotten with its last
+    /// probe.
+    /// The caller frees them afterwards.
+    fn drop_probes(&mut self, gone: &[KBox<UProbe>]) {
+        for p in gone.iter() {
+            for i in p.insts.iter() {
+                restore(i.umm.mm(), i.vaddr, p.orig, p.inode_ptr());
+                POINTS.remove(i.hash(), &**i);
+            }
+        }
+        // The sweep, one pass over the processes for all the files.
+        let mut files: KVec<usize> = KVec::new();
+        for p in gone.iter() {
+            if let Some(k) = p.inode_key() {
+                if !files.contains(&k) {
+                    let _ = files.push(k, GFP_KERNEL);
+                }
+            }
+        }
+        if !files.is_empty() {
+            if let Ok(mms) = user::all_mms() {
+                for m in mms.iter() {
+                    for k in files.iter() {
+                        let ino = *k as *mut kernel::ffi::c_void;
+                        let Ok(vmas) = user::file_vmas(&m.mm, ino) else {
+                            continue;
+                        };
+                        for p in gone.iter().filter(|p| p.inode_key() == Some(*k)) {
+                            if let Kind::Path { offset, .. } = p.kind {
+                                for v in vmas.iter() {
+                                    if let Some(a) = v.vaddr_of(offset) {
+                                        restore(&m.mm, a, p.orig, ino);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        kernel::sync::rcu::synchronize_rcu();
+        for p in gone.iter() {
+            if p.inode_key().is_some() {
+                path::PATH_PROBES.fetch_sub(1, Relaxed);
+            }
+        }
+        for k in files.iter() {
+            if !self.probes.iter().any(|p| p.inode_key() == Some(*k)) {
+                path::remove_file(*k);
+            }
+        }
+        if path::PATH_PROBES.load(Relaxed) == 0 {
+            // Unregistering waits for a running handler.
+            self.map_hook = None;
+        }
+    }
+
     /// Removes probe `[GRP/]EVENT`; false if there is none.
     pub(crate) fn remove(&mut self, group: Option<&str>, event: &str) -> bool {
         let Some(i) = self.probes.iter().position(|p| p.is(group, event)) else {
@@ -304,11 +629,7 @@ impl UProbes {
         let Ok(p) = self.probes.remove(i) else {
             return false;
         };
-        // Original byte first: a task that trapped on the int3 meanwhile
-        // finds no probe and the original instruction, and runs it.
-        restore(p.umm.mm(), p.vaddr, p.orig);
-        POINTS.remove(hash_point(p.mm, p.vaddr), &*p);
-        kernel::sync::rcu::synchronize_rcu();
+        self.drop_probes(core::slice::from_ref(&p));
         drop(p);
         true
     }
@@ -323,12 +644,8 @@ impl UProbes {
         if self.probes.is_empty() {
             return;
         }
-        for p in self.probes.iter() {
-            restore(p.umm.mm(), p.vaddr, p.orig);
-            POINTS.remove(hash_point(p.mm, p.vaddr), &**p);
-        }
-        kernel::sync::rcu::synchronize_rcu();
-        self.probes.clear();
+        let gone = core::mem::take(&mut self.probes);
+        self.drop_probes(&gone);
     }
 
     /// Forgets every address space too (module exit, after `clear`).
@@ -340,11 +657,15 @@ impl UProbes {
         kernel::sync::rcu::synchronize_rcu();
         NMMS.store(0, Relaxed);
         self.mms.clear();
+        POINTS.free();
         // Unregistering waits for a running hook.
         self.signal = None;
+        self.map_hook = None;
     }
 
-    /// Frees the probes and state of address spaces that died (exit, exec).
+    /// Frees the probes and state of address spaces that died (exit, exec):
+    /// a `PID:` probe goes with its process, a path probe loses its
+    /// breakpoints there (its counts stay).
     /// Returns whether some seem about to die (poll again).
     pub(crate) fn reap(&mut self) -> bool {
         // Decide once which are dead: an address space dying meanwhile must
@@ -358,8 +679,10 @@ impl UProbes {
         }
         let dead = |u: &UMm| u.reaping.load(Relaxed);
         if any {
-            for p in self.probes.iter().filter(|p| dead(&p.umm)) {
-                POINTS.remove(hash_point(p.mm, p.vaddr), &**p);
+            for p in self.probes.iter() {
+                for i in p.insts.iter().filter(|i| dead(&i.umm)) {
+                    POINTS.remove(i.hash(), &**i);
+                }
             }
             for u in self.mms.iter().filter(|u| dead(u)) {
                 MMS.remove(hash_mm(u.key()), Arc::as_ptr(u));
@@ -367,11 +690,23 @@ impl UProbes {
             kernel::sync::rcu::synchronize_rcu();
             let mut i = 0;
             while i < self.probes.len() {
-                if dead(&self.probes[i].umm) {
+                let pid_dead = matches!(&self.probes[i].kind, Kind::Pid { umm, .. } if dead(umm));
+                if pid_dead {
                     let _ = self.probes.remove(i);
-                } else {
-                    i += 1;
+                    continue;
                 }
+                let p = &mut self.probes[i];
+                if let Kind::Path { .. } = p.kind {
+                    let mut j = 0;
+                    while j < p.insts.len() {
+                        if dead(&p.insts[j].umm) {
+                            let _ = p.insts.remove(j);
+                        } else {
+                            j += 1;
+                        }
+                    }
+                }
+                i += 1;
             }
             let mut i = 0;
             while i < self.mms.len() {
@@ -432,17 +767,21 @@ impl UProbes {
     /// `list` rows.
     pub(crate) fn show_list(&self, w: &mut impl Write, enabled: bool) -> core::fmt::Result {
         for p in self.probes.iter() {
-            write!(w, "{:#x} ", p.vaddr)?;
+            // A `PID:` probe's address; a path probe's file offset, and
+            // in how many mappings its breakpoint is.
+            match p.kind {
+                Kind::Pid { vaddr, .. } => write!(w, "{vaddr:#x} ")?,
+                Kind::Path { offset, .. } => write!(w, "{offset:#x} ")?,
+            }
             p.write_name(w)?;
             let on = enabled && p.armed.load(Relaxed);
             w.write_char(' ')?;
             p.write_resolved(w)?;
-            writeln!(
-                w,
-                " [{}]{}",
-                p.verdict.name(),
-                if on { "" } else { " [DISABLED]" }
-            )?;
+            write!(w, " [{}]", p.verdict.name())?;
+            if let Kind::Path { .. } = p.kind {
+                write!(w, " [in {}]", p.insts.len())?;
+            }
+            writeln!(w, "{}", if on { "" } else { " [DISABLED]" })?;
         }
         Ok(())
     }
@@ -483,7 +822,10 @@ impl UProbes {
 
     /// Bytes the user probes hold.
     pub(crate) fn footprint(&self) -> usize {
+        let insts: usize = self.probes.iter().map(|p| p.insts.capacity()).sum();
         self.probes.len() * core::mem::size_of::<UProbe>()
+            + insts * (core::mem::size_of::<UInst>() + core::mem::size_of::<usize>())
+            + POINTS.footprint()
             + self.mms.len()
                 * (core::mem::size_of::<UMm>() + xol::NSLOTS * 40 + xol::XOL_PAGES * 4096)
     }

@@ -17,7 +17,7 @@
 //! registry mutex for `probes`, under none for `explain`.
 
 use crate::lang::elf::{self, ElfError};
-use crate::lang::error::ParseError;
+use crate::lang::error::{ErrorKind, ParseError};
 use crate::lang::upoint::UTarget;
 use crate::sys::file::RoFile;
 
@@ -30,7 +30,7 @@ pub(crate) const SYMBOL_READ_BUDGET: u64 = 64 << 20;
 /// A user probe point with its file offset resolved.
 #[derive(Clone, Copy)]
 pub(crate) struct Point<'a> {
-    /// The process.
+    /// The process (0 for a path probe).
     pub(crate) pid: u32,
     /// The file (none for `PID:0xADDR`).
     pub(crate) path: Option<&'a str>,
@@ -54,7 +54,7 @@ pub(crate) fn resolve<'a>(t: &UTarget<'a>) -> Result<Point<'a>, ParseError> {
             symbol: false,
         }),
         UTarget::File { pid, path, offset } => Ok(Point {
-            pid,
+            pid: pid.unwrap_or(0),
             path: Some(path),
             addr: offset,
             symbol: false,
@@ -74,11 +74,36 @@ pub(crate) fn resolve<'a>(t: &UTarget<'a>) -> Result<Point<'a>, ParseError> {
                 elf::resolve_symbol(&mut f, size, symbol.as_bytes(), offset, SYMBOL_READ_BUDGET)
                     .map_err(err)?;
             Ok(Point {
-                pid,
+                pid: pid.unwrap_or(0),
                 path: Some(path),
                 addr: foff,
                 symbol: true,
             })
         }
     }
+}
+
+/// A path probe's file, open, and the file offset of its point (a symbol
+/// looked up in it, as [`resolve`] does). A file that cannot be opened is
+/// "Failed to read the file" with the open's errno, under `PATH`. Sleeps.
+pub(crate) fn open_path(t: &UTarget<'_>) -> Result<(RoFile, u64), ParseError> {
+    let (path, fp) = match *t {
+        UTarget::File { path, .. } => (path, 0),
+        UTarget::Symbol { path, .. } => (path, t.symbol_positions().map_or(0, |p| p.0)),
+        UTarget::Addr { .. } => return Err(ParseError::new(ErrorKind::BadUprobePath, 0)),
+    };
+    let mut f = RoFile::open(path)
+        .map_err(|e| ParseError::from_elf(ElfError::Read(-e.to_errno()), fp, fp, fp))?;
+    let off = match *t {
+        UTarget::Symbol { symbol, offset, .. } => {
+            let (fp, sp, op) = t.symbol_positions().unwrap_or((0, 0, 0));
+            let size = f.size();
+            elf::resolve_symbol(&mut f, size, symbol.as_bytes(), offset, SYMBOL_READ_BUDGET)
+                .map_err(|e| ParseError::from_elf(e, fp, sp, op))?
+                .1
+        }
+        UTarget::File { offset, .. } => offset,
+        UTarget::Addr { .. } => 0,
+    };
+    Ok((f, off))
 }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The lock-free tables the trap paths find their objects in: probe
-//! points by (mm, address) ([`POINTS`]) and probed address spaces by mm
-//! ([`MMS`]), open-addressing hash tables of raw pointers.
+//! points in address spaces by (mm, address) ([`POINTS`], which grows with
+//! them) and probed address spaces by mm ([`MMS`]), open-addressing hash
+//! tables of raw pointers.
 //!
 //! Writers hold the registry mutex. Readers run in RCU read-side critical
 //! sections (a trap handler with interrupts off, a tracepoint probe); an
@@ -10,11 +11,11 @@
 //! removed and an RCU grace period has passed.
 
 use super::mm::UMm;
-use super::probe::UProbe;
-use super::{MAX_UPROBES, MAX_UPROBE_PROCS};
+use super::probe::UInst;
+use super::MAX_UPROBE_PROCS;
 use core::ptr::null_mut;
 use core::sync::atomic::{
-    AtomicPtr, AtomicU32,
+    AtomicPtr, AtomicU32, AtomicUsize,
     Ordering::{Acquire, Relaxed, Release},
 };
 use kernel::prelude::*;
@@ -124,8 +125,8 @@ pub(super) fn hash_point(mm: usize, vaddr: u64) -> usize {
     (h >> 32) as usize
 }
 
-/// Probe points, by (mm, address).
-pub(super) static POINTS: Table<UProbe, { 2 * MAX_UPROBES }> = Table::new();
+/// Probe points in address spaces ([`UInst`]), by (mm, address).
+pub(super) static POINTS: DynTable<UInst> = DynTable::new();
 /// Probed address spaces, by mm.
 pub(super) static MMS: Table<UMm, MAX_UPROBE_PROCS> = Table::new();
 /// Probed address spaces (for the task-free hook and the reaper), and the
@@ -134,3 +135,224 @@ pub(super) static MMS: Table<UMm, MAX_UPROBE_PROCS> = Table::new();
 /// breakpoint is written, and down only after its state is out of [`MMS`]
 /// and a grace period has passed (so after any trap that saw the state).
 pub(super) static NMMS: AtomicU32 = AtomicU32::new(0);
+
+/// An object of a [`DynTable`]: its hash, for moving it to a bigger array.
+pub(crate) trait Hashed {
+    fn hash(&self) -> usize;
+}
+
+/// The array of a [`DynTable`] (a power of two of slots).
+struct Slots<T> {
+    slots: KVVec<AtomicPtr<T>>,
+    /// Live entries.
+    live: AtomicUsize,
+    /// Live entries and tombstones (a probe sequence's length bound).
+    used: AtomicUsize,
+}
+
+impl<T> Slots<T> {
+    fn new(n: usize) -> Result<KBox<Self>> {
+        let mut slots = KVVec::with_capacity(n, GFP_KERNEL)?;
+        for _ in 0..n {
+            slots.push(AtomicPtr::new(null_mut()), GFP_KERNEL)?;
+        }
+        Ok(KBox::new(
+            Self {
+                slots,
+                live: AtomicUsize::new(0),
+                used: AtomicUsize::new(0),
+            },
+            GFP_KERNEL,
+        )?)
+    }
+
+    fn mask(&self) -> usize {
+        self.slots.len() - 1
+    }
+}
+
+/// An open-addressing hash table of raw pointers like [`Table`], whose
+/// array grows: it is replaced by one twice as big (or rebuilt without its
+/// tombstones) when it is half full, and the old one is freed after an RCU
+/// grace period. Readers as for [`Table`]; writers hold the registry mutex.
+/// Empty (no array) until the first insertion.
+pub(crate) struct DynTable<T> {
+    cur: AtomicPtr<Slots<T>>,
+}
+
+impl<T: Hashed> DynTable<T> {
+    /// Fewest slots of an array.
+    const MIN: usize = 1024;
+
+    const fn new() -> Self {
+        Self {
+            cur: AtomicPtr::new(null_mut()),
+        }
+    }
+
+    /// The entry for which `is` holds, starting at `hash`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Table::find`]: an RCU read-side critical section (or the
+    /// registry mutex), which also keeps the array alive.
+    #[inline]
+    pub(super) unsafe fn find(&self, hash: usize, is: impl Fn(&T) -> bool) -> Option<&T> {
+        let s = self.cur.load(Acquire);
+        if s.is_null() {
+            return None;
+        }
+        // SAFETY: An array is freed only a grace period after it was
+        // replaced (the caller's section keeps it).
+        let s = unsafe { &*s };
+        let m = s.mask();
+        let mut i = hash & m;
+        for _ in 0..=m {
+            let p = s.slots[i].load(Acquire);
+            if p.is_null() {
+                return None;
+            }
+            if p != tomb() {
+                // SAFETY: Entries point to live objects (see the safety
+                // section).
+                let t = unsafe { &*p };
+                if is(t) {
+                    return Some(t);
+                }
+            }
+            i = (i + 1) & m;
+        }
+        None
+    }
+
+    /// Adds an entry (registry mutex held; no equal key present). May
+    /// replace the array (and wait for a grace period). `ENOMEM` when a
+    /// bigger array cannot be had.
+    pub(super) fn insert(&self, hash: usize, p: *const T) -> Result {
+        let mut s = self.cur.load(Relaxed);
+        // SAFETY: Registry mutex held: the array is ours to look at.
+        let full = s.is_null() || unsafe { ((*s).used.load(Relaxed) + 1) * 2 > (*s).slots.len() };
+        if full {
+            self.grow()?;
+            s = self.cur.load(Relaxed);
+        }
+        // SAFETY: `grow` left an array.
+        let s = unsafe { &*s };
+        let m = s.mask();
+        let mut i = hash & m;
+        loop {
+            let cur = s.slots[i].load(Relaxed);
+            if cur.is_null() {
+                s.used.fetch_add(1, Relaxed);
+                break;
+            }
+            if cur == tomb() {
+                break;
+            }
+            i = (i + 1) & m;
+        }
+        s.live.fetch_add(1, Relaxed);
+        s.slots[i].store(p.cast_mut(), Release);
+        Ok(())
+    }
+
+    /// A new array with room for twice the live entries, the live entries
+    /// moved into it; the old one freed after a grace period.
+    fn grow(&self) -> Result {
+        let old = self.cur.load(Relaxed);
+        let live = if old.is_null() {
+            0
+        } else {
+            // SAFETY: Registry mutex held: the array is ours to look at.
+            unsafe { (*old).live.load(Relaxed) }
+        };
+        let n = ((live + 1) * 4).next_power_of_two().max(Self::MIN);
+        let new = Slots::<T>::new(n)?;
+        if !old.is_null() {
+            // SAFETY: Registry mutex held: nothing changes the old array.
+            for e in unsafe { (*old).slots.iter() } {
+                let p = e.load(Relaxed);
+                if p.is_null() || p == tomb() {
+                    continue;
+                }
+                // SAFETY: A live entry.
+                let mut i = unsafe { (*p).hash() } & new.mask();
+                while !new.slots[i].load(Relaxed).is_null() {
+                    i = (i + 1) & new.mask();
+                }
+                new.slots[i].store(p, Relaxed);
+                new.live.fetch_add(1, Relaxed);
+                new.used.fetch_add(1, Relaxed);
+            }
+        }
+        self.cur.store(KBox::into_raw(new), Release);
+        if !old.is_null() {
+            // Readers that found the old array finish with it first.
+            kernel::sync::rcu::synchronize_rcu();
+            // SAFETY: From `KBox::into_raw` (an earlier `grow`); no reader
+            // is left.
+            drop(unsafe { KBox::from_raw(old) });
+        }
+        Ok(())
+    }
+
+    /// Removes the entry pointing to `p` (registry mutex held). The object
+    /// may be freed only after an RCU grace period.
+    pub(super) fn remove(&self, hash: usize, p: *const T) {
+        let s = self.cur.load(Relaxed);
+        if s.is_null() {
+            return;
+        }
+        // SAFETY: Registry mutex held.
+        let s = unsafe { &*s };
+        let m = s.mask();
+        let mut i = hash & m;
+        for _ in 0..=m {
+            let cur = s.slots[i].load(Relaxed);
+            if cur.is_null() {
+                return;
+            }
+            if cur.cast_const() == p {
+                s.live.fetch_sub(1, Relaxed);
+                if s.slots[(i + 1) & m].load(Relaxed).is_null() {
+                    // The end of a run: it and the tombstones before it
+                    // become empty.
+                    let mut j = i;
+                    s.slots[j].store(null_mut(), Release);
+                    s.used.fetch_sub(1, Relaxed);
+                    j = (j + m) & m;
+                    while s.slots[j].load(Relaxed) == tomb() {
+                        s.slots[j].store(null_mut(), Release);
+                        s.used.fetch_sub(1, Relaxed);
+                        j = (j + m) & m;
+                    }
+                } else {
+                    s.slots[i].store(tomb(), Release);
+                }
+                return;
+            }
+            i = (i + 1) & m;
+        }
+    }
+
+    /// Bytes of the array.
+    pub(super) fn footprint(&self) -> usize {
+        let s = self.cur.load(Relaxed);
+        if s.is_null() {
+            0
+        } else {
+            // SAFETY: Registry mutex held.
+            unsafe { (*s).slots.len() * core::mem::size_of::<usize>() }
+        }
+    }
+
+    /// Frees the array once every entry is gone and no reader can be
+    /// left (module exit, after a grace period).
+    pub(super) fn free(&self) {
+        let s = self.cur.swap(null_mut(), Relaxed);
+        if !s.is_null() {
+            // SAFETY: From `KBox::into_raw`; no reader is left.
+            drop(unsafe { KBox::from_raw(s) });
+        }
+    }
+}

@@ -12,6 +12,7 @@
 
 use super::emulate::{set_gpr, TF};
 use super::mm::{restore, UMm};
+use super::probe::UInst;
 use super::table::{hash_mm, hash_point, tomb, MMS, NMMS, POINTS};
 use super::xol::Step;
 use super::{reaper, INT3, MAX_PER_MM};
@@ -43,9 +44,10 @@ unsafe extern "C" fn rprobes_uprobes_int3(
     let regs = unsafe { &mut *regs };
     let mm = mm as usize;
     let bp = (regs.ip as u64).wrapping_sub(1);
+    let is = |i: &UInst| i.vaddr == bp && i.umm.key() == mm;
     // SAFETY: Interrupts are off: an RCU read-side critical section.
-    if let Some(p) = unsafe { POINTS.find(hash_point(mm, bp), |p| p.mm == mm && p.vaddr == bp) } {
-        p.hit(regs);
+    if let Some(i) = unsafe { POINTS.find(hash_point(mm, bp), is) } {
+        i.hit(regs);
         return NOTIFY_STOP;
     }
     // SAFETY: As above.
@@ -74,7 +76,18 @@ fn notify(ours: bool) -> kernel::ffi::c_int {
 #[inline(never)]
 unsafe fn int3_not_a_probe(regs: &mut pt_regs, mm: usize, bp: u64) -> bool {
     // SAFETY: Interrupts are off: an RCU read-side critical section.
-    let Some(umm) = (unsafe { MMS.find(hash_mm(mm), |u| u.key() == mm) }) else {
+    let umm = unsafe { MMS.find(hash_mm(mm), |u| u.key() == mm) };
+    // A breakpoint removed since this task hit it: run the original (in
+    // an address space rprobes may not know too, after a path probe's
+    // sweep).
+    if umm.is_some() || super::path::PATH_PROBES.load(Relaxed) != 0 {
+        let mut b = [0u8];
+        if user::read_nofault(bp, &mut b, true) && b[0] != INT3 {
+            regs.ip = bp as usize;
+            return true;
+        }
+    }
+    let Some(umm) = umm else {
         return false;
     };
     if let Some(slot) = umm.xol.slot_of(bp) {
@@ -90,12 +103,6 @@ unsafe fn int3_not_a_probe(regs: &mut pt_regs, mm: usize, bp: u64) -> bool {
             }
             None => false,
         };
-    }
-    // A breakpoint removed since this task hit it: run the original.
-    let mut b = [0u8];
-    if user::read_nofault(bp, &mut b, true) && b[0] != INT3 {
-        regs.ip = bp as usize;
-        return true;
     }
     false
 }
@@ -283,6 +290,11 @@ pub(super) unsafe extern "C" fn on_fork(
     let Some(umm) = (unsafe { MMS.find(hash_mm(mm), |u| u.key() == mm) }) else {
         return;
     };
+    // The child's copy has the parent's path-probe breakpoints: they
+    // become the child's before it runs.
+    if super::path::PATH_PROBES.load(Relaxed) != 0 {
+        super::path::queue_install(child.cast());
+    }
     let mut points = [0; MAX_PER_MM];
     let mut n = 0;
     for p in umm.points.iter() {
@@ -335,7 +347,7 @@ unsafe fn fork_fix(arg: *mut kernel::ffi::c_void) {
     // SAFETY: Current's address space, live while current runs in it.
     let mm = unsafe { Mm::from_raw(mm) };
     for &w in fix.points.iter().filter(|&&w| w != 0) {
-        restore(mm, w >> 8, w as u8);
+        restore(mm, w >> 8, w as u8, core::ptr::null_mut());
     }
 }
 

@@ -418,7 +418,7 @@ fn user_probe_points() {
     assert_eq!(
         d.target,
         Target::User(UTarget::File {
-            pid: 7,
+            pid: Some(7),
             path: "/usr/bin/my-prog",
             offset: 0x1a0
         })
@@ -435,7 +435,7 @@ fn user_probe_points() {
     assert_eq!(
         d.target,
         Target::User(UTarget::Symbol {
-            pid: 7,
+            pid: Some(7),
             path: "/usr/lib/libc.so.6",
             symbol: "malloc",
             offset: 16,
@@ -446,6 +446,26 @@ fn user_probe_points() {
     let mut t = String::new();
     rprobes_core::lang::line::write_target(&mut t, &d.target).unwrap();
     assert_eq!(t, "7:/usr/lib/libc.so.6:malloc+16");
+    // Path probes: tracefs' `uprobe_events` form and its default name.
+    let d = add("p /usr/lib/libc.so.6:0x9a0e0");
+    assert_eq!(
+        d.target,
+        Target::User(UTarget::File {
+            pid: None,
+            path: "/usr/lib/libc.so.6",
+            offset: 0x9a0e0
+        })
+    );
+    assert_eq!(d.target_pos, 2);
+    assert_eq!(default_event_name(&d).as_str(), "p_libc_so_6_0x9a0e0");
+    let mut t = String::new();
+    rprobes_core::lang::line::write_target(&mut t, &d.target).unwrap();
+    assert_eq!(t, "/usr/lib/libc.so.6:0x9a0e0");
+    let d = add("p:g/m /lib/libc.so.6:malloc+0");
+    assert_eq!(default_event_name(&d).as_str(), "p_libc_so_6_malloc_0");
+    let mut t = String::new();
+    rprobes_core::lang::line::write_target(&mut t, &d.target).unwrap();
+    assert_eq!(t, "/lib/libc.so.6:malloc");
     let d = add("p:g/e 7:/bin/x:main+0 a=%ax");
     let mut t = String::new();
     rprobes_core::lang::line::write_target(&mut t, &d.target).unwrap();

@@ -16,7 +16,7 @@ fn accepts_both_forms() {
     assert_eq!(
         parse("7:/usr/bin/my:prog:0x1130"),
         Ok(UTarget::File {
-            pid: 7,
+            pid: Some(7),
             path: "/usr/bin/my:prog",
             offset: 0x1130
         })
@@ -52,6 +52,12 @@ fn rejects_with_reasons() {
         ("1:/bin/x:main+99999999999999999999", BadSymbolOffset),
         ("1:bin/x:main", BadPath),
         ("x:/bin/x:main", BadPid),
+        ("/bin/x", BadOffset),
+        ("/bin/x:", BadOffset),
+        ("/bin/x:12", BadOffset),
+        ("/bin/x:0x", BadOffset),
+        ("/bin/x:ma-in", BadSymbol),
+        ("/bin/x:main+x", BadSymbolOffset),
     ] {
         assert_eq!(parse(s), Err(e), "{s}");
     }
@@ -65,7 +71,7 @@ fn sym(s: &str) -> (u32, &str, &str, u64, usize) {
             symbol,
             offset,
             symbol_pos,
-        }) => (pid, path, symbol, offset, symbol_pos),
+        }) => (pid.expect("a PID"), path, symbol, offset, symbol_pos),
         other => panic!("{s}: {other:?}"),
     }
 }
@@ -109,7 +115,7 @@ fn symbol_form() {
     assert_eq!(
         parse("1:/bin/x:0X1F"),
         Ok(UTarget::File {
-            pid: 1,
+            pid: Some(1),
             path: "/bin/x",
             offset: 0x1f
         })
@@ -137,4 +143,33 @@ fn every_error_has_a_message() {
     for e in [BadPid, BadOffset, BadPath, BadSymbol, BadSymbolOffset] {
         assert!(!e.message().is_empty());
     }
+}
+
+#[test]
+fn path_forms() {
+    // tracefs' `uprobe_events` form: no PID, every process that maps it.
+    assert_eq!(
+        parse("/usr/lib/x86_64-linux-gnu/libc.so.6:0x9a0e0"),
+        Ok(UTarget::File {
+            pid: None,
+            path: "/usr/lib/x86_64-linux-gnu/libc.so.6",
+            offset: 0x9a0e0
+        })
+    );
+    let t = parse("/a:b/libx.so:malloc+4").unwrap();
+    assert_eq!(
+        t,
+        UTarget::Symbol {
+            pid: None,
+            path: "/a:b/libx.so",
+            symbol: "malloc",
+            offset: 4,
+            symbol_pos: 13
+        }
+    );
+    assert_eq!(t.pid(), None);
+    // PATH, SYMBOL and +OFF positions for the caret.
+    assert_eq!(t.symbol_positions(), Some((0, 13, 19)));
+    assert_eq!(parse("5:/bin/x:main").unwrap().pid(), Some(5));
+    assert_eq!(parse("5:0x10").unwrap().pid(), Some(5));
 }
