@@ -177,6 +177,14 @@ impl Reap for State {
     fn install(&self) {
         self.registry.lock().uprobes_mut().install_current();
     }
+
+    fn fork_fix(&self, parent: usize) {
+        self.registry.lock().uprobes_mut().fork_fix(parent);
+    }
+
+    fn give_up(&self, mm: usize) {
+        self.registry.lock().uprobes_mut().give_up(mm);
+    }
 }
 
 /// `probes`.

@@ -210,8 +210,6 @@ pub enum ErrorKind {
 pub enum UprobeLimit {
     /// User probes in all (`max_uprobes=`).
     All,
-    /// User probes in one process.
-    Process,
     /// Processes with user probes (`max_uprobe_procs=`).
     Processes,
     /// Files with path probes.
@@ -223,7 +221,6 @@ impl UprobeLimit {
     pub fn name(self) -> &'static str {
         match self {
             UprobeLimit::All => "in all (max_uprobes)",
-            UprobeLimit::Process => "in the process",
             UprobeLimit::Processes => "in too many processes (max_uprobe_procs)",
             UprobeLimit::Files => "in too many files",
         }

@@ -38,7 +38,7 @@ const char *rprobes_param_kretprobes(void)
 static char uprobes[RPROBES_PARAM_MAX];
 module_param_string(uprobes, uprobes, sizeof(uprobes), 0400);
 MODULE_PARM_DESC(uprobes,
-		 "User probes to add at load time: PID:0xADDR|PID:PATH:0xOFF|PID:PATH:SYMBOL[+OFF][,...]");
+		 "User probes to add at load time: PID:0xADDR|[PID:]PATH:0xOFF|[PID:]PATH:SYMBOL[+OFF][,...]");
 
 const char *rprobes_param_uprobes(void)
 {
@@ -47,7 +47,7 @@ const char *rprobes_param_uprobes(void)
 
 static unsigned int max_uprobes = RPROBES_MAX_UPROBES;
 module_param(max_uprobes, uint, 0444);
-MODULE_PARM_DESC(max_uprobes, "User probes in all, at most (1 to 2048, default 2048)");
+MODULE_PARM_DESC(max_uprobes, "User probes in all, at most (1 to 65536, default 65536)");
 
 unsigned int rprobes_param_max_uprobes(void)
 {
@@ -57,7 +57,7 @@ unsigned int rprobes_param_max_uprobes(void)
 static unsigned int max_uprobe_procs = RPROBES_MAX_UPROBE_PROCS;
 module_param(max_uprobe_procs, uint, 0444);
 MODULE_PARM_DESC(max_uprobe_procs,
-		 "Processes with user probes at once, at most (1 to 512, default 512)");
+		 "Processes with user probes at once, at most (1 to 32768, default 32768)");
 
 unsigned int rprobes_param_max_uprobe_procs(void)
 {

@@ -20,15 +20,18 @@
 const char *rprobes_param_kprobes(void);
 /* The `kretprobes=` parameter: comma-separated SYM[:MAXACTIVE] items. */
 const char *rprobes_param_kretprobes(void);
-/* The `uprobes=` parameter: comma-separated PID:0xADDR|PID:PATH:0xOFF|PID:PATH:SYMBOL[+OFF] items. */
+/* The `uprobes=` parameter: comma-separated PID:0xADDR|[PID:]PATH:0xOFF|[PID:]PATH:SYMBOL[+OFF] items. */
 const char *rprobes_param_uprobes(void);
 /* The `selftest` parameter: whether to create the `selftest` file. */
 bool rprobes_param_selftest(void);
 
-/* User probes in all, at most (and the default of `max_uprobes=`). */
-#define RPROBES_MAX_UPROBES 2048
+/*
+ * User probes (lines) in all, at most (and the default of `max_uprobes=`):
+ * a bound on memory (about 1 KiB each, see Documentation/rprobes/uprobes.rst).
+ */
+#define RPROBES_MAX_UPROBES 65536
 /* Probed processes (address spaces) at once, at most (`max_uprobe_procs=`). */
-#define RPROBES_MAX_UPROBE_PROCS 512
+#define RPROBES_MAX_UPROBE_PROCS 32768
 /* Slots of an XOL area (`xol_slots=`): 4 pages of 32-byte slots. */
 #define RPROBES_XOL_SLOTS 512
 

@@ -2,15 +2,17 @@
 
 //! One probed address space ([`UMm`]): its XOL area (created lazily, at the
 //! first hit that needs a step, by a task work in the hitting task), its
-//! step statistics, the breakpoints a fork child must remove, and the
-//! tokens of steps aborted for a signal.
+//! step statistics, and the tokens of steps aborted for a signal. (The
+//! breakpoints a fork child must remove are the registry's: see
+//! [`super::UProbes`].)
 //!
 //! Context: the hit paths use a [`UMm`] they found in [`super::table::MMS`]
 //! (trap context, no lock); [`create_area`] runs as task work in the probed
 //! task (sleepable, `mmap_lock`); the rest under the registry mutex.
 
+use super::table::{hash_mm, Hashed};
 use super::xol::Xol;
-use super::{INT3, MAX_PER_MM};
+use super::INT3;
 use crate::sys::task::{self, TaskWork};
 use crate::sys::user;
 use core::fmt::Write;
@@ -51,9 +53,9 @@ pub(crate) struct UMm {
     pub(super) retries: AtomicU64,
     /// Found dead by the reaper (registry mutex held).
     pub(super) reaping: AtomicBool,
-    /// The breakpoints, for fork children: `vaddr << 8 | original byte`,
-    /// 0 when free.
-    pub(super) points: [AtomicU64; MAX_PER_MM],
+    /// Whether a `PID:` probe's breakpoint was ever written here (a fork
+    /// child then has breakpoints to remove).
+    pub(super) pid_points: AtomicBool,
     /// Hits whose step was aborted for a signal (the task traps on the
     /// breakpoint again when its handler returns): (task, address).
     replay: [(AtomicUsize, AtomicU64); MAX_REPLAYS],
@@ -76,6 +78,12 @@ impl Drop for UMm {
     }
 }
 
+impl Hashed for UMm {
+    fn hash(&self) -> usize {
+        hash_mm(self.key())
+    }
+}
+
 impl UMm {
     /// The state of address space `mm` of process `tgid`.
     pub(super) fn new(mm: ARef<Mm>, tgid: i32) -> Result<Self> {
@@ -92,7 +100,7 @@ impl UMm {
             replay: [const { (AtomicUsize::new(0), AtomicU64::new(0)) }; MAX_REPLAYS],
             replays: AtomicU32::new(0),
             aborted: AtomicU64::new(0),
-            points: [const { AtomicU64::new(0) }; MAX_PER_MM],
+            pid_points: AtomicBool::new(false),
             area_work: TaskWork::new(),
         })
     }
@@ -120,7 +128,7 @@ impl UMm {
 
     /// Queues the creation of the XOL area in the current task (trap
     /// context). `this` must be reachable from [`super::table::MMS`] (see
-    /// [`super::table::Table::find`]).
+    /// [`super::table::DynTable::find`]).
     pub(super) fn request_area(this: &UMm) {
         if this
             .xol_state
@@ -189,37 +197,6 @@ impl UMm {
         }
     }
 
-    /// Remembers the breakpoint at `vaddr` (over `orig`) for fork children.
-    pub(super) fn add_point(&self, vaddr: u64, orig: u8) -> Result {
-        let w = vaddr << 8 | u64::from(orig);
-        for p in self.points.iter() {
-            if p.compare_exchange(0, w, Relaxed, Relaxed).is_ok() {
-                return Ok(());
-            }
-        }
-        Err(ENOSPC)
-    }
-
-    /// Forgets the breakpoint at `vaddr`.
-    pub(super) fn remove_point(&self, vaddr: u64) {
-        for p in self.points.iter() {
-            let w = p.load(Relaxed);
-            if w != 0 && w >> 8 == vaddr {
-                p.store(0, Relaxed);
-            }
-        }
-    }
-
-    /// Writes the original bytes back over every breakpoint still there.
-    fn restore_all(&self) {
-        for p in self.points.iter() {
-            let w = p.load(Relaxed);
-            if w != 0 {
-                restore(&self.mm, w >> 8, w as u8, core::ptr::null_mut());
-            }
-        }
-    }
-
     /// The `xol` line of this address space.
     pub(super) fn show(&self, w: &mut impl Write) -> core::fmt::Result {
         write!(w, "pid={} area=", self.tgid)?;
@@ -272,8 +249,8 @@ unsafe fn create_area(arg: *mut kernel::ffi::c_void) {
                 umm.tgid,
                 e
             );
-            umm.restore_all();
             umm.xol_state.store(XOL_FAILED, Release);
+            super::reaper::give_up(umm.key());
         }
     }
 }

@@ -68,15 +68,12 @@ pub(crate) use trap::task_gone;
 
 /// The breakpoint instruction.
 pub(crate) const INT3: u8 = 0xcc;
-/// User probes in all, at most (the points table is twice as big); a
-/// load may lower the limit (`max_uprobes=`, [`LIMIT_PROBES`]).
+/// User probes in all, at most (a bound on memory); a load may lower the
+/// limit (`max_uprobes=`, [`LIMIT_PROBES`]).
 pub(crate) const MAX_UPROBES: usize = bindings::RPROBES_MAX_UPROBES as usize;
-/// Probed address spaces at once, at most (the size of their table); a
-/// load may lower the limit (`max_uprobe_procs=`, [`LIMIT_PROCS`]).
+/// Probed address spaces at once, at most (a bound on memory); a load
+/// may lower the limit (`max_uprobe_procs=`, [`LIMIT_PROCS`]).
 pub(crate) const MAX_UPROBE_PROCS: usize = bindings::RPROBES_MAX_UPROBE_PROCS as usize;
-/// User probes per process, at most (the breakpoints a fork child must
-/// remove are copied in the fork hook, in atomic context).
-pub(crate) const MAX_PER_MM: usize = 64;
 
 /// Whether hits are counted and recorded (the registry's `enabled`).
 pub(crate) static ENABLED: AtomicBool = AtomicBool::new(true);

@@ -39,10 +39,9 @@ unsafe impl Zeroable for UStats {}
 
 /// Where a probe's breakpoints go.
 pub(crate) enum Kind {
-    /// `PID:...`: one address of one address space.
+    /// `PID:...`: one address of one address space (its instance; none
+    /// once the process is gone: the probe keeps its counts).
     Pid {
-        /// The address space.
-        umm: Arc<UMm>,
         /// The probed address.
         vaddr: u64,
     },
@@ -321,22 +320,18 @@ impl UInst {
 }
 
 impl UInst {
-    /// Forgets the instance in its address space (its instances out of the
-    /// table a grace period ago: no trap handler uses it): no slot gets
-    /// its instruction again, and a fork child no longer removes it.
-    pub(super) fn forget(&self, id: u32, pid: bool) {
-        if pid {
-            self.umm.remove_point(self.vaddr);
-        }
+    /// Forgets the instance in its address space (out of the table a grace
+    /// period ago: no trap handler uses it): no slot gets its instruction
+    /// again.
+    pub(super) fn forget(&self, id: u32) {
         self.umm.xol.forget(id);
     }
 }
 
 impl Drop for UProbe {
     fn drop(&mut self) {
-        let pid = matches!(self.kind, Kind::Pid { .. });
         for i in self.insts.iter() {
-            i.forget(self.id, pid);
+            i.forget(self.id);
         }
     }
 }

@@ -31,6 +31,13 @@ pub(crate) trait Reap: Sync {
     /// Puts the path probes' breakpoints into current's address space
     /// (a task work of current; sleeps).
     fn install(&self);
+    /// In a fork child (a task work before it runs): removes the `PID:`
+    /// probes' breakpoints of the parent's address space `parent` from its
+    /// copy.
+    fn fork_fix(&self, parent: usize);
+    /// Takes every breakpoint out of address space `mm`, whose XOL area
+    /// cannot be made (a task work of the process).
+    fn give_up(&self, mm: usize);
 }
 
 /// The module's reaper (an `Arc` reference held for [`kick`]), while it
@@ -133,9 +140,9 @@ impl Reaper {
     }
 }
 
-/// [`Reap::install`], from a task work of [`super::path`] (which holds a
-/// module reference: the reaper cannot be stopped meanwhile).
-pub(crate) fn install() {
+/// Runs `f` with the job, from a task work (which holds a module
+/// reference: the reaper cannot be stopped meanwhile).
+fn with_job(f: impl FnOnce(&dyn Reap)) {
     let raw = REAPER.load(Acquire);
     if raw.is_null() {
         return;
@@ -147,7 +154,22 @@ pub(crate) fn install() {
         return;
     }
     // SAFETY: Not stopped: `job` is valid (type invariant).
-    unsafe { r.job.as_ref() }.install();
+    f(unsafe { r.job.as_ref() });
+}
+
+/// [`Reap::install`], from a task work of [`super::path`].
+pub(crate) fn install() {
+    with_job(|j| j.install());
+}
+
+/// [`Reap::fork_fix`], from a task work of the fork hook.
+pub(crate) fn fork_fix(parent: usize) {
+    with_job(|j| j.fork_fix(parent));
+}
+
+/// [`Reap::give_up`], from the task work that failed to make an XOL area.
+pub(crate) fn give_up(mm: usize) {
+    with_job(|j| j.give_up(mm));
 }
 
 /// Runs the reaper in `ms` milliseconds, unless it is queued already. Any

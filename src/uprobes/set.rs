@@ -52,6 +52,11 @@ pub(crate) struct UProbes {
     /// Mappings of probed files that got no breakpoint (the byte there
     /// was not the file's, no memory, too many processes).
     pub(super) skipped: u64,
+    /// The `PID:` probes' breakpoints ever written, per address space
+    /// (its key, `vaddr << 8 | original byte`): what a fork child's copy
+    /// may have (the probe may be gone since the fork). Dropped when the
+    /// address space is reaped.
+    pid_bps: KVec<(usize, u64)>,
 }
 
 /// A user probe to add, as the registry resolved its names.
@@ -78,6 +83,7 @@ impl UProbes {
             map_hook: None,
             dead: KVec::new(),
             skipped: 0,
+            pid_bps: KVec::new(),
         }
     }
 
@@ -287,14 +293,16 @@ impl UProbes {
                 u
             }
         };
-        let kind = Kind::Pid {
-            umm: umm.clone(),
-            vaddr,
-        };
+        let kind = Kind::Pid { vaddr };
         let mut probe = Self::new_probe(n, kind, bytes, vaddr, by_symbol.then_some(addr), pos)?;
         let oom = || cmd_err(NoMemory, 0);
         self.probes.reserve(1, GFP_KERNEL).map_err(|_| oom())?;
         probe.insts.reserve(1, GFP_KERNEL).map_err(|_| oom())?;
+        let bp = (mm, vaddr << 8 | u64::from(probe.orig));
+        let new_bp = !self.pid_bps.contains(&bp);
+        if new_bp {
+            self.pid_bps.reserve(1, GFP_KERNEL).map_err(|_| oom())?;
+        }
         let inst = KBox::new(
             UInst {
                 point: &*probe,
@@ -304,18 +312,21 @@ impl UProbes {
             GFP_KERNEL,
         )
         .map_err(|_| oom())?;
-        umm.add_point(vaddr, probe.orig)
-            .map_err(|_| cmd_err(UprobeTooMany(UprobeLimit::Process), pos))?;
         let ptr: *const UInst = &*inst;
         if POINTS.insert(inst.hash(), ptr).is_err() {
-            umm.remove_point(vaddr);
             return Err(oom());
         }
+        // Before the int3 exists: a fork from now on removes it in the
+        // child.
+        if new_bp {
+            // Cannot fail: reserved.
+            let _ = self.pid_bps.push(bp, GFP_KERNEL);
+        }
+        umm.pid_points.store(true, Relaxed);
         // The table names the probe before the int3 exists.
         if let Err(e) = user::poke(umm.mm(), vaddr, core::ptr::null_mut(), probe.orig, INT3) {
             POINTS.remove(inst.hash(), ptr);
             kernel::sync::rcu::synchronize_rcu();
-            umm.remove_point(vaddr);
             let kind = if e == ENOMEM { NoMemory } else { UprobeWrite };
             return Err(cmd_err(kind, pos));
         }
@@ -433,6 +444,11 @@ impl UProbes {
                 continue;
             }
             let umm = match self.mms.iter().find(|u| u.key() == key) {
+                // A process whose XOL area cannot be made runs unprobed.
+                Some(u) if u.xol_failed() => {
+                    self.skipped += 1;
+                    continue;
+                }
                 Some(u) => u.clone(),
                 None => match self.new_mm(mm.clone(), tgid, 0) {
                     Ok(u) => u,
@@ -527,6 +543,50 @@ impl UProbes {
         self.flush_dead();
     }
 
+    /// In a fork child (a task work before it runs): the `PID:` probes'
+    /// breakpoints of the parent's address space `parent` out of current's
+    /// copy (those gone since the fork too: [`Self::pid_bps`]).
+    pub(crate) fn fork_fix(&mut self, parent: usize) {
+        let raw = task::current_mm();
+        if raw.is_null() {
+            return;
+        }
+        // SAFETY: Current's address space, live while current runs in it.
+        let mm = unsafe { Mm::from_raw(raw) };
+        for &(k, w) in self.pid_bps.iter() {
+            if k == parent {
+                restore(mm, w >> 8, w as u8, core::ptr::null_mut());
+            }
+        }
+    }
+
+    /// Every breakpoint out of address space `key`, whose XOL area cannot
+    /// be made: its process runs on unprobed (the probes stay, for the
+    /// others). A task work of that process.
+    pub(crate) fn give_up(&mut self, key: usize) {
+        for p in self.probes.iter_mut() {
+            let ino = p.inode_ptr();
+            let mut j = 0;
+            while j < p.insts.len() {
+                let i = &p.insts[j];
+                if i.umm.key() != key {
+                    j += 1;
+                    continue;
+                }
+                restore(i.umm.mm(), i.vaddr, p.orig, ino);
+                POINTS.remove(i.hash(), &**i);
+                if let Ok(i) = p.insts.remove(j) {
+                    if self.dead.push(i, GFP_KERNEL).is_err() {
+                        // Freed after the grace period right here.
+                        kernel::sync::rcu::synchronize_rcu();
+                    }
+                }
+            }
+        }
+        self.flush_dead();
+        POINTS.release_if_empty();
+    }
+
     /// A new probed address space (for a probe point at `pos` of its
     /// line).
     fn new_mm(&mut self, mm: ARef<Mm>, tgid: i32, pos: usize) -> Result<Arc<UMm>, CmdError> {
@@ -551,9 +611,8 @@ impl UProbes {
         let umm =
             Arc::new(UMm::new(mm, tgid).map_err(|_| oom())?, GFP_KERNEL).map_err(|_| oom())?;
         self.mms.reserve(1, GFP_KERNEL).map_err(|_| oom())?;
-        // Cannot fail: the table has room for the most address spaces.
         MMS.insert(hash_mm(key), Arc::as_ptr(&umm))
-            .map_err(|_| too_many())?;
+            .map_err(|_| oom())?;
         NMMS.fetch_add(1, Relaxed);
         let _ = self.mms.push(umm.clone(), GFP_KERNEL);
         Ok(umm)
@@ -631,6 +690,7 @@ impl UProbes {
         };
         self.drop_probes(core::slice::from_ref(&p));
         drop(p);
+        POINTS.release_if_empty();
         true
     }
 
@@ -646,6 +706,8 @@ impl UProbes {
         }
         let gone = core::mem::take(&mut self.probes);
         self.drop_probes(&gone);
+        drop(gone);
+        POINTS.release_if_empty();
     }
 
     /// Forgets every address space too (module exit, after `clear`).
@@ -658,14 +720,15 @@ impl UProbes {
         NMMS.store(0, Relaxed);
         self.mms.clear();
         POINTS.free();
+        MMS.free();
         // Unregistering waits for a running hook.
         self.signal = None;
         self.map_hook = None;
     }
 
-    /// Frees the probes and state of address spaces that died (exit, exec):
-    /// a `PID:` probe goes with its process, a path probe loses its
-    /// breakpoints there (its counts stay).
+    /// Frees the breakpoints and state of address spaces that died (exit,
+    /// exec): the probes stay with their counts (a `PID:` probe with none
+    /// left is gone, and stays until its line is removed).
     /// Returns whether some seem about to die (poll again).
     pub(crate) fn reap(&mut self) -> bool {
         // Decide once which are dead: an address space dying meanwhile must
@@ -688,26 +751,21 @@ impl UProbes {
                 MMS.remove(hash_mm(u.key()), Arc::as_ptr(u));
             }
             kernel::sync::rcu::synchronize_rcu();
-            let mut i = 0;
-            while i < self.probes.len() {
-                let pid_dead = matches!(&self.probes[i].kind, Kind::Pid { umm, .. } if dead(umm));
-                if pid_dead {
-                    let _ = self.probes.remove(i);
-                    continue;
-                }
-                let p = &mut self.probes[i];
-                if let Kind::Path { .. } = p.kind {
-                    let mut j = 0;
-                    while j < p.insts.len() {
-                        if dead(&p.insts[j].umm) {
-                            let _ = p.insts.remove(j);
-                        } else {
-                            j += 1;
-                        }
+            // A `PID:` probe stays, with its counts, until its line is
+            // removed (`list` says it is gone).
+            for p in self.probes.iter_mut() {
+                let mut j = 0;
+                while j < p.insts.len() {
+                    if dead(&p.insts[j].umm) {
+                        let _ = p.insts.remove(j);
+                    } else {
+                        j += 1;
                     }
                 }
-                i += 1;
             }
+            let mms = &self.mms;
+            self.pid_bps
+                .retain(|(k, _)| !mms.iter().any(|u| u.key() == *k && u.reaping.load(Relaxed)));
             let mut i = 0;
             while i < self.mms.len() {
                 if dead(&self.mms[i]) {
@@ -717,6 +775,8 @@ impl UProbes {
                     i += 1;
                 }
             }
+            POINTS.release_if_empty();
+            MMS.release_if_empty();
             self.reap_budget = 100;
         }
         // An address space whose process is gone (or exec'd) but that
@@ -778,8 +838,11 @@ impl UProbes {
             w.write_char(' ')?;
             p.write_resolved(w)?;
             write!(w, " [{}]", p.verdict.name())?;
-            if let Kind::Path { .. } = p.kind {
-                write!(w, " [in {}]", p.insts.len())?;
+            match p.kind {
+                Kind::Path { .. } => write!(w, " [in {}]", p.insts.len())?,
+                // Its process is gone: counts only.
+                Kind::Pid { .. } if p.insts.is_empty() => w.write_str(" [gone]")?,
+                Kind::Pid { .. } => {}
             }
             writeln!(w, "{}", if on { "" } else { " [DISABLED]" })?;
         }
@@ -826,6 +889,7 @@ impl UProbes {
         self.probes.len() * core::mem::size_of::<UProbe>()
             + insts * (core::mem::size_of::<UInst>() + core::mem::size_of::<usize>())
             + POINTS.footprint()
+            + MMS.footprint()
             + self.mms.len()
                 * (core::mem::size_of::<UMm>() + xol::NSLOTS * 40 + xol::XOL_PAGES * 4096)
     }

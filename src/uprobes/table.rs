@@ -3,7 +3,7 @@
 //! The lock-free tables the trap paths find their objects in: probe
 //! points in address spaces by (mm, address) ([`POINTS`], which grows with
 //! them) and probed address spaces by mm ([`MMS`]), open-addressing hash
-//! tables of raw pointers.
+//! tables of raw pointers whose arrays grow.
 //!
 //! Writers hold the registry mutex. Readers run in RCU read-side critical
 //! sections (a trap handler with interrupts off, a tracepoint probe); an
@@ -12,7 +12,6 @@
 
 use super::mm::UMm;
 use super::probe::UInst;
-use super::MAX_UPROBE_PROCS;
 use core::ptr::null_mut;
 use core::sync::atomic::{
     AtomicPtr, AtomicU32, AtomicUsize,
@@ -23,96 +22,6 @@ use kernel::prelude::*;
 /// A table entry that was removed (a probe sequence goes on past it).
 pub(super) fn tomb<T>() -> *mut T {
     core::ptr::without_provenance_mut(1)
-}
-
-/// Open-addressing hash table of raw pointers, read without locks.
-///
-/// Writers hold the registry mutex. Readers run in RCU read-side critical
-/// sections; an object stays valid for them because it is freed only after
-/// its entry is removed and an RCU grace period has passed.
-pub(crate) struct Table<T, const N: usize> {
-    pub(super) slots: [AtomicPtr<T>; N],
-}
-
-impl<T, const N: usize> Table<T, N> {
-    const fn new() -> Self {
-        Self {
-            slots: [const { AtomicPtr::new(null_mut()) }; N],
-        }
-    }
-
-    /// The entry for which `is` holds, starting at `hash`.
-    ///
-    /// # Safety
-    ///
-    /// The caller is in an RCU read-side critical section (or holds the
-    /// registry mutex), so that objects named by the table stay valid while
-    /// the returned reference is used.
-    #[inline]
-    pub(super) unsafe fn find(&self, hash: usize, is: impl Fn(&T) -> bool) -> Option<&T> {
-        let mut i = hash % N;
-        for _ in 0..N {
-            let p = self.slots[i].load(Acquire);
-            if p.is_null() {
-                return None;
-            }
-            if p != tomb() {
-                // SAFETY: Entries point to live objects (see the type's
-                // documentation and this function's safety section).
-                let t = unsafe { &*p };
-                if is(t) {
-                    return Some(t);
-                }
-            }
-            i = (i + 1) % N;
-        }
-        None
-    }
-
-    /// Adds an entry (the caller holds the registry mutex and made sure no
-    /// equal key is present). Fails when the table is full.
-    pub(super) fn insert(&self, hash: usize, p: *const T) -> Result {
-        let mut i = hash % N;
-        for _ in 0..N {
-            let cur = self.slots[i].load(Relaxed);
-            if cur.is_null() || cur == tomb() {
-                self.slots[i].store(p.cast_mut(), Release);
-                return Ok(());
-            }
-            i = (i + 1) % N;
-        }
-        Err(ENOSPC)
-    }
-
-    /// Removes the entry pointing to `p` (registry mutex held). The object
-    /// may be freed only after an RCU grace period.
-    pub(super) fn remove(&self, hash: usize, p: *const T) {
-        let mut i = hash % N;
-        for _ in 0..N {
-            let cur = self.slots[i].load(Relaxed);
-            if cur.is_null() {
-                return;
-            }
-            if cur.cast_const() == p {
-                let next = self.slots[(i + 1) % N].load(Relaxed);
-                // The end of a run: no probe sequence goes on past it, so
-                // it and the tombstones before it can become empty.
-                if next.is_null() {
-                    let mut j = i;
-                    self.slots[j].store(null_mut(), Release);
-                    j = (j + N - 1) % N;
-                    while self.slots[j].load(Relaxed) == tomb() {
-                        self.slots[j].store(null_mut(), Release);
-                        j = (j + N - 1) % N;
-                    }
-                } else {
-                    self.slots[i].store(tomb(), Release);
-                }
-                return;
-            }
-            i = (i + 1) % N;
-        }
-    }
 }
 
 pub(super) fn hash_mm(mm: usize) -> usize {
@@ -126,9 +35,9 @@ pub(super) fn hash_point(mm: usize, vaddr: u64) -> usize {
 }
 
 /// Probe points in address spaces ([`UInst`]), by (mm, address).
-pub(super) static POINTS: DynTable<UInst> = DynTable::new();
+pub(super) static POINTS: DynTable<UInst, 1024> = DynTable::new();
 /// Probed address spaces, by mm.
-pub(super) static MMS: Table<UMm, MAX_UPROBE_PROCS> = Table::new();
+pub(super) static MMS: DynTable<UMm, 64> = DynTable::new();
 /// Probed address spaces (for the task-free hook and the reaper), and the
 /// die notifier's filter (`src/shim/die.c`): while it is 0, no int3 or
 /// step trap can be ours. It goes up before an address space's first
@@ -171,19 +80,20 @@ impl<T> Slots<T> {
     }
 }
 
-/// An open-addressing hash table of raw pointers like [`Table`], whose
-/// array grows: it is replaced by one twice as big (or rebuilt without its
-/// tombstones) when it is half full, and the old one is freed after an RCU
-/// grace period. Readers as for [`Table`]; writers hold the registry mutex.
-/// Empty (no array) until the first insertion.
-pub(crate) struct DynTable<T> {
+/// An open-addressing hash table of raw pointers, read without locks,
+/// whose array grows: it is replaced by one twice as big (or rebuilt
+/// without its tombstones) when it is half full, and the old one is freed
+/// after an RCU grace period; at least `MIN` slots (a power of two).
+///
+/// Writers hold the registry mutex. Readers run in RCU read-side critical
+/// sections; an object stays valid for them because it is freed only after
+/// its entry is removed and an RCU grace period has passed (and so does an
+/// array). Empty (no array) until the first insertion.
+pub(crate) struct DynTable<T, const MIN: usize> {
     cur: AtomicPtr<Slots<T>>,
 }
 
-impl<T: Hashed> DynTable<T> {
-    /// Fewest slots of an array.
-    const MIN: usize = 1024;
-
+impl<T: Hashed, const MIN: usize> DynTable<T, MIN> {
     const fn new() -> Self {
         Self {
             cur: AtomicPtr::new(null_mut()),
@@ -194,8 +104,9 @@ impl<T: Hashed> DynTable<T> {
     ///
     /// # Safety
     ///
-    /// As for [`Table::find`]: an RCU read-side critical section (or the
-    /// registry mutex), which also keeps the array alive.
+    /// The caller is in an RCU read-side critical section (or holds the
+    /// registry mutex), so that objects named by the table, and the array,
+    /// stay valid while the returned reference is used.
     #[inline]
     pub(super) unsafe fn find(&self, hash: usize, is: impl Fn(&T) -> bool) -> Option<&T> {
         let s = self.cur.load(Acquire);
@@ -266,7 +177,7 @@ impl<T: Hashed> DynTable<T> {
             // SAFETY: Registry mutex held: the array is ours to look at.
             unsafe { (*old).live.load(Relaxed) }
         };
-        let n = ((live + 1) * 4).next_power_of_two().max(Self::MIN);
+        let n = ((live + 1) * 4).next_power_of_two().max(MIN);
         let new = Slots::<T>::new(n)?;
         if !old.is_null() {
             // SAFETY: Registry mutex held: nothing changes the old array.
@@ -335,6 +246,26 @@ impl<T: Hashed> DynTable<T> {
         }
     }
 
+    /// Calls `f` with every entry.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Self::find`].
+    pub(super) unsafe fn for_each(&self, mut f: impl FnMut(&T)) {
+        let s = self.cur.load(Acquire);
+        if s.is_null() {
+            return;
+        }
+        // SAFETY: The caller's section keeps the array.
+        for e in unsafe { (*s).slots.iter() } {
+            let p = e.load(Acquire);
+            if !p.is_null() && p != tomb() {
+                // SAFETY: A live entry (the caller's section keeps it).
+                f(unsafe { &*p });
+            }
+        }
+    }
+
     /// Bytes of the array.
     pub(super) fn footprint(&self) -> usize {
         let s = self.cur.load(Relaxed);
@@ -344,6 +275,21 @@ impl<T: Hashed> DynTable<T> {
             // SAFETY: Registry mutex held.
             unsafe { (*s).slots.len() * core::mem::size_of::<usize>() }
         }
+    }
+
+    /// Frees the array if it has no entry (registry mutex held; waits for
+    /// a grace period then): an empty table costs nothing.
+    pub(super) fn release_if_empty(&self) {
+        let s = self.cur.load(Relaxed);
+        // SAFETY: Registry mutex held: the array is ours to look at.
+        if s.is_null() || unsafe { (*s).live.load(Relaxed) } != 0 {
+            return;
+        }
+        self.cur.store(null_mut(), Release);
+        // Readers that found the array finish with it first.
+        kernel::sync::rcu::synchronize_rcu();
+        // SAFETY: From `KBox::into_raw`; no reader is left.
+        drop(unsafe { KBox::from_raw(s) });
     }
 
     /// Frees the array once every entry is gone and no reader can be

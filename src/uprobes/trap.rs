@@ -11,19 +11,19 @@
 //! lock-free tables ([`super::table`]).
 
 use super::emulate::{set_gpr, TF};
-use super::mm::{restore, UMm};
+use super::mm::UMm;
 use super::probe::UInst;
-use super::table::{hash_mm, hash_point, tomb, MMS, NMMS, POINTS};
+use super::table::{hash_mm, hash_point, MMS, NMMS, POINTS};
 use super::xol::Step;
-use super::{reaper, INT3, MAX_PER_MM};
+use super::{reaper, INT3};
 use crate::insn::Fixups;
 use crate::sys::bindings::{self, pt_regs};
 use crate::sys::kprobe::{KProbe, KProbeOwner, Place};
 use crate::sys::task::{self, TaskWork};
 use crate::sys::user;
-use core::sync::atomic::Ordering::{Acquire, Relaxed};
-use kernel::mm::Mm;
+use core::sync::atomic::Ordering::Relaxed;
 use kernel::prelude::*;
+use kernel::sync::{Arc, ArcBorrow};
 
 /// `DR6.BS`: the debug trap is a single step.
 const DR_STEP: u64 = 1 << 14;
@@ -295,21 +295,17 @@ pub(super) unsafe extern "C" fn on_fork(
     if super::path::PATH_PROBES.load(Relaxed) != 0 {
         super::path::queue_install(child.cast());
     }
-    let mut points = [0; MAX_PER_MM];
-    let mut n = 0;
-    for p in umm.points.iter() {
-        let w = p.load(Relaxed);
-        if w != 0 {
-            points[n] = w;
-            n += 1;
-        }
-    }
-    if n == 0 {
+    if !umm.pid_points.load(Relaxed) {
         return;
     }
+    // The parent's state, kept alive (its mm is not reused) until the
+    // child's task work ran: the registry knows its breakpoints.
+    // SAFETY: `umm` is in an `Arc` (the registry's), live: its entry is
+    // in the table and we are in an RCU read-side section.
+    let parent: Arc<UMm> = unsafe { ArcBorrow::from_raw(umm) }.into();
     let fix = ForkFix {
         work: TaskWork::new(),
-        points,
+        parent,
     };
     let Ok(b) = KBox::new(fix, GFP_ATOMIC) else {
         pr_warn!("fork: out of memory, a child keeps breakpoints\n");
@@ -326,13 +322,14 @@ pub(super) unsafe extern "C" fn on_fork(
     }
 }
 
-/// The breakpoints a fork child must remove.
+/// The parent's state, for a fork child's task work.
 struct ForkFix {
     work: TaskWork,
-    points: [u64; MAX_PER_MM],
+    parent: Arc<UMm>,
 }
 
-/// Task work in a fork child: writes back the original bytes.
+/// Task work in a fork child: the parent's `PID:` breakpoints out of the
+/// child's copy.
 ///
 /// # Safety
 ///
@@ -340,15 +337,7 @@ struct ForkFix {
 unsafe fn fork_fix(arg: *mut kernel::ffi::c_void) {
     // SAFETY: `on_fork` passed a box from `KBox::into_raw`.
     let fix = unsafe { KBox::from_raw(arg.cast::<ForkFix>()) };
-    let mm = task::current_mm();
-    if mm.is_null() {
-        return;
-    }
-    // SAFETY: Current's address space, live while current runs in it.
-    let mm = unsafe { Mm::from_raw(mm) };
-    for &w in fix.points.iter().filter(|&&w| w != 0) {
-        restore(mm, w >> 8, w as u8, core::ptr::null_mut());
-    }
+    reaper::fork_fix(fix.parent.key());
 }
 
 /// A thread group exited or a process exec'd: an address space may be
@@ -369,20 +358,17 @@ pub(crate) fn task_gone(task: usize) {
     if NMMS.load(Relaxed) == 0 {
         return;
     }
-    for e in MMS.slots.iter() {
-        let p = e.load(Acquire);
-        if p.is_null() || p == tomb() {
-            continue;
-        }
-        // SAFETY: The hook runs in an RCU callback (softirq, an RCU
-        // read-side critical section); the entry was live when loaded.
-        let umm = unsafe { &*p };
-        umm.drop_replays(task);
-        // Each step held a module reference.
-        for _ in 0..umm.xol.abandon(task) {
-            task::module_put();
-        }
-    }
+    // SAFETY: The hook runs in an RCU callback (softirq, an RCU read-side
+    // critical section).
+    unsafe {
+        MMS.for_each(|umm| {
+            umm.drop_replays(task);
+            // Each step held a module reference.
+            for _ in 0..umm.xol.abandon(task) {
+                task::module_put();
+            }
+        })
+    };
 }
 
 /// Completes a step: `regs` as the step left them.

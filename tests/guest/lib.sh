@@ -257,6 +257,19 @@ xol_gone() { # pid
 	done
 	! xol_line $1 >/dev/null
 }
+# Waits (5 s at most, times SLOW) until every `list` row of process PID's
+# probes says [gone]: after the process exited, its breakpoints and state
+# are reaped, and its probe lines stay, with their counts, until they are
+# removed. False if one is still live.
+_live_rows() { grep " $1:" $D/list | grep -qv ' \[gone\]$'; }
+probes_dead() { # pid
+	_n=$((50 * ${SLOW:-1}))
+	while _live_rows $1 && [ $_n -gt 0 ]; do
+		pause 0.1
+		_n=$((_n - 1))
+	done
+	! _live_rows $1 && grep -q " $1:.* \[gone\]$" $D/list
+}
 # Starts a user-probe test program (the uprog.h protocol) in the background
 # with `-m MODE ARGS... -g GOFILE`, output in OUT; sets $bg (also added to
 # $upids) and waits for its "ready".

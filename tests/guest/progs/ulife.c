@@ -43,7 +43,9 @@
  *           on a pipe while the parent adds a probe on l_step in the child
  *           (`probes`, PID:0xADDR), then the child calls l_step and l_emu,
  *           checks its results, that it has an XOL area and that `xol`
- *           counts its step, and exits. Prints "probed N failures F".
+ *           counts its step, and exits; the parent removes the probe's
+ *           line (gone with the child, it stays until removed). Prints
+ *           "probed N failures F".
  * Each mode prints "errors 0" when every result and check was right.
  */
 #define _GNU_SOURCE
@@ -266,6 +268,25 @@ static int add_probe(long i, pid_t pid)
 	return ok;
 }
 
+/*
+ * Removes "ul/c<i>" (its process exited: the line stays, with its count,
+ * until it is removed).
+ */
+static int remove_probe(long i)
+{
+	char line[64];
+	int fd = open("/sys/kernel/debug/rprobes/probes", O_WRONLY | O_APPEND), n, ok;
+
+	if (fd < 0)
+		return 0;
+	n = snprintf(line, sizeof(line), "-:ul/c%ld\n", i);
+	ok = write(fd, line, n) == n;
+	if (!ok)
+		printf("cycle %ld: '%.*s': %s\n", i, n - 1, line, strerror(errno));
+	close(fd);
+	return ok;
+}
+
 static int probe_cycles(long first, long n)
 {
 	int failures = 0;
@@ -297,6 +318,8 @@ static int probe_cycles(long first, long n)
 			failures++;
 		close(go[1]);
 		if (p < 0 || waitpid(p, &st, 0) != p || st != 0)
+			failures++;
+		if (p > 0 && !remove_probe(i))
 			failures++;
 	}
 	return failures;
