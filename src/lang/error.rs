@@ -177,6 +177,10 @@ pub enum ErrorKind {
     UprobeNoAccess,
     /// `PATH:0xOFF` past the end of the file.
     UprobePastEof,
+    /// `(0xREF)` malformed (tracefs' `BAD_REFCNT`).
+    BadRefCtr,
+    /// `(0xREF)` on a `PID:` probe (a USDT semaphore is a path probe's).
+    RefCtrNeedsPath,
     /// A path probe without the kernel's `uprobe_mmap()` to hook.
     UprobeNoMapHook,
     /// Kernel lockdown (`confidentiality`) refuses kernel probes, as tracefs
@@ -346,6 +350,8 @@ impl ErrorKind {
             UprobeWrite => "Failed to write the breakpoint",
             UprobeNoAccess => "No permission to attach to the process (ptrace)",
             UprobePastEof => "The offset is past the end of the file",
+            BadRefCtr => "Invalid reference counter offset",
+            RefCtrNeedsPath => "A reference counter needs a path probe (no PID)",
             UprobeNoMapHook => "Path probes need the kernel's uprobe_mmap() (CONFIG_UPROBES)",
             KprobesLockedDown => "Kernel probes are refused under lockdown (confidentiality)",
             ElfRead => "Failed to read the file",
@@ -456,7 +462,9 @@ const fn kind_errno(kind: ErrorKind) -> i32 {
         ErrorKind::NoSuchProcess => errno::ESRCH,
         ErrorKind::FileNotMapped => errno::ENOENT,
         ErrorKind::UprobeExists => errno::EEXIST,
-        ErrorKind::UprobePastEof => errno::EINVAL,
+        ErrorKind::UprobePastEof | ErrorKind::BadRefCtr | ErrorKind::RefCtrNeedsPath => {
+            errno::EINVAL
+        }
         ErrorKind::UprobeNoMapHook => errno::ENOENT,
         ErrorKind::UprobeTooMany(_) => errno::ENOSPC,
         ErrorKind::UprobeNotMapped | ErrorKind::UprobeWrite => errno::EFAULT,

@@ -196,6 +196,10 @@ fn parse_target(s: &str, pos: usize) -> Result<RawTarget<'_>, ParseError> {
                     UTargetError::BadOffset => (BadUprobeOffs, s.find(':').map_or(0, |i| i + 1)),
                     UTargetError::BadPath => (BadUprobePath, s.find(':').map_or(0, |i| i + 1)),
                     UTargetError::BadSymbol => (BadUprobeSymbol, last),
+                    // Under the `(`, as tracefs' BAD_REFCNT.
+                    UTargetError::BadRefCtr => {
+                        (BadRefCtr, s[last..].find('(').map_or(s.len(), |i| last + i))
+                    }
                     // As tracefs refuses a kernel `SYM+OFFS` with a bad
                     // offset; the caret under `+`.
                     UTargetError::BadSymbolOffset => {
@@ -418,6 +422,7 @@ pub fn default_event_name(def: &ProbeDef<'_>) -> FixedBuf<MAX_EVENT_NAME_LEN> {
             pid: Some(pid),
             path,
             offset,
+            ..
         }) => {
             let base = path.rsplit('/').next().unwrap_or(path);
             write!(full, "{c}_{pid}_{base}_0x{offset:x}")
@@ -427,6 +432,7 @@ pub fn default_event_name(def: &ProbeDef<'_>) -> FixedBuf<MAX_EVENT_NAME_LEN> {
             pid: None,
             path,
             offset,
+            ..
         }) => {
             let base = path.rsplit('/').next().unwrap_or(path);
             write!(full, "{c}_{base}_0x{offset:x}")
@@ -474,9 +480,18 @@ pub fn write_target(w: &mut impl core::fmt::Write, t: &Target<'_>) -> core::fmt:
         Target::Symbol { name, offset } => write!(w, "{name}+{offset}"),
         Target::Addr(a) => write!(w, "0x{a:x}"),
         Target::User(UTarget::Addr { pid, addr }) => write!(w, "{pid}:0x{addr:x}"),
-        Target::User(UTarget::File { pid, path, offset }) => {
+        Target::User(UTarget::File {
+            pid,
+            path,
+            offset,
+            ref_ctr,
+        }) => {
             write_pid(w, pid)?;
-            write!(w, "{path}:0x{offset:x}")
+            write!(w, "{path}:0x{offset:x}")?;
+            match ref_ctr {
+                Some(r) => write!(w, "(0x{r:x})"),
+                None => Ok(()),
+            }
         }
         // As written, the offset in decimal (tracefs' `SYM+OFFS`).
         Target::User(UTarget::Symbol {

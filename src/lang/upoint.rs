@@ -14,6 +14,11 @@
 //!
 //! A probe point that starts with `/` is a path probe (no PID).
 //!
+//! `0xOFF(0xREF)` (tracefs' `uprobe_events` form for USDT probes): while
+//! the probe is there, the 16-bit counter at file offset `REF` of the same
+//! file (a USDT semaphore) is incremented in every process that has it;
+//! `REF` is even.
+//!
 //! The last component after `PATH:` is an offset when it starts with `0x`
 //! (or `0X`), else a symbol. A symbol is a name as the ELF symbol table
 //! spells it (mangled for C++ and Rust): ASCII letters, digits, `_`, `.`
@@ -41,7 +46,7 @@ pub enum UTarget<'a> {
         /// Virtual address.
         addr: u64,
     },
-    /// `[PID:]PATH:0xOFF`.
+    /// `[PID:]PATH:0xOFF[(0xREF)]`.
     File {
         /// The process (none: every process that maps the file).
         pid: Option<u32>,
@@ -49,6 +54,8 @@ pub enum UTarget<'a> {
         path: &'a str,
         /// Offset in the file.
         offset: u64,
+        /// The file offset of a USDT semaphore (`(0xREF)`).
+        ref_ctr: Option<u64>,
     },
     /// `[PID:]PATH:SYMBOL[+OFF]`.
     Symbol {
@@ -108,6 +115,9 @@ pub enum UTargetError {
     BadSymbol,
     /// `+OFF` is not a decimal or `0x` number up to `u32::MAX`.
     BadSymbolOffset,
+    /// `(0xREF)` is not a `0x` number, is odd, or its brace is not closed
+    /// at the end.
+    BadRefCtr,
 }
 
 impl UTargetError {
@@ -121,6 +131,7 @@ impl UTargetError {
                 "SYMBOL must be letters, digits, _ . $ @, not starting with a digit"
             }
             UTargetError::BadSymbolOffset => "+OFF must be a decimal or 0x number",
+            UTargetError::BadRefCtr => "(REF) must be an even 0x number in closed braces",
         }
     }
 }
@@ -210,10 +221,22 @@ fn path_point<'a>(
         || last.starts_with(|c: char| c.is_ascii_digit())
         || last.is_empty()
     {
+        let (off, ref_ctr) = match last.split_once('(') {
+            None => (last, None),
+            Some((off, r)) => {
+                let r = r.strip_suffix(')').ok_or(UTargetError::BadRefCtr)?;
+                let r = hex(r).map_err(|_| UTargetError::BadRefCtr)?;
+                if r % 2 != 0 {
+                    return Err(UTargetError::BadRefCtr);
+                }
+                (off, Some(r))
+            }
+        };
         return Ok(UTarget::File {
             pid,
             path,
-            offset: hex(last)?,
+            offset: hex(off)?,
+            ref_ctr,
         });
     }
     let (symbol, offset) = symbol(last)?;

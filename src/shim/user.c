@@ -444,7 +444,74 @@ void *rprobes_vma_probe_inode(void *vmap)
 {
 	struct vm_area_struct *vma = vmap;
 
-	if (vma->vm_mm != current->mm || !rprobes_probe_vma(vma))
+	if (vma->vm_mm != current->mm || !vma->vm_file || (vma->vm_flags & VM_MAYSHARE))
 		return NULL;
 	return file_inode(vma->vm_file);
+}
+
+/* A mapping that holds @inode's semaphores (the kernel's valid_ref_ctr_vma()). */
+static unsigned long rprobes_ref_ctr_vaddr(struct vm_area_struct *vma, void *inode, u64 offset)
+{
+	u64 start = (u64)vma->vm_pgoff << PAGE_SHIFT;
+
+	if (!vma->vm_file || file_inode(vma->vm_file) != inode ||
+	    (vma->vm_flags & (VM_WRITE | VM_SHARED | VM_MAYSHARE)) != VM_WRITE ||
+	    offset < start || offset - start >= vma->vm_end - vma->vm_start)
+		return 0;
+	return vma->vm_start + (offset - start);
+}
+
+long rprobes_ref_ctr_add(void *mmp, void *inode, u64 offset, unsigned long *vaddr, short delta)
+{
+	struct mm_struct *mm = mmp;
+	struct vm_area_struct *vma;
+	unsigned long addr = 0;
+	struct page *page;
+	short *ptr;
+	long ret = 0;
+
+	if (!mmget_not_zero(mm))
+		return -ESRCH;
+	if (mmap_read_lock_killable(mm)) {
+		mmput(mm);
+		return -EINTR;
+	}
+	if (*vaddr) {
+		vma = vma_lookup(mm, *vaddr);
+		if (vma && rprobes_ref_ctr_vaddr(vma, inode, offset) == *vaddr)
+			addr = *vaddr;
+	} else {
+		VMA_ITERATOR(vmi, mm, 0);
+
+		for_each_vma(vmi, vma) {
+			addr = rprobes_ref_ctr_vaddr(vma, inode, offset);
+			if (addr)
+				break;
+		}
+	}
+	if (!addr) {
+		ret = -ENOENT;
+		goto out;
+	}
+	*vaddr = addr;
+	if (!delta)
+		goto out;
+	page = get_user_page_vma_remote(mm, addr, FOLL_FORCE | FOLL_WRITE, &vma);
+	if (IS_ERR(page)) {
+		ret = PTR_ERR(page);
+		goto out;
+	}
+	ptr = kmap_local_page(page) + offset_in_page(addr);
+	if (*ptr + delta < 0) {
+		ret = -EINVAL;
+	} else {
+		*ptr += delta;
+		set_page_dirty_lock(page);
+	}
+	kunmap_local(ptr);
+	put_page(page);
+out:
+	mmap_read_unlock(mm);
+	mmput(mm);
+	return ret;
 }

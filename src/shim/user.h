@@ -132,9 +132,20 @@ long rprobes_mm_file_vmas(void *mm, void *inode, struct rprobes_fvma *out, unsig
 long rprobes_umm_poke(void *mm, unsigned long addr, void *inode, u8 old, u8 new);
 
 /*
+ * Adds @delta to the 16-bit USDT semaphore at file offset @offset of @inode
+ * in @mm, as the kernel's uprobes do (a ptrace-like write that breaks
+ * copy-on-write): in the private, writable mapping of @inode that holds that
+ * offset, at *@vaddr if it is not 0 (then rechecked), else found and stored
+ * in *@vaddr. @delta 0 only finds it. Returns 0, or -ENOENT (no such mapping
+ * yet), -EINVAL (the counter would go below 0: unchanged), -ESRCH, -EINTR,
+ * -ENOMEM, -EFAULT. Process context.
+ */
+long rprobes_ref_ctr_add(void *mm, void *inode, u64 offset, unsigned long *vaddr, short delta);
+
+/*
  * For the mmap hook (a kprobe on uprobe_mmap(), atomic): the inode of @vma's
- * file if @vma maps it as rprobes_mm_file_vmas() takes mappings and belongs
- * to current's address space, else NULL.
+ * file if @vma is a private file mapping of current's address space (text
+ * for path probes, data for their USDT semaphores), else NULL.
  */
 void *rprobes_vma_probe_inode(void *vma);
 

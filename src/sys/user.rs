@@ -218,8 +218,34 @@ pub(crate) fn file_vmas(mm: &Mm, inode: *mut kernel::ffi::c_void) -> Result<KVec
     }
 }
 
+/// Adds `delta` to the USDT semaphore at file offset `offset` of `inode`
+/// in `mm` (in its private, writable mapping of the file): at `*vaddr` if
+/// not 0, else found and stored there; `delta` 0 only finds it. Errors:
+/// `ENOENT` (no such mapping yet), `EINVAL` (it would go below 0),
+/// `ESRCH`, `EINTR`, `ENOMEM`, `EFAULT`. Sleeps.
+pub(crate) fn ref_ctr_add(
+    mm: &Mm,
+    inode: *mut kernel::ffi::c_void,
+    offset: u64,
+    vaddr: &mut u64,
+    delta: i16,
+) -> Result {
+    let mut v = *vaddr as kernel::ffi::c_ulong;
+    // SAFETY: `mm` is live (a reference keeps it); the shim takes a user
+    // reference; `inode` is only compared; `v` is writable.
+    let r =
+        unsafe { bindings::rprobes_ref_ctr_add(mm.as_raw().cast(), inode, offset, &mut v, delta) };
+    *vaddr = v as u64;
+    if r < 0 {
+        Err(Error::from_errno(r as i32))
+    } else {
+        Ok(())
+    }
+}
+
 /// For the mmap hook (atomic): the inode key of `vma`'s file if `vma` is a
-/// mapping of current's that path probes go into.
+/// private file mapping of current's (text for path probes, data for their
+/// semaphores).
 ///
 /// # Safety
 ///

@@ -68,6 +68,11 @@ pub(crate) struct UInst {
     pub(super) umm: Arc<UMm>,
     /// The probed address.
     pub(super) vaddr: u64,
+    /// For a probe with a USDT semaphore: the address of the counter this
+    /// instance incremented (or inherited, in a fork child) in its address
+    /// space; 0 while there is none (the data not mapped yet). Written
+    /// under the registry mutex.
+    pub(super) sem: AtomicU64,
 }
 
 // SAFETY: `point` is only read (a `Sync` probe) while the owner is alive.
@@ -96,6 +101,8 @@ pub(crate) struct UProbe {
     pub(super) kind: Kind,
     /// Its breakpoints (they point back to it: see [`UInst`]).
     pub(super) insts: KVec<KBox<UInst>>,
+    /// The file offset of its USDT semaphore (`(0xREF)`).
+    pub(super) ref_ctr: Option<u64>,
     /// The byte the breakpoint replaced.
     pub(super) orig: u8,
     /// Length of the probed instruction.

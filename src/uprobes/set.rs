@@ -31,7 +31,7 @@ use crate::sys::percpu::PerCpu;
 use crate::sys::task;
 use crate::sys::user::{self, vma, FileVma};
 use core::fmt::Write;
-use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use kernel::mm::Mm;
 use kernel::prelude::*;
 use kernel::sync::{aref::ARef, Arc};
@@ -135,6 +135,12 @@ impl UProbes {
         if n.target.pid().is_none() {
             return self.add_path(n);
         }
+        if let UTarget::File {
+            ref_ctr: Some(_), ..
+        } = n.target
+        {
+            return Err(cmd_err(ErrorKind::RefCtrNeedsPath, n.target_pos));
+        }
         let mut fresh = None;
         let r = self.add_inner(n, &mut fresh);
         if let (Err(_), Some(umm)) = (&r, fresh) {
@@ -209,6 +215,10 @@ impl UProbes {
                 event: n.event,
                 target,
                 file_offset,
+                ref_ctr: match n.target {
+                    UTarget::File { ref_ctr, .. } => ref_ctr,
+                    _ => None,
+                },
                 kind,
                 insts: KVec::new(),
                 orig: bytes[0],
@@ -308,6 +318,7 @@ impl UProbes {
                 point: &*probe,
                 umm: umm.clone(),
                 vaddr,
+                sem: AtomicU64::new(0),
             },
             GFP_KERNEL,
         )
@@ -465,18 +476,25 @@ impl UProbes {
                     point: &**p,
                     umm,
                     vaddr,
+                    sem: AtomicU64::new(0),
                 },
                 GFP_KERNEL,
             )?;
             let ptr: *const UInst = &*inst;
             POINTS.insert(inst.hash(), ptr)?;
             // The table names the instance before the int3 exists.
+            let mut adopted = false;
             let r = match user::poke(inst.umm.mm(), vaddr, ino, orig, INT3) {
-                Err(e) if e == EBUSY && adopt => user::poke(inst.umm.mm(), vaddr, ino, INT3, INT3),
+                Err(e) if e == EBUSY && adopt => {
+                    adopted = true;
+                    user::poke(inst.umm.mm(), vaddr, ino, INT3, INT3)
+                }
                 r => r,
             };
             match r {
                 Ok(()) => {
+                    // A fork child's copy has its parent's count too.
+                    sem_up(p, &inst, adopted);
                     // Cannot fail: reserved.
                     let _ = p.insts.push(inst, GFP_KERNEL);
                 }
@@ -540,6 +558,13 @@ impl UProbes {
                 }
             }
         }
+        // Semaphores whose data was not mapped when their probe went in.
+        let key = mm.as_raw() as usize;
+        for p in self.probes.iter().filter(|p| p.ref_ctr.is_some()) {
+            for i in p.insts.iter().filter(|i| i.umm.key() == key) {
+                sem_up(p, i, false);
+            }
+        }
         self.flush_dead();
     }
 
@@ -555,7 +580,7 @@ impl UProbes {
         let mm = unsafe { Mm::from_raw(raw) };
         for &(k, w) in self.pid_bps.iter() {
             if k == parent {
-                restore(mm, w >> 8, w as u8, core::ptr::null_mut());
+                let _ = restore(mm, w >> 8, w as u8, core::ptr::null_mut());
             }
         }
     }
@@ -573,7 +598,8 @@ impl UProbes {
                     j += 1;
                     continue;
                 }
-                restore(i.umm.mm(), i.vaddr, p.orig, ino);
+                let _ = restore(i.umm.mm(), i.vaddr, p.orig, ino);
+                sem_down(p, i);
                 POINTS.remove(i.hash(), &**i);
                 if let Ok(i) = p.insts.remove(j) {
                     if self.dead.push(i, GFP_KERNEL).is_err() {
@@ -629,7 +655,8 @@ impl UProbes {
     fn drop_probes(&mut self, gone: &[KBox<UProbe>]) {
         for p in gone.iter() {
             for i in p.insts.iter() {
-                restore(i.umm.mm(), i.vaddr, p.orig, p.inode_ptr());
+                let _ = restore(i.umm.mm(), i.vaddr, p.orig, p.inode_ptr());
+                sem_down(p, i);
                 POINTS.remove(i.hash(), &**i);
             }
         }
@@ -643,25 +670,7 @@ impl UProbes {
             }
         }
         if !files.is_empty() {
-            if let Ok(mms) = user::all_mms() {
-                for m in mms.iter() {
-                    for k in files.iter() {
-                        let ino = *k as *mut kernel::ffi::c_void;
-                        let Ok(vmas) = user::file_vmas(&m.mm, ino) else {
-                            continue;
-                        };
-                        for p in gone.iter().filter(|p| p.inode_key() == Some(*k)) {
-                            if let Kind::Path { offset, .. } = p.kind {
-                                for v in vmas.iter() {
-                                    if let Some(a) = v.vaddr_of(offset) {
-                                        restore(&m.mm, a, p.orig, ino);
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+            sweep(gone, &files);
         }
         kernel::sync::rcu::synchronize_rcu();
         for p in gone.iter() {
@@ -892,5 +901,72 @@ impl UProbes {
             + MMS.footprint()
             + self.mms.len()
                 * (core::mem::size_of::<UMm>() + xol::NSLOTS * 40 + xol::XOL_PAGES * 4096)
+    }
+}
+
+/// After removing the path probes `gone` (of the files `files`): every
+/// process that maps one of the files is looked at again, and an `int3`
+/// left at a probe's offset (a fork child's copy that no instance had, a
+/// mapping moved) is restored, with the semaphore count of that copy.
+/// Sleeps.
+fn sweep(gone: &[KBox<UProbe>], files: &[usize]) {
+    let Ok(mms) = user::all_mms() else {
+        return;
+    };
+    for m in mms.iter() {
+        for &k in files {
+            let ino = k as *mut kernel::ffi::c_void;
+            let Ok(vmas) = user::file_vmas(&m.mm, ino) else {
+                continue;
+            };
+            for p in gone.iter().filter(|p| p.inode_key() == Some(k)) {
+                let Kind::Path { offset, .. } = p.kind else {
+                    continue;
+                };
+                for a in vmas.iter().filter_map(|v| v.vaddr_of(offset)) {
+                    if restore(&m.mm, a, p.orig, ino).is_err() {
+                        continue;
+                    }
+                    if let Some(r) = p.ref_ctr {
+                        let mut at = 0;
+                        let _ = user::ref_ctr_add(&m.mm, ino, r, &mut at, -1);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Probe `p`'s USDT semaphore up in instance `i`'s address space, once
+/// per address space (`inherited`: a fork child's copy has its parent's
+/// count, only found). Registry mutex held; sleeps.
+fn sem_up(p: &UProbe, i: &UInst, inherited: bool) {
+    let Some(r) = p.ref_ctr else {
+        return;
+    };
+    let key = i.umm.key();
+    if i.sem.load(Relaxed) != 0
+        || p.insts
+            .iter()
+            .any(|o| o.umm.key() == key && o.sem.load(Relaxed) != 0)
+    {
+        return;
+    }
+    let mut at = 0;
+    let delta = if inherited { 0 } else { 1 };
+    // ENOENT: the data is not mapped yet (the mmap hook comes back).
+    if user::ref_ctr_add(i.umm.mm(), p.inode_ptr(), r, &mut at, delta).is_ok() {
+        i.sem.store(at, Relaxed);
+    }
+}
+
+/// Probe `p`'s USDT semaphore back down where instance `i` put it up.
+fn sem_down(p: &UProbe, i: &UInst) {
+    let (Some(r), mut at) = (p.ref_ctr, i.sem.load(Relaxed)) else {
+        return;
+    };
+    if at != 0 {
+        let _ = user::ref_ctr_add(i.umm.mm(), p.inode_ptr(), r, &mut at, -1);
+        i.sem.store(0, Relaxed);
     }
 }

@@ -53,7 +53,9 @@ pub(crate) fn resolve<'a>(t: &UTarget<'a>) -> Result<Point<'a>, ParseError> {
             addr,
             symbol: false,
         }),
-        UTarget::File { pid, path, offset } => Ok(Point {
+        UTarget::File {
+            pid, path, offset, ..
+        } => Ok(Point {
             pid: pid.unwrap_or(0),
             path: Some(path),
             addr: offset,

@@ -420,7 +420,8 @@ fn user_probe_points() {
         Target::User(UTarget::File {
             pid: Some(7),
             path: "/usr/bin/my-prog",
-            offset: 0x1a0
+            offset: 0x1a0,
+            ref_ctr: None
         })
     );
     // Not an identifier character in the path: `_` in the generated name.
@@ -453,7 +454,8 @@ fn user_probe_points() {
         Target::User(UTarget::File {
             pid: None,
             path: "/usr/lib/libc.so.6",
-            offset: 0x9a0e0
+            offset: 0x9a0e0,
+            ref_ctr: None
         })
     );
     assert_eq!(d.target_pos, 2);
@@ -461,6 +463,11 @@ fn user_probe_points() {
     let mut t = String::new();
     rprobes_core::lang::line::write_target(&mut t, &d.target).unwrap();
     assert_eq!(t, "/usr/lib/libc.so.6:0x9a0e0");
+    // A USDT semaphore reads back as written.
+    let d = add("p:g/s /bin/app:0x10(0x4a7ab8)");
+    let mut t = String::new();
+    rprobes_core::lang::line::write_target(&mut t, &d.target).unwrap();
+    assert_eq!(t, "/bin/app:0x10(0x4a7ab8)");
     let d = add("p:g/m /lib/libc.so.6:malloc+0");
     assert_eq!(default_event_name(&d).as_str(), "p_libc_so_6_malloc_0");
     let mut t = String::new();

@@ -18,7 +18,8 @@ fn accepts_both_forms() {
         Ok(UTarget::File {
             pid: Some(7),
             path: "/usr/bin/my:prog",
-            offset: 0x1130
+            offset: 0x1130,
+            ref_ctr: None
         })
     );
 }
@@ -117,7 +118,8 @@ fn symbol_form() {
         Ok(UTarget::File {
             pid: Some(1),
             path: "/bin/x",
-            offset: 0x1f
+            offset: 0x1f,
+            ref_ctr: None
         })
     );
 }
@@ -153,9 +155,29 @@ fn path_forms() {
         Ok(UTarget::File {
             pid: None,
             path: "/usr/lib/x86_64-linux-gnu/libc.so.6",
-            offset: 0x9a0e0
+            offset: 0x9a0e0,
+            ref_ctr: None
         })
     );
+    // A USDT semaphore: `(0xREF)`, even.
+    assert_eq!(
+        parse("/bin/app:0x10(0x4a7ab8)"),
+        Ok(UTarget::File {
+            pid: None,
+            path: "/bin/app",
+            offset: 0x10,
+            ref_ctr: Some(0x4a7ab8)
+        })
+    );
+    for bad in [
+        "/bin/app:0x10(0x3)",
+        "/bin/app:0x10(0x4",
+        "/bin/app:0x10(12)",
+        "/bin/app:0x10()",
+        "/bin/app:0x10(0x4)x",
+    ] {
+        assert_eq!(parse(bad), Err(BadRefCtr), "{bad}");
+    }
     let t = parse("/a:b/libx.so:malloc+4").unwrap();
     assert_eq!(
         t,
