@@ -337,3 +337,105 @@ file_off() { # pid path addr
 		fi
 	done
 }
+# --- Debian's dynamic userland and the dynamic test programs (uprobes/dynamic)
+# scripts/mkinitramfs copies Debian's loader and the libraries the
+# dynamic programs need at their real paths, as regular files: these are
+# the paths a process maps (/proc/PID/maps) and a probe by path names
+# (/lib64/ld-linux-x86-64.so.2, the PT_INTERP of the programs, is a link
+# to $LDSO). No .symtab in either: their functions are in .dynsym.
+# Debian's programs (/usr/bin/cat, env, sha256sum, sleep) are not on PATH,
+# where busybox's applets of /bin come first: run them by path.
+LDSO=/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2
+LIBC=/lib/x86_64-linux-gnu/libc.so.6
+# libuprobed.so (tests/guest/progs/dyn/libuprobed.c): dynloop and forkexec
+# link it, dlopener loads it with dlopen().
+LIBUPROBED=/tests/lib/libuprobed.so
+# The real path of libc.so.6 in the guest.
+libc_path() { echo $LIBC; }
+# The path of the file named BASENAME that process PID maps (its first
+# mapping of a file by that name); nothing if none.
+mapped_path() { # pid basename
+	while read -r _ _ _ _ _ _mp; do
+		case $_mp in */"$2")
+			echo "$_mp"
+			return
+			;;
+		esac
+	done </proc/$1/maps
+}
+# symoff FILE SYMBOL... (tests/guest/progs/symoff.c: file offsets of
+# functions, by .symtab or .dynsym) into variable VAR, the offsets
+# separated by spaces; fails the test if symoff fails.
+symoff_of() { # var file symbol...
+	_sv=$1
+	shift
+	_so=$(symoff "$@") || fail "symoff $*"
+	set -f
+	set -- $_so
+	set +f
+	eval "$_sv=\$*"
+}
+# Hits of the tracefs uprobe event EVENT (its name without the group) in
+# uprobe_profile.
+uprobe_hits() { # event
+	while read -r _ _e _h; do
+		if [ "$_e" = "$1" ]; then
+			echo "$_h"
+			return
+		fi
+	done <$T/uprobe_profile
+}
+# The hits of every tracefs uprobe event EVENT in variable PREFIXEVENT
+# (one read of uprobe_profile, no fork).
+uprobe_hits_vars() { # prefix
+	while read -r _ _e _h; do
+		eval "$1$_e=\$_h"
+	done <$T/uprobe_profile
+}
+# The dynamic programs (their protocol: progs/dyn/dynprog.h). `dyn_start
+# TAG PROG ARGS...` runs `PROG -g /tmp/go.TAG -e /tmp/end.TAG ARGS...` in
+# the background, output in /tmp/dyn.TAG, its pid in $pid_TAG (and
+# $upids), and waits for its "ready"; `dyn_sym TAG NAME` prints the
+# address of its "sym NAME 0xADDR" line; `touch /tmp/go.TAG` releases it;
+# `dyn_result TAG` waits for its result line and puts it in $res;
+# `dyn_end TAG` lets it exit and fails the test unless it exits with 0 (0:
+# its results are the ones it computes without the library).
+dyn_start() { # tag prog args...
+	_dt=$1
+	_dp=$2
+	shift 2
+	rm -f /tmp/go.$_dt /tmp/end.$_dt /tmp/dyn.$_dt
+	$_dp -g /tmp/go.$_dt -e /tmp/end.$_dt "$@" >/tmp/dyn.$_dt 2>&1 &
+	eval pid_$_dt=$!
+	upids="$upids $!"
+	wait_line /tmp/dyn.$_dt '^ready$' 60 $!
+}
+dyn_sym() { # tag name
+	while read -r _a _b _c; do
+		if [ "$_a" = sym ] && [ "$_b" = "$2" ]; then
+			echo "$_c"
+			return
+		fi
+	done </tmp/dyn.$1
+}
+dyn_result() { # tag
+	eval "wait_line /tmp/dyn.$1 '^result' 60 \$pid_$1"
+	res=
+	while IFS= read -r _l; do
+		case $_l in result*) res=$_l ;; esac
+	done </tmp/dyn.$1
+}
+dyn_end() { # tag
+	touch /tmp/end.$1
+	eval "wait \$pid_$1"
+	_rc=$?
+	[ $_rc = 0 ] || {
+		cat /tmp/dyn.$1
+		fail "$1 exited with $_rc"
+	}
+	pass "$1 exited with 0"
+}
+# dynloop's result line for N iterations (progs/dyn/dynloop.c).
+dynloop_expect() { # n
+	echo "result n=$1 add=$(($1 * ($1 - 1) / 2)) body=$((2 * $1 * $1)) odd=$(($1 / 2 * ($1 / 2))) step=$((3 * $1)) calls=$1"
+}
