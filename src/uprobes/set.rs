@@ -451,8 +451,25 @@ impl UProbes {
             let Some(vaddr) = v.vaddr_of(offset) else {
                 continue;
             };
-            if self.inst_at(key, vaddr).is_some() {
-                continue;
+            if let Some(old) = self.inst_at(key, vaddr) {
+                let same = core::ptr::eq(old.point, &*self.probes[i]);
+                // This probe's, its mapping replaced since (the dynamic
+                // loader maps a library whole, then its segments over it
+                // with MAP_FIXED): the new mapping has the file's byte.
+                if same {
+                    if user::poke(old.umm.mm(), vaddr, ino, orig, INT3).is_err() {
+                        self.skipped += 1;
+                    }
+                    continue;
+                }
+                // Another probe's whose mapping is gone (of another file
+                // now): stale, replaced by this one's.
+                let other = old.point().inode_ptr();
+                if other == ino || user::poke(old.umm.mm(), vaddr, other, INT3, INT3) != Err(ENOENT)
+                {
+                    continue;
+                }
+                self.forget_inst(key, vaddr)?;
             }
             let umm = match self.mms.iter().find(|u| u.key() == key) {
                 // A process whose XOL area cannot be made runs unprobed.
@@ -508,6 +525,28 @@ impl UProbes {
                     }
                     self.skipped += 1;
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes the instance at (`key`, `vaddr`) out of the table and of its
+    /// probe (freed after a grace period, by [`Self::flush_dead`]).
+    fn forget_inst(&mut self, key: usize, vaddr: u64) -> Result {
+        self.dead.reserve(1, GFP_KERNEL)?;
+        for p in self.probes.iter_mut() {
+            if let Some(j) = p
+                .insts
+                .iter()
+                .position(|i| i.vaddr == vaddr && i.umm.key() == key)
+            {
+                POINTS.remove(p.insts[j].hash(), &*p.insts[j]);
+                if let Ok(i) = p.insts.remove(j) {
+                    i.forget(p.id);
+                    // Cannot fail: reserved.
+                    let _ = self.dead.push(i, GFP_KERNEL);
+                }
+                break;
             }
         }
         Ok(())
