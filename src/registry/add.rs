@@ -78,14 +78,18 @@ impl Registry {
         let mut target = TargetText::new();
         let _ = write_target(&mut target, &def.target);
         match def.target {
-            Target::User(t) => self.add_user(def, t, group, event, target),
+            Target::User(t) => self.add_user(line, def, t, group, event, target),
             _ => self.add_kernel(line, def, group, event, target),
         }
     }
 
-    /// A user probe: its own event (a user event holds one probe).
+    /// A user probe, on a new event or added to an existing user event
+    /// (tracefs' `append_trace_uprobe()`: the same argument types; not the
+    /// same probe point with the same arguments again). An added probe
+    /// takes the event's settings (armed, filter).
     fn add_user(
         &mut self,
+        line: &str,
         def: &ProbeDef<'_>,
         t: UTarget<'_>,
         group: Name,
@@ -101,14 +105,7 @@ impl Registry {
         {
             return Err(CmdError::at(ErrorKind::EventExist, 0));
         }
-        if let Some(old) = self.uprobes.target_of(Some(group.as_str()), event.as_str()) {
-            let kind = if old == target.as_str() {
-                ErrorKind::SameProbe
-            } else {
-                ErrorKind::EventExist
-            };
-            return Err(CmdError::at(kind, 0));
-        }
+        let appended = self.check_user_append(line, def, &group, &event, &target)?;
         // `@SYM` was refused by the parser (SYM_ON_UPROBE).
         let args = if def.args.is_empty() {
             None
@@ -117,6 +114,7 @@ impl Registry {
             let oom = || CmdError::at(ErrorKind::NoMemory, 0);
             Some(KBox::new(KBox::into_inner(a).for_user(), GFP_KERNEL).map_err(|_| oom())?)
         };
+        let (g, e) = (name(group.as_str()), name(event.as_str()));
         self.uprobes.add(NewUProbe {
             id: self.next_id,
             group,
@@ -126,7 +124,41 @@ impl Registry {
             args,
         })?;
         self.next_id = next_id(self.next_id);
+        if appended {
+            self.uprobes.inherit(Some(g.as_str()), e.as_str());
+        }
         Ok(())
+    }
+
+    /// Whether user probe `def` (of `line`) is added to an existing user
+    /// event (tracefs' `append_trace_uprobe()` checks).
+    fn check_user_append(
+        &self,
+        line: &str,
+        def: &ProbeDef<'_>,
+        group: &Name,
+        event: &Name,
+        target: &TargetText,
+    ) -> Result<bool, CmdError> {
+        let mut siblings = self.uprobes.siblings(Some(group.as_str()), event.as_str());
+        let Some(old) = siblings.next() else {
+            return Ok(false);
+        };
+        let (n, new) = line_args(def);
+        let (on, olds) = stored_args(old.args());
+        let diff = compare_arg_types(n, new, on, olds);
+        if diff != 0 {
+            return Err(diff_arg_type_error(line, diff).into());
+        }
+        let same = |p: &crate::uprobes::UProbe| {
+            let (n, new) = line_args(def);
+            let (on, olds) = stored_args(p.args());
+            p.target_text() == target.as_str() && same_arg_bodies(n, new, on, olds)
+        };
+        if same(old) || siblings.any(same) {
+            return Err(CmdError::at(ErrorKind::SameProbe, 0));
+        }
+        Ok(true)
     }
 
     /// A kernel probe, on a new event or added to an existing one.

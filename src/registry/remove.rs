@@ -97,24 +97,40 @@ impl Registry {
         }
     }
 
-    /// `-:` for a user probe (a user event has one).
+    /// `-:` for a user event: all its probes, or with `PROBE [ARGS]` the
+    /// one with that probe point and arguments.
     fn remove_user(&mut self, def: &RemoveDef<'_>) -> Result<(), CmdError> {
-        let Some(t) = self.uprobes.target_of(def.group, def.event) else {
+        if self.uprobes.target_of(def.group, def.event).is_none() {
             return Err(CmdError::at(ErrorKind::NoSuchEvent, 2));
+        }
+        let Some((pos, want)) = def.target else {
+            self.uprobes.remove(def.group, def.event);
+            return Ok(());
         };
-        if let Some((pos, want)) = def.target {
-            if want != t {
-                return Err(CmdError::at(ErrorKind::NoSuchEvent, pos));
+        let mut found = None;
+        let mut at_target = false;
+        for (i, u) in self.uprobes.siblings(def.group, def.event).enumerate() {
+            if u.target_text() != want {
+                continue;
             }
-            let u = self.uprobes.find(def.group, def.event);
-            let (n, args) = stored_args(u.and_then(|u| u.args()));
-            if !match_command_args(n, args, def.args) {
-                let pos = { def.args }.next().map_or(pos, |(pos, _)| pos);
-                return Err(CmdError::at(ErrorKind::NoSuchEvent, pos));
+            at_target = true;
+            let (n, args) = stored_args(u.args());
+            if match_command_args(n, args, def.args) {
+                found = Some(i);
+                break;
             }
         }
-        self.uprobes.remove(def.group, def.event);
-        Ok(())
+        match found {
+            Some(i) => {
+                self.uprobes.remove_nth(def.group, def.event, i);
+                Ok(())
+            }
+            None if at_target => {
+                let pos = { def.args }.next().map_or(pos, |(pos, _)| pos);
+                Err(CmdError::at(ErrorKind::NoSuchEvent, pos))
+            }
+            None => Err(CmdError::at(ErrorKind::NoSuchEvent, pos)),
+        }
     }
 
     /// Removes every probe, with one RCU grace period for all of them.

@@ -100,7 +100,7 @@ impl Registry {
             Ok(p) => p,
             Err(e) => {
                 let (group, event) = split_spec(spec);
-                return self.uprobes.filter(group, event).ok_or(e)?.set(filter);
+                return self.uprobes.set_filter(group, event, filter).ok_or(e)?;
             }
         };
         let res = p.filter.set(filter);

@@ -63,6 +63,7 @@ use kernel::prelude::*;
 use kernel::sync::Arc;
 use reaper::{Reap, Reaper};
 
+pub(crate) use probe::UProbe;
 pub(crate) use set::{NewUProbe, UProbes};
 pub(crate) use trap::task_gone;
 

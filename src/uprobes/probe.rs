@@ -148,6 +148,11 @@ impl UProbe {
         }
     }
 
+    /// The probe point as written (`probes`).
+    pub(crate) fn target_text(&self) -> &str {
+        self.target.as_str()
+    }
+
     /// A path probe's file (its inode's key).
     pub(super) fn inode_key(&self) -> Option<usize> {
         match &self.kind {

@@ -20,7 +20,6 @@ use super::trap::SignalHook;
 use super::xol;
 use super::{emulate::step_fixups, ENABLED, INT3, LIMIT_PROBES, LIMIT_PROCS};
 use crate::events::eval::Args;
-use crate::events::filter::Filter;
 use crate::insn::{self, Verdict, MAX_INSN_LEN};
 use crate::lang::elf::ReadAt;
 use crate::lang::error::{ErrorKind, ParseError, UprobeLimit};
@@ -111,14 +110,62 @@ impl UProbes {
         ENABLED.store(on, Relaxed);
     }
 
+    /// The probes of user event `[GRP/]EVENT`, in the order they were
+    /// added.
+    pub(crate) fn siblings<'a>(
+        &'a self,
+        group: Option<&'a str>,
+        event: &'a str,
+    ) -> impl Iterator<Item = &'a UProbe> + 'a {
+        self.probes
+            .iter()
+            .filter(move |p| p.is(group, event))
+            .map(|p| &**p)
+    }
+
+    /// Arms or disarms every probe of the event; false if there is none.
     pub(crate) fn set_armed(&self, group: Option<&str>, event: &str, on: bool) -> bool {
-        match self.find(group, event) {
-            Some(p) => {
-                p.armed.store(on, Relaxed);
-                true
-            }
-            None => false,
+        let mut any = false;
+        for p in self.siblings(group, event) {
+            p.armed.store(on, Relaxed);
+            any = true;
         }
+        any
+    }
+
+    /// Sets the filter of every probe of the event (the others take the
+    /// first one's, also when `filter` is refused); `None` if there is no
+    /// such event.
+    pub(crate) fn set_filter(
+        &self,
+        group: Option<&str>,
+        event: &str,
+        filter: &str,
+    ) -> Option<Result> {
+        let mut sibs = self.siblings(group, event);
+        let first = sibs.next()?;
+        let res = first.filter.set(filter);
+        let mut now = crate::lang::lex::FixedBuf::<32>::new();
+        let _ = first.filter.show(&mut now);
+        for q in sibs {
+            let _ = q.filter.set(now.as_str());
+        }
+        Some(res)
+    }
+
+    /// The last probe added to the event takes the event's settings
+    /// (armed, filter) from its first probe.
+    pub(crate) fn inherit(&self, group: Option<&str>, event: &str) {
+        let (Some(first), Some(last)) = (
+            self.siblings(group, event).next(),
+            self.siblings(group, event).last(),
+        ) else {
+            return;
+        };
+        last.armed.store(first.armed.load(Relaxed), Relaxed);
+        let mut now = crate::lang::lex::FixedBuf::<32>::new();
+        let _ = first.filter.show(&mut now);
+        let _ = last.filter.set(now.as_str());
     }
 
     /// Adds a user probe: a `PID:` one (resolves the point in the live
@@ -728,18 +775,54 @@ impl UProbes {
         }
     }
 
-    /// Removes probe `[GRP/]EVENT`; false if there is none.
+    /// Removes every probe of user event `[GRP/]EVENT`; false if there is
+    /// none.
     pub(crate) fn remove(&mut self, group: Option<&str>, event: &str) -> bool {
-        let Some(i) = self.probes.iter().position(|p| p.is(group, event)) else {
+        let mut gone = KVec::new();
+        let mut i = 0;
+        while i < self.probes.len() {
+            if !self.probes[i].is(group, event) {
+                i += 1;
+                continue;
+            }
+            let Ok(p) = self.probes.remove(i) else {
+                break;
+            };
+            if gone.reserve(1, GFP_KERNEL).is_err() {
+                // No memory for the list: this one alone.
+                self.drop_probes(core::slice::from_ref(&p));
+                continue;
+            }
+            // Cannot fail: reserved.
+            let _ = gone.push(p, GFP_KERNEL);
+        }
+        if gone.is_empty() {
             return false;
-        };
-        let Ok(p) = self.probes.remove(i) else {
-            return false;
-        };
-        self.drop_probes(core::slice::from_ref(&p));
-        drop(p);
+        }
+        self.drop_probes(&gone);
+        drop(gone);
         POINTS.release_if_empty();
         true
+    }
+
+    /// Removes the `n`th probe of user event `[GRP/]EVENT` (see
+    /// [`Self::siblings`]).
+    pub(crate) fn remove_nth(&mut self, group: Option<&str>, event: &str, n: usize) {
+        let Some(i) = self
+            .probes
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.is(group, event))
+            .nth(n)
+            .map(|(i, _)| i)
+        else {
+            return;
+        };
+        if let Ok(p) = self.probes.remove(i) {
+            self.drop_probes(core::slice::from_ref(&p));
+            drop(p);
+            POINTS.release_if_empty();
+        }
     }
 
     /// The probe point text of `[GRP/]EVENT`.
@@ -895,11 +978,6 @@ impl UProbes {
             writeln!(w, "{}", if on { "" } else { " [DISABLED]" })?;
         }
         Ok(())
-    }
-
-    /// The filter of probe `[GRP/]EVENT`.
-    pub(crate) fn filter(&self, group: Option<&str>, event: &str) -> Option<&Filter> {
-        self.find(group, event).map(|p| &p.filter)
     }
 
     /// `filter` rows.
