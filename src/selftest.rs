@@ -13,6 +13,7 @@
 //! echo 'sleep 500' > selftest    # sleeps 500 ms in rprobes_selftest_sleep
 //! echo 'regs 0' > selftest       # EIO unless every register survives a return
 //! echo 'args 0' > selftest       # rprobes_selftest_args(ARG1..ARG8): returns ARGS_RET
+//! echo 'fail_pokes 2' > selftest  # the next 2 writes of user text fail (ENOMEM)
 //! ```
 //!
 //! `rprobes_selftest_sleep` is a sleeping function that nothing else in the
@@ -358,6 +359,9 @@ pub(crate) fn run(line: &[u8]) -> Result {
         }
         "regs" => check_regs()?,
         "args" => call_args()?,
+        "fail_pokes" => {
+            crate::sys::user::fail_pokes(u32::try_from(n).map_err(|_| EINVAL)?);
+        }
         "sleep" => {
             let ms = u32::try_from(n).map_err(|_| EINVAL)?;
             if rprobes_selftest_sleep(ms) != 0 {

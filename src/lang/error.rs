@@ -177,6 +177,9 @@ pub enum ErrorKind {
     UprobeNoAccess,
     /// `PATH:0xOFF` past the end of the file.
     UprobePastEof,
+    /// The process's page is not there without waiting (a userfaultfd or
+    /// FUSE mapping whose handler does not answer, or I/O).
+    UprobeBusy,
     /// `(0xREF)` malformed (tracefs' `BAD_REFCNT`).
     BadRefCtr,
     /// `(0xREF)` on a `PID:` probe (a USDT semaphore is a path probe's).
@@ -241,6 +244,8 @@ pub mod errno {
     pub const EEXIST: i32 = 17;
     /// Invalid argument.
     pub const EINVAL: i32 = 22;
+    /// Try again.
+    pub const EAGAIN: i32 = 11;
     /// Argument list too long.
     pub const E2BIG: i32 = 7;
     /// Result out of range (a number too big).
@@ -351,6 +356,7 @@ impl ErrorKind {
             UprobeNoAccess => "No permission to attach to the process (ptrace)",
             UprobePastEof => "The offset is past the end of the file",
             BadRefCtr => "Invalid reference counter offset",
+            UprobeBusy => "The page is not available without waiting (userfaultfd, FUSE or I/O)",
             RefCtrNeedsPath => "A reference counter needs a path probe (no PID)",
             UprobeNoMapHook => "Path probes need the kernel's uprobe_mmap() (CONFIG_UPROBES)",
             KprobesLockedDown => "Kernel probes are refused under lockdown (confidentiality)",
@@ -484,6 +490,7 @@ const fn kind_errno(kind: ErrorKind) -> i32 {
         | ErrorKind::TooManyEargs => errno::E2BIG,
         ErrorKind::NoMemory => errno::ENOMEM,
         ErrorKind::UprobeNoAccess | ErrorKind::KprobesLockedDown => errno::EPERM,
+        ErrorKind::UprobeBusy => errno::EAGAIN,
         _ => errno::EINVAL,
     }
 }

@@ -104,7 +104,9 @@ impl Registry {
             return Err(CmdError::at(ErrorKind::NoSuchEvent, 2));
         }
         let Some((pos, want)) = def.target else {
-            self.uprobes.remove(def.group, def.event);
+            self.uprobes
+                .remove(def.group, def.event)
+                .map_err(CmdError::unregister)?;
             return Ok(());
         };
         let mut found = None;
@@ -121,10 +123,10 @@ impl Registry {
             }
         }
         match found {
-            Some(i) => {
-                self.uprobes.remove_nth(def.group, def.event, i);
-                Ok(())
-            }
+            Some(i) => self
+                .uprobes
+                .remove_nth(def.group, def.event, i)
+                .map_err(CmdError::unregister),
             None if at_target => {
                 let pos = { def.args }.next().map_or(pos, |(pos, _)| pos);
                 Err(CmdError::at(ErrorKind::NoSuchEvent, pos))
@@ -149,7 +151,6 @@ impl Registry {
                 self.retire(p);
             }
         }
-        self.uprobes.clear();
-        res
+        res.and(self.uprobes.clear())
     }
 }

@@ -95,6 +95,33 @@ bool rprobes_step_fault_fixup(unsigned long slot, unsigned long orig)
 	return faulted;
 }
 
+/*
+ * One page of @mm at @addr, as ptrace gets it (@flags: FOLL_FORCE, maybe
+ * FOLL_WRITE), but never waiting for it (FOLL_NOWAIT): a page that needs I/O
+ * first, or sits on a userfaultfd or FUSE mapping whose handler has not
+ * answered, is -EAGAIN (the I/O started), not a sleep with mmap_lock and
+ * rprobes' registry mutex held: such a process cannot freeze rprobes'
+ * control files. mmap_lock held for read.
+ */
+static struct page *rprobes_gup_nowait(struct mm_struct *mm, unsigned long addr,
+				       unsigned int flags, struct vm_area_struct **vmap)
+{
+	struct page *page;
+	long got;
+
+	got = get_user_pages_remote(mm, addr, 1, flags | FOLL_NOWAIT, &page, NULL);
+	if (got < 0)
+		return ERR_PTR(got);
+	if (got == 0)
+		return ERR_PTR(-EAGAIN);
+	*vmap = vma_lookup(mm, addr);
+	if (WARN_ON_ONCE(!*vmap)) {
+		put_page(page);
+		return ERR_PTR(-EINVAL);
+	}
+	return page;
+}
+
 long rprobes_umm_rw(void *mmp, unsigned long addr, void *buf, unsigned int len, bool write)
 {
 	struct mm_struct *mm = mmp;
@@ -112,7 +139,7 @@ long rprobes_umm_rw(void *mmp, unsigned long addr, void *buf, unsigned int len, 
 		return -EINTR;
 	}
 	/* As ptrace does: a write to a private mapping breaks COW. */
-	page = get_user_page_vma_remote(mm, addr, FOLL_FORCE | (write ? FOLL_WRITE : 0), &vma);
+	page = rprobes_gup_nowait(mm, addr, FOLL_FORCE | (write ? FOLL_WRITE : 0), &vma);
 	if (IS_ERR(page)) {
 		ret = PTR_ERR(page);
 		goto out;
@@ -228,10 +255,10 @@ long rprobes_uprobe_resolve(int pid, const char *path, size_t path_len, unsigned
 					    sizeof(out->bytes) - n, false);
 			if (r2 > 0)
 				ret += r2;
-			else if (r2 == -ENOMEM || r2 == -EINTR)
+			else if (r2 == -ENOMEM || r2 == -EINTR || r2 == -EAGAIN)
 				ret = r2;
 		}
-		if (ret == 0 || (ret < 0 && ret != -ENOMEM && ret != -EINTR))
+		if (ret == 0 || (ret < 0 && ret != -ENOMEM && ret != -EINTR && ret != -EAGAIN))
 			ret = -EFAULT;
 	}
 	if (ret > 0 && out->mm_ref) {
@@ -408,7 +435,7 @@ long rprobes_umm_poke(void *mmp, unsigned long addr, void *inode, u8 old, u8 new
 	 * @old (a sweep over every process that maps a file) keeps sharing
 	 * the page cache's page, no copy-on-write.
 	 */
-	page = get_user_page_vma_remote(mm, addr, FOLL_FORCE, &vma);
+	page = rprobes_gup_nowait(mm, addr, FOLL_FORCE, &vma);
 	if (IS_ERR(page)) {
 		ret = PTR_ERR(page);
 		goto out;
@@ -420,7 +447,7 @@ long rprobes_umm_poke(void *mmp, unsigned long addr, void *inode, u8 old, u8 new
 	put_page(page);
 	if (ret || old == new)
 		goto out;
-	page = get_user_page_vma_remote(mm, addr, FOLL_FORCE | FOLL_WRITE, &vma);
+	page = rprobes_gup_nowait(mm, addr, FOLL_FORCE | FOLL_WRITE, &vma);
 	if (IS_ERR(page)) {
 		ret = PTR_ERR(page);
 		goto out;
@@ -496,7 +523,7 @@ long rprobes_ref_ctr_add(void *mmp, void *inode, u64 offset, unsigned long *vadd
 	*vaddr = addr;
 	if (!delta)
 		goto out;
-	page = get_user_page_vma_remote(mm, addr, FOLL_FORCE | FOLL_WRITE, &vma);
+	page = rprobes_gup_nowait(mm, addr, FOLL_FORCE | FOLL_WRITE, &vma);
 	if (IS_ERR(page)) {
 		ret = PTR_ERR(page);
 		goto out;

@@ -41,7 +41,8 @@ enum {
  * process as ptrace would (rprobes_may_attach()). Returns the number of bytes
  * read, or -ESRCH (no such process), -EINVAL (no user memory: a kernel
  * thread, or exiting), -EPERM (no ptrace access), -ENOENT
- * (the file is not mapped there), -EFAULT (nothing readable), -ENOMEM.
+ * (the file is not mapped there), -EFAULT (nothing readable), -EAGAIN (not
+ * readable without waiting: see rprobes_umm_poke()), -ENOMEM.
  */
 long rprobes_uprobe_resolve(int pid, const char *path, size_t path_len, unsigned long addr,
 			    struct rprobes_upoint *out);
@@ -49,7 +50,8 @@ long rprobes_uprobe_resolve(int pid, const char *path, size_t path_len, unsigned
 /*
  * Reads or writes @len bytes (within one page) at @addr of @mm, as ptrace
  * does: FOLL_FORCE, and a write to a private mapping breaks COW, so only
- * this address space sees it. Process context. Returns @len or -errno.
+ * this address space sees it; never waits for a page (-EAGAIN, as
+ * rprobes_umm_poke()). Process context. Returns @len or -errno.
  */
 long rprobes_umm_rw(void *mm, unsigned long addr, void *buf, unsigned int len, bool write);
 
@@ -125,7 +127,9 @@ long rprobes_mm_file_vmas(void *mm, void *inode, struct rprobes_fvma *out, unsig
  * VM_IO/PFNMAP/MIXEDMAP) and, when @inode is not NULL, that the mapping is of
  * @inode: an int3 never reaches the page cache or the file. Returns 0, or
  * -EBUSY (the byte there is not @old: then nothing is written and no
- * copy-on-write broken; @old == @new only checks the byte), -ENOENT (not mapped, shared, or of
+ * copy-on-write broken; @old == @new only checks the byte), -EAGAIN (the
+ * page is not there without waiting: I/O started, or a userfaultfd or FUSE
+ * mapping whose handler has not answered; try again later), -ENOENT (not mapped, shared, or of
  * another file), -ESRCH (no users left), -EINTR (a fatal signal), -ENOMEM,
  * -EFAULT. Process context.
  */

@@ -12,6 +12,7 @@
 //! `mmap_lock` (taken in the shim).
 
 use super::bindings;
+use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use kernel::{mm::Mm, page::Page, prelude::*, sync::aref::ARef};
 
 /// One word of current's user memory, read without faulting a page in
@@ -123,6 +124,42 @@ pub(crate) fn poke(
         Err(Error::from_errno(r as i32))
     } else {
         Ok(())
+    }
+}
+
+/// Pokes the next this many times fail with `ENOMEM` (the `selftest`
+/// file's `fail_pokes N`, for the tests of what a failed write does).
+static FAIL_POKES: AtomicU32 = AtomicU32::new(0);
+
+/// Makes the next `n` pokes fail with `ENOMEM` (tests only).
+pub(crate) fn fail_pokes(n: u32) {
+    FAIL_POKES.store(n, Relaxed);
+}
+
+/// [`poke`], again a few times (5 ms apart) while the page is not there
+/// without waiting (`EAGAIN`: I/O started): a page on a userfaultfd or
+/// FUSE mapping whose handler does not answer gives `EAGAIN` after 25 ms,
+/// and the caller (holding the registry mutex) goes on. Sleeps.
+pub(crate) fn poke_wait(
+    mm: &Mm,
+    vaddr: u64,
+    inode: *mut kernel::ffi::c_void,
+    old: u8,
+    new: u8,
+) -> Result {
+    let mut tries = 0;
+    loop {
+        if FAIL_POKES.load(Relaxed) != 0 {
+            FAIL_POKES.fetch_sub(1, Relaxed);
+            return Err(ENOMEM);
+        }
+        match poke(mm, vaddr, inode, old, new) {
+            Err(e) if e == EAGAIN && tries < 5 => {
+                tries += 1;
+                kernel::time::delay::fsleep(kernel::time::Delta::from_millis(5));
+            }
+            r => return r,
+        }
     }
 }
 
@@ -299,9 +336,26 @@ pub(crate) struct Point {
 ///
 /// Errors: `ESRCH` (no such process), `EINVAL` (no user memory), `EPERM`
 /// (no ptrace access), `ENOENT` (the file is not mapped there), `EFAULT`
-/// (nothing readable), `ENOMEM`, `EINTR`. Process context, sleeps (path
+/// (nothing readable), `EAGAIN` (not readable without waiting: a
+/// userfaultfd or FUSE page whose handler does not answer), `ENOMEM`,
+/// `EINTR`. Process context, sleeps (path
 /// lookup, `mmap_lock`).
 pub(crate) fn resolve(pid: u32, path: Option<&str>, addr: u64, want_mm: bool) -> Result<Point> {
+    // The page may need I/O first: a few tries, as `poke_wait`.
+    let mut tries = 0;
+    loop {
+        match resolve_once(pid, path, addr, want_mm) {
+            Err(e) if e == EAGAIN && tries < 5 => {
+                tries += 1;
+                kernel::time::delay::fsleep(kernel::time::Delta::from_millis(5));
+            }
+            r => return r,
+        }
+    }
+}
+
+/// One try of [`resolve`].
+fn resolve_once(pid: u32, path: Option<&str>, addr: u64, want_mm: bool) -> Result<Point> {
     let mut pt = bindings::rprobes_upoint {
         vaddr: 0,
         mm: core::ptr::null_mut(),

@@ -258,5 +258,5 @@ unsafe fn create_area(arg: *mut kernel::ffi::c_void) {
 /// Writes `orig` back at `vaddr` of `mm` if our int3 is still there (in a
 /// private mapping, of `inode` if not null); `EBUSY` if it is not. Sleeps.
 pub(super) fn restore(mm: &Mm, vaddr: u64, orig: u8, inode: *mut kernel::ffi::c_void) -> Result {
-    user::poke(mm, vaddr, inode, INT3, orig)
+    user::poke_wait(mm, vaddr, inode, INT3, orig)
 }

@@ -318,6 +318,8 @@ impl UProbes {
                     NoUserMemory
                 } else if e == EPERM {
                     UprobeNoAccess
+                } else if e == EAGAIN {
+                    UprobeBusy
                 } else {
                     UprobeNotMapped
                 };
@@ -382,10 +384,16 @@ impl UProbes {
         }
         umm.pid_points.store(true, Relaxed);
         // The table names the probe before the int3 exists.
-        if let Err(e) = user::poke(umm.mm(), vaddr, core::ptr::null_mut(), probe.orig, INT3) {
+        if let Err(e) = user::poke_wait(umm.mm(), vaddr, core::ptr::null_mut(), probe.orig, INT3) {
             POINTS.remove(inst.hash(), ptr);
             kernel::sync::rcu::synchronize_rcu();
-            let kind = if e == ENOMEM { NoMemory } else { UprobeWrite };
+            let kind = if e == ENOMEM {
+                NoMemory
+            } else if e == EAGAIN {
+                UprobeBusy
+            } else {
+                UprobeWrite
+            };
             return Err(cmd_err(kind, pos));
         }
         // Cannot fail: reserved.
@@ -446,10 +454,9 @@ impl UProbes {
         let r = self.install_everywhere(i);
         self.flush_dead();
         if r.is_err() {
-            // Out of memory: nothing may stay behind.
-            if let Ok(p) = self.probes.remove(i) {
-                self.drop_probes(core::slice::from_ref(&p));
-            }
+            // Out of memory: nothing may stay behind (or, if a breakpoint
+            // cannot be taken back, the probe stays, working).
+            let _ = self.remove_indexes(&[i]);
             return Err(cmd_err(NoMemory, 0));
         }
         Ok(())
@@ -504,7 +511,7 @@ impl UProbes {
                 // loader maps a library whole, then its segments over it
                 // with MAP_FIXED): the new mapping has the file's byte.
                 if same {
-                    if user::poke(old.umm.mm(), vaddr, ino, orig, INT3).is_err() {
+                    if user::poke_wait(old.umm.mm(), vaddr, ino, orig, INT3).is_err() {
                         self.skipped += 1;
                     }
                     continue;
@@ -512,7 +519,8 @@ impl UProbes {
                 // Another probe's whose mapping is gone (of another file
                 // now): stale, replaced by this one's.
                 let other = old.point().inode_ptr();
-                if other == ino || user::poke(old.umm.mm(), vaddr, other, INT3, INT3) != Err(ENOENT)
+                if other == ino
+                    || user::poke_wait(old.umm.mm(), vaddr, other, INT3, INT3) != Err(ENOENT)
                 {
                     continue;
                 }
@@ -548,10 +556,10 @@ impl UProbes {
             POINTS.insert(inst.hash(), ptr)?;
             // The table names the instance before the int3 exists.
             let mut adopted = false;
-            let r = match user::poke(inst.umm.mm(), vaddr, ino, orig, INT3) {
+            let r = match user::poke_wait(inst.umm.mm(), vaddr, ino, orig, INT3) {
                 Err(e) if e == EBUSY && adopt => {
                     adopted = true;
-                    user::poke(inst.umm.mm(), vaddr, ino, INT3, INT3)
+                    user::poke_wait(inst.umm.mm(), vaddr, ino, INT3, INT3)
                 }
                 r => r,
             };
@@ -730,25 +738,71 @@ impl UProbes {
         Ok(umm)
     }
 
-    /// Takes removed probes out of every address space: the original
-    /// bytes back first (a task that trapped on an int3 meanwhile finds no
-    /// probe and the original instruction, and runs it), then out of the
-    /// table, then freed after a grace period. A path probe's file is
-    /// also swept in every process that maps it (a fork child that has not
-    /// run yet, a mapping moved), and the file forgotten with its last
-    /// probe.
-    /// The caller frees them afterwards.
-    fn drop_probes(&mut self, gone: &[KBox<UProbe>]) {
-        for p in gone.iter() {
-            for i in p.insts.iter() {
-                let _ = restore(i.umm.mm(), i.vaddr, p.orig, p.inode_ptr());
-                sem_down(p, i);
-                POINTS.remove(i.hash(), &**i);
+    /// Takes probe `p`'s breakpoints out of every address space: the
+    /// original byte back first (a task that trapped on an int3 meanwhile
+    /// finds no probe and the original instruction, and runs it), then out
+    /// of the table (freed after a grace period, by [`Self::flush_dead`]).
+    /// A breakpoint whose byte cannot be written back (no memory, a fatal
+    /// signal of the writer, a page that is not there without waiting)
+    /// keeps its instance, in the table: the probe goes on working there,
+    /// and the first such error is returned. Sleeps.
+    fn disarm(&mut self, p: &mut UProbe) -> Result {
+        let mut res = Ok(());
+        let ino = p.inode_ptr();
+        let mut j = 0;
+        while j < p.insts.len() {
+            let i = &p.insts[j];
+            match restore(i.umm.mm(), i.vaddr, p.orig, ino) {
+                // Restored; not ours (any more); the process gone.
+                Ok(()) => {}
+                Err(e) if e == EBUSY || e == ENOENT || e == ESRCH => {}
+                Err(e) => {
+                    pr_warn!(
+                        "pid {}: cannot remove the breakpoint at {:#x} ({:?}); the probe stays\n",
+                        i.umm.tgid,
+                        i.vaddr,
+                        e
+                    );
+                    res = res.and(Err(e));
+                    j += 1;
+                    continue;
+                }
             }
+            sem_down(p, i);
+            POINTS.remove(i.hash(), &**i);
+            if let Ok(i) = p.insts.remove(j) {
+                i.forget(p.id);
+                if self.dead.push(i, GFP_KERNEL).is_err() {
+                    // Freed after the grace period right here.
+                    kernel::sync::rcu::synchronize_rcu();
+                }
+            }
+        }
+        res
+    }
+
+    /// Removes the probes at indexes `idx` (ascending) of [`Self::probes`]:
+    /// each disarmed ([`Self::disarm`]); a path probe's file is then swept
+    /// in every process that maps it (a fork child that has not run yet, a
+    /// mapping moved), and forgotten with its last probe. A probe with a
+    /// breakpoint left (see [`Self::disarm`]) stays, and the first error is
+    /// returned: nothing is left behind unhandled, and the line can be
+    /// removed again. `ENOMEM` before anything changes.
+    fn remove_indexes(&mut self, idx: &[usize]) -> Result {
+        let mut gone = KVec::with_capacity(idx.len(), GFP_KERNEL)?;
+        for &i in idx.iter().rev() {
+            if let Ok(p) = self.probes.remove(i) {
+                // Cannot fail: reserved.
+                let _ = gone.push(p, GFP_KERNEL);
+            }
+        }
+        let mut res = Ok(());
+        for p in gone.iter_mut() {
+            res = res.and(self.disarm(p));
         }
         // The sweep, one pass over the processes for all the files.
         let mut files: KVec<usize> = KVec::new();
-        for p in gone.iter() {
+        for p in gone.iter().filter(|p| p.insts.is_empty()) {
             if let Some(k) = p.inode_key() {
                 if !files.contains(&k) {
                     let _ = files.push(k, GFP_KERNEL);
@@ -756,10 +810,16 @@ impl UProbes {
             }
         }
         if !files.is_empty() {
-            sweep(gone, &files);
+            sweep(&gone, &files);
         }
-        kernel::sync::rcu::synchronize_rcu();
-        for p in gone.iter() {
+        // The instances' grace period: then the probes may go.
+        self.flush_dead();
+        for p in gone.into_iter() {
+            if !p.insts.is_empty() {
+                // Cannot fail: its place was freed above.
+                let _ = self.probes.push(p, GFP_KERNEL);
+                continue;
+            }
             if p.inode_key().is_some() {
                 path::PATH_PROBES.fetch_sub(1, Relaxed);
             }
@@ -773,41 +833,29 @@ impl UProbes {
             // Unregistering waits for a running handler.
             self.map_hook = None;
         }
+        POINTS.release_if_empty();
+        res
     }
 
-    /// Removes every probe of user event `[GRP/]EVENT`; false if there is
-    /// none.
-    pub(crate) fn remove(&mut self, group: Option<&str>, event: &str) -> bool {
-        let mut gone = KVec::new();
-        let mut i = 0;
-        while i < self.probes.len() {
-            if !self.probes[i].is(group, event) {
-                i += 1;
-                continue;
+    /// Removes every probe of user event `[GRP/]EVENT`; `Ok(false)` if
+    /// there is none. An error: see [`Self::remove_indexes`].
+    pub(crate) fn remove(&mut self, group: Option<&str>, event: &str) -> Result<bool> {
+        let mut idx = KVec::new();
+        for (i, p) in self.probes.iter().enumerate() {
+            if p.is(group, event) {
+                idx.push(i, GFP_KERNEL)?;
             }
-            let Ok(p) = self.probes.remove(i) else {
-                break;
-            };
-            if gone.reserve(1, GFP_KERNEL).is_err() {
-                // No memory for the list: this one alone.
-                self.drop_probes(core::slice::from_ref(&p));
-                continue;
-            }
-            // Cannot fail: reserved.
-            let _ = gone.push(p, GFP_KERNEL);
         }
-        if gone.is_empty() {
-            return false;
+        if idx.is_empty() {
+            return Ok(false);
         }
-        self.drop_probes(&gone);
-        drop(gone);
-        POINTS.release_if_empty();
-        true
+        self.remove_indexes(&idx)?;
+        Ok(true)
     }
 
     /// Removes the `n`th probe of user event `[GRP/]EVENT` (see
     /// [`Self::siblings`]).
-    pub(crate) fn remove_nth(&mut self, group: Option<&str>, event: &str, n: usize) {
+    pub(crate) fn remove_nth(&mut self, group: Option<&str>, event: &str, n: usize) -> Result {
         let Some(i) = self
             .probes
             .iter()
@@ -816,13 +864,9 @@ impl UProbes {
             .nth(n)
             .map(|(i, _)| i)
         else {
-            return;
+            return Ok(());
         };
-        if let Ok(p) = self.probes.remove(i) {
-            self.drop_probes(core::slice::from_ref(&p));
-            drop(p);
-            POINTS.release_if_empty();
-        }
+        self.remove_indexes(&[i])
     }
 
     /// The probe point text of `[GRP/]EVENT`.
@@ -831,19 +875,19 @@ impl UProbes {
     }
 
     /// Removes every probe (address spaces stay known, with their areas).
-    pub(crate) fn clear(&mut self) {
-        if self.probes.is_empty() {
-            return;
+    /// An error: see [`Self::remove_indexes`].
+    pub(crate) fn clear(&mut self) -> Result {
+        let mut idx = KVec::with_capacity(self.probes.len(), GFP_KERNEL)?;
+        for i in 0..self.probes.len() {
+            // Cannot fail: reserved.
+            let _ = idx.push(i, GFP_KERNEL);
         }
-        let gone = core::mem::take(&mut self.probes);
-        self.drop_probes(&gone);
-        drop(gone);
-        POINTS.release_if_empty();
+        self.remove_indexes(&idx)
     }
 
-    /// Forgets every address space too (module exit, after `clear`).
+    /// Forgets every address space too (module exit, after `clear`
+    /// succeeded).
     pub(crate) fn shutdown(&mut self) {
-        self.clear();
         for u in self.mms.iter() {
             MMS.remove(hash_mm(u.key()), Arc::as_ptr(u));
         }
@@ -1036,7 +1080,11 @@ fn sweep(gone: &[KBox<UProbe>], files: &[usize]) {
             let Ok(vmas) = user::file_vmas(&m.mm, ino) else {
                 continue;
             };
-            for p in gone.iter().filter(|p| p.inode_key() == Some(k)) {
+            // Not a probe that kept a breakpoint (it stays, working).
+            for p in gone
+                .iter()
+                .filter(|p| p.insts.is_empty() && p.inode_key() == Some(k))
+            {
                 let Kind::Path { offset, .. } = p.kind else {
                     continue;
                 };
