@@ -171,7 +171,9 @@ impl SymTab {
         let (mut core, mut modules) = (KVVec::new(), KVec::new());
         read_lines(c"/proc/kallsyms", |line| {
             match parse_line(line) {
-                Some((name, [])) => core.push(hash(name), GFP_KERNEL)?,
+                // A failure is reported (the scan is given up), not warned
+                // about.
+                Some((name, [])) => core.push(hash(name), GFP_KERNEL | __GFP_NOWARN)?,
                 Some((name, m)) if is_real_module(m) => {
                     modules.push((hash(name), hash(m)), GFP_KERNEL)?
                 }

@@ -13,6 +13,7 @@
 
 use super::bindings;
 use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use kernel::alloc::flags::__GFP_NOWARN;
 use kernel::{mm::Mm, page::Page, prelude::*, sync::aref::ARef};
 
 /// One word of current's user memory, read without faulting a page in
@@ -175,7 +176,8 @@ pub(crate) struct MmRef {
 pub(crate) fn all_mms() -> Result<KVVec<MmRef>> {
     let mut cap = 256usize;
     loop {
-        let mut raw: KVVec<bindings::rprobes_mmref> = KVVec::with_capacity(cap, GFP_KERNEL)?;
+        let mut raw: KVVec<bindings::rprobes_mmref> =
+            KVVec::with_capacity(cap, GFP_KERNEL | __GFP_NOWARN)?;
         // SAFETY: `raw` has room for `cap` entries; the shim stores at
         // most that many.
         let n = unsafe { bindings::rprobes_all_mms(raw.as_mut_ptr(), cap as kernel::ffi::c_ulong) }
@@ -184,7 +186,7 @@ pub(crate) fn all_mms() -> Result<KVVec<MmRef>> {
         unsafe { raw.inc_len(n.min(cap)) };
         // Each stored entry holds an `mmgrab` reference: owned by an
         // `ARef` from here on, dropped with it.
-        let mut out = KVVec::with_capacity(raw.len(), GFP_KERNEL);
+        let mut out = KVVec::with_capacity(raw.len(), GFP_KERNEL | __GFP_NOWARN);
         for r in raw.iter() {
             // SAFETY: See above; the shim never stores a null mm.
             let mm =

@@ -17,6 +17,7 @@ use core::sync::atomic::{
     AtomicPtr, AtomicU32, AtomicUsize,
     Ordering::{Acquire, Relaxed, Release},
 };
+use kernel::alloc::flags::__GFP_NOWARN;
 use kernel::prelude::*;
 
 /// A table entry that was removed (a probe sequence goes on past it).
@@ -61,7 +62,8 @@ struct Slots<T> {
 
 impl<T> Slots<T> {
     fn new(n: usize) -> Result<KBox<Self>> {
-        let mut slots = KVVec::with_capacity(n, GFP_KERNEL)?;
+        // A failure is the caller's ENOMEM, not a warning.
+        let mut slots = KVVec::with_capacity(n, GFP_KERNEL | __GFP_NOWARN)?;
         for _ in 0..n {
             slots.push(AtomicPtr::new(null_mut()), GFP_KERNEL)?;
         }
