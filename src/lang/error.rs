@@ -177,6 +177,8 @@ pub enum ErrorKind {
     UprobeNoAccess,
     /// `PATH:0xOFF` past the end of the file.
     UprobePastEof,
+    /// A 32-bit (IA32) process: user probes are x86-64 only.
+    UprobeCompat,
     /// The process's page is not there without waiting (a userfaultfd or
     /// FUSE mapping whose handler does not answer, or I/O).
     UprobeBusy,
@@ -357,6 +359,7 @@ impl ErrorKind {
             UprobePastEof => "The offset is past the end of the file",
             BadRefCtr => "Invalid reference counter offset",
             UprobeBusy => "The page is not available without waiting (userfaultfd, FUSE or I/O)",
+            UprobeCompat => "The process is 32-bit (IA32): user probes are x86-64 only",
             RefCtrNeedsPath => "A reference counter needs a path probe (no PID)",
             UprobeNoMapHook => "Path probes need the kernel's uprobe_mmap() (CONFIG_UPROBES)",
             KprobesLockedDown => "Kernel probes are refused under lockdown (confidentiality)",
@@ -468,9 +471,10 @@ const fn kind_errno(kind: ErrorKind) -> i32 {
         ErrorKind::NoSuchProcess => errno::ESRCH,
         ErrorKind::FileNotMapped => errno::ENOENT,
         ErrorKind::UprobeExists => errno::EEXIST,
-        ErrorKind::UprobePastEof | ErrorKind::BadRefCtr | ErrorKind::RefCtrNeedsPath => {
-            errno::EINVAL
-        }
+        ErrorKind::UprobePastEof
+        | ErrorKind::BadRefCtr
+        | ErrorKind::RefCtrNeedsPath
+        | ErrorKind::UprobeCompat => errno::EINVAL,
         ErrorKind::UprobeNoMapHook => errno::ENOENT,
         ErrorKind::UprobeTooMany(_) => errno::ENOSPC,
         ErrorKind::UprobeNotMapped | ErrorKind::UprobeWrite => errno::EFAULT,

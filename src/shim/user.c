@@ -21,6 +21,8 @@
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
+#include <asm/mmu_context.h>
+
 #include "security.h"
 #include "user.h"
 
@@ -190,6 +192,11 @@ long rprobes_uprobe_resolve(int pid, const char *path, size_t path_len, unsigned
 	ret = rprobes_may_attach(pid, mm);
 	if (ret)
 		goto out;
+	/* x86-64 code only: the decoder, emulation and steps are 64-bit. */
+	if (!is_64bit_mm(mm)) {
+		ret = -ENOEXEC;
+		goto out;
+	}
 	out->vm_flags = 0;
 	if (path) {
 		char *pbuf = kmalloc(PATH_MAX, GFP_KERNEL);
@@ -343,7 +350,8 @@ long rprobes_all_mms(struct rprobes_mmref *out, unsigned long cap)
 			continue;
 		task_lock(p);
 		mm = p->mm;
-		if (mm) {
+		/* A 32-bit (IA32) process is not probed: x86-64 code only. */
+		if (mm && is_64bit_mm(mm)) {
 			/* Threads share it; a vfork child too, for a while. */
 			for (i = 0; i < n && i < cap; i++)
 				if (out[i].mm == mm)
@@ -384,6 +392,9 @@ long rprobes_mm_file_vmas(void *mmp, void *inode, struct rprobes_fvma *out, unsi
 	long n = 0;
 	VMA_ITERATOR(vmi, mm, 0);
 
+	/* A 32-bit (IA32) process: no mapping path probes go into. */
+	if (!is_64bit_mm(mm))
+		return 0;
 	if (!mmget_not_zero(mm))
 		return -ESRCH;
 	if (mmap_read_lock_killable(mm)) {
@@ -471,7 +482,8 @@ void *rprobes_vma_probe_inode(void *vmap)
 {
 	struct vm_area_struct *vma = vmap;
 
-	if (vma->vm_mm != current->mm || !vma->vm_file || (vma->vm_flags & VM_MAYSHARE))
+	if (vma->vm_mm != current->mm || !vma->vm_file || (vma->vm_flags & VM_MAYSHARE) ||
+	    !is_64bit_mm(vma->vm_mm))
 		return NULL;
 	return file_inode(vma->vm_file);
 }

@@ -41,7 +41,8 @@ enum {
  * process as ptrace would (rprobes_may_attach()). Returns the number of bytes
  * read, or -ESRCH (no such process), -EINVAL (no user memory: a kernel
  * thread, or exiting), -EPERM (no ptrace access), -ENOENT
- * (the file is not mapped there), -EFAULT (nothing readable), -EAGAIN (not
+ * (the file is not mapped there), -ENOEXEC (a 32-bit process: x86-64 code
+ * only), -EFAULT (nothing readable), -EAGAIN (not
  * readable without waiting: see rprobes_umm_poke()), -ENOMEM.
  */
 long rprobes_uprobe_resolve(int pid, const char *path, size_t path_len, unsigned long addr,
@@ -94,8 +95,8 @@ struct rprobes_mmref {
 };
 
 /*
- * The address spaces of the processes alive now, each once, each with a
- * mm_count reference: at most @cap are stored in @out; returns how many there
+ * The address spaces of the processes alive now (64-bit ones: a 32-bit
+ * process is never probed), each once, each with a mm_count reference: at most @cap are stored in @out; returns how many there
  * are (more than @cap: call again with room for them; the ones stored must be
  * dropped either way). Kernel threads have none. Process context.
  */

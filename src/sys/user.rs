@@ -338,10 +338,10 @@ pub(crate) struct Point {
 ///
 /// Errors: `ESRCH` (no such process), `EINVAL` (no user memory), `EPERM`
 /// (no ptrace access), `ENOENT` (the file is not mapped there), `EFAULT`
-/// (nothing readable), `EAGAIN` (not readable without waiting: a
-/// userfaultfd or FUSE page whose handler does not answer), `ENOMEM`,
-/// `EINTR`. Process context, sleeps (path
-/// lookup, `mmap_lock`).
+/// (nothing readable), `ENOEXEC` (a 32-bit process), `EAGAIN` (not
+/// readable without waiting: a userfaultfd or FUSE page whose handler does
+/// not answer), `ENOMEM`, `EINTR`. Process context, sleeps (path lookup,
+/// `mmap_lock`).
 pub(crate) fn resolve(pid: u32, path: Option<&str>, addr: u64, want_mm: bool) -> Result<Point> {
     // The page may need I/O first: a few tries, as `poke_wait`.
     let mut tries = 0;

@@ -320,6 +320,8 @@ impl UProbes {
                     UprobeNoAccess
                 } else if e == EAGAIN {
                     UprobeBusy
+                } else if e == ENOEXEC {
+                    UprobeCompat
                 } else {
                     UprobeNotMapped
                 };
