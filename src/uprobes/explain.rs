@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! User-space probe points: resolving `PID:0xADDR` / `PID:PATH:0xOFF` /
-//! `PID:PATH:SYMBOL[+OFF]` ([`super::symbol`]) in a live process and
-//! judging the instruction there with the decoder.
+//! `PID:PATH:SYMBOL[+OFF]` ([`super::symbol`]) in a live process, or a path
+//! probe's `PATH:0xOFF` / `PATH:SYMBOL[+OFF]` in its file, and judging the
+//! instruction there with the decoder.
 //!
 //! This is the inspection half of user probes (the `explain` file): nothing
 //! is written into the process. Context: sleepable (the process's memory
@@ -10,6 +11,7 @@
 //! would: see [`crate::sys::user::resolve`]).
 
 use super::symbol;
+use crate::lang::elf::ReadAt;
 use crate::insn::{self, MAX_INSN_LEN};
 use crate::lang::upoint;
 use crate::sys::user::{self, vma};
@@ -52,6 +54,43 @@ pub(crate) fn peek(t: &symbol::Point<'_>) -> Result<Peek> {
     Ok(p)
 }
 
+/// Writes the reader's error `e` (and a caret under the part it is about)
+/// for `line`, and returns its errno.
+fn reader_error(line: &str, e: &crate::lang::error::ParseError, out: &mut impl Write) -> Error {
+    let _ = write!(out, "{line}: error: {}", e.kind.message());
+    if let Some(d) = e.kind.detail() {
+        let _ = write!(out, ": {d}");
+    }
+    let _ = writeln!(out, "\n{:w$}^", "", w = e.pos);
+    Error::from_errno(-e.errno)
+}
+
+/// [`explain`] of a path probe's point (`PATH:0xOFF`, `PATH:SYMBOL[+OFF]`):
+/// the instruction in the file, where every process that maps it has it.
+fn explain_file(line: &str, t: &upoint::UTarget<'_>, out: &mut impl Write) -> Result {
+    let (mut f, off) = symbol::open_path(t).map_err(|e| reader_error(line, &e, out))?;
+    if off >= f.size() {
+        let _ = writeln!(out, "{line}: error: the offset is past the end of the file");
+        return Err(EINVAL);
+    }
+    let mut bytes = [0u8; MAX_INSN_LEN];
+    let n = match f.read_at(off, &mut bytes) {
+        Ok(n) if n > 0 => n,
+        _ => {
+            let _ = writeln!(out, "{line}: error: cannot read the file there");
+            return Err(EIO);
+        }
+    };
+    let _ = write!(out, "{line}: offset=0x{off:x} bytes=");
+    for b in &bytes[..n] {
+        let _ = write!(out, "{b:02x}");
+    }
+    out.write_char(' ').map_err(|_| ENOMEM)?;
+    let _ = insn::write_description(out, &bytes[..n]);
+    let _ = out.write_char('\n');
+    Ok(())
+}
+
 /// Runs one `explain` line: writes the decoder's verdict for the probe point
 /// into `out`, or fails with a reason written into `out`.
 pub(crate) fn explain(line: &str, out: &mut impl Write) -> Result {
@@ -62,17 +101,13 @@ pub(crate) fn explain(line: &str, out: &mut impl Write) -> Result {
             return Err(EINVAL);
         }
     };
+    if t.pid().is_none() {
+        return explain_file(line, &t, out);
+    }
     let pt = match symbol::resolve(&t) {
         Ok(pt) => pt,
-        Err(e) => {
-            // The reader's reason, and a caret under the part it is about.
-            let _ = write!(out, "{line}: error: {}", e.kind.message());
-            if let Some(d) = e.kind.detail() {
-                let _ = write!(out, ": {d}");
-            }
-            let _ = writeln!(out, "\n{:w$}^", "", w = e.pos);
-            return Err(Error::from_errno(-e.errno));
-        }
+        // The reader's reason, and a caret under the part it is about.
+        Err(e) => return Err(reader_error(line, &e, out)),
     };
     let p = match peek(&pt) {
         Ok(p) => p,
