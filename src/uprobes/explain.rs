@@ -11,8 +11,8 @@
 //! would: see [`crate::sys::user::resolve`]).
 
 use super::symbol;
-use crate::lang::elf::ReadAt;
 use crate::insn::{self, MAX_INSN_LEN};
+use crate::lang::elf::ReadAt;
 use crate::lang::upoint;
 use crate::sys::user::{self, vma};
 use core::fmt::Write;
