@@ -18,7 +18,7 @@ use crate::events::eval::{self, Args, Ctx};
 use crate::events::filter::Filter;
 use crate::events::ring::{self, Head};
 use crate::insn::{Emulation, Fixups, Verdict, MAX_INSN_LEN};
-use crate::probe::{Name, Named, TargetText};
+use crate::probe::{Name, Named};
 use crate::sys::bindings::pt_regs;
 use crate::sys::file::Inode;
 use crate::sys::percpu::{PerCpu, Zeroable};
@@ -92,8 +92,10 @@ pub(crate) struct UProbe {
     pub(super) id: u32,
     pub(super) group: Name,
     pub(super) event: Name,
-    /// The probe point as it reads back (as written).
-    pub(super) target: TargetText,
+    /// The probe point as it reads back (as written): its own allocation
+    /// of its length (a [`crate::probe::TargetText`] is 320 bytes; this
+    /// keeps a probe in a 512-byte slab object).
+    pub(super) target: KVec<u8>,
     /// For `PID:PATH:SYMBOL[+OFF]`: the file offset the symbol resolved
     /// to when the probe was added.
     pub(super) file_offset: Option<u64>,
@@ -130,6 +132,9 @@ pub(crate) struct UProbe {
     pub(super) filter: Filter,
 }
 
+// A probe fits a 512-byte slab object (memory per probe point).
+const _: () = assert!(core::mem::size_of::<UProbe>() <= 512);
+
 impl Named for UProbe {
     fn names(&self) -> (&Name, &Name) {
         (&self.group, &self.event)
@@ -141,7 +146,7 @@ impl UProbe {
     /// written `PID:PATH:SYMBOL[+OFF]` (the symbol has no `:`, so the
     /// last one ends the path), else as written.
     pub(super) fn write_resolved(&self, w: &mut impl core::fmt::Write) -> core::fmt::Result {
-        let t = self.target.as_str();
+        let t = self.target_text();
         match (self.file_offset, t.rfind(':')) {
             (Some(off), Some(i)) => write!(w, "{}0x{off:x}", &t[..=i]),
             _ => w.write_str(t),
@@ -150,7 +155,8 @@ impl UProbe {
 
     /// The probe point as written (`probes`).
     pub(crate) fn target_text(&self) -> &str {
-        self.target.as_str()
+        // Copied from a `str` (`set::UProbes::new_probe`).
+        core::str::from_utf8(&self.target).unwrap_or("")
     }
 
     /// A path probe's file (its inode's key).

@@ -252,9 +252,12 @@ impl UProbes {
             let wrap32 = decoded.prefixes.has(crate::insn::Prefixes::ADSIZE);
             scratch = Some((f.reg.number(), f.value.wrapping_sub(vaddr), wrap32));
         }
-        let mut target = TargetText::new();
-        let _ = write_target(&mut target, &Target::User(n.target));
+        let mut text = TargetText::new();
+        let _ = write_target(&mut text, &Target::User(n.target));
         let oom = || cmd_err(NoMemory, 0);
+        let mut target = KVec::with_capacity(text.as_str().len(), GFP_KERNEL).map_err(|_| oom())?;
+        // Cannot fail: reserved.
+        let _ = target.extend_from_slice(text.as_str().as_bytes(), GFP_KERNEL);
         KBox::new(
             UProbe {
                 id: n.id,
@@ -873,7 +876,7 @@ impl UProbes {
 
     /// The probe point text of `[GRP/]EVENT`.
     pub(crate) fn target_of(&self, group: Option<&str>, event: &str) -> Option<&str> {
-        self.find(group, event).map(|p| p.target.as_str())
+        self.find(group, event).map(|p| p.target_text())
     }
 
     /// Removes every probe (address spaces stay known, with their areas).
@@ -974,7 +977,7 @@ impl UProbes {
         for p in self.probes.iter() {
             w.write_str("p:")?;
             p.write_name(w)?;
-            write!(w, " {}", p.target.as_str())?;
+            write!(w, " {}", p.target_text())?;
             if let Some(args) = p.args() {
                 args.write_line(w)?;
             }
@@ -1057,9 +1060,13 @@ impl UProbes {
 
     /// Bytes the user probes hold.
     pub(crate) fn footprint(&self) -> usize {
-        let insts: usize = self.probes.iter().map(|p| p.insts.capacity()).sum();
+        // Each instance a box; each probe's list its capacity of pointers.
+        let (insts, slots) = self.probes.iter().fold((0, 0), |(n, c), p| {
+            (n + p.insts.len(), c + p.insts.capacity())
+        });
         self.probes.len() * core::mem::size_of::<UProbe>()
-            + insts * (core::mem::size_of::<UInst>() + core::mem::size_of::<usize>())
+            + insts * core::mem::size_of::<UInst>()
+            + slots * core::mem::size_of::<usize>()
             + POINTS.footprint()
             + MMS.footprint()
             + self.mms.len()

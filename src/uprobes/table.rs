@@ -169,8 +169,9 @@ impl<T: Hashed, const MIN: usize> DynTable<T, MIN> {
         Ok(())
     }
 
-    /// A new array with room for twice the live entries, the live entries
-    /// moved into it; the old one freed after a grace period.
+    /// A new array of twice the live entries (rounded up to a power of
+    /// two), the live entries moved into it; the old one freed after a
+    /// grace period.
     fn grow(&self) -> Result {
         let old = self.cur.load(Relaxed);
         let live = if old.is_null() {
@@ -179,7 +180,8 @@ impl<T: Hashed, const MIN: usize> DynTable<T, MIN> {
             // SAFETY: Registry mutex held: the array is ours to look at.
             unsafe { (*old).live.load(Relaxed) }
         };
-        let n = ((live + 1) * 4).next_power_of_two().max(MIN);
+        // Twice the live entries: a quarter to a half full.
+        let n = ((live + 1) * 2).next_power_of_two().max(MIN);
         let new = Slots::<T>::new(n)?;
         if !old.is_null() {
             // SAFETY: Registry mutex held: nothing changes the old array.
