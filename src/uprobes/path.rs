@@ -38,7 +38,7 @@ use crate::sys::kprobe::{KProbe, KProbeOwner, Place};
 use crate::sys::task::TaskWork;
 use crate::sys::user;
 use core::sync::atomic::{
-    AtomicUsize,
+    AtomicU64, AtomicUsize,
     Ordering::{Acquire, Relaxed, Release},
 };
 use kernel::prelude::*;
@@ -51,6 +51,11 @@ pub(crate) const MAX_PATH_FILES: usize = 256;
 /// registry mutex; an entry is never moved, so a reader never misses one
 /// that stays.
 static FILES: [AtomicUsize; MAX_PATH_FILES] = [const { AtomicUsize::new(0) }; MAX_PATH_FILES];
+/// Bumped whenever a probed file is mapped or a probed process forks: the
+/// registry's list of the processes that map a file
+/// ([`super::UProbes`]'s `mappers`) is good while it stays the same.
+pub(crate) static GEN: AtomicU64 = AtomicU64::new(0);
+
 /// Path probes (the fork hook looks at it).
 pub(crate) static PATH_PROBES: AtomicUsize = AtomicUsize::new(0);
 /// The high-water mark of [`FILES`].
@@ -104,6 +109,7 @@ unsafe impl KProbeOwner for MapHook {
         // the `mmap_lock` its caller holds.
         let key = unsafe { user::vma_probe_inode(kregs.di as *mut kernel::ffi::c_void) };
         if key != 0 && probed(key) {
+            GEN.fetch_add(1, Release);
             queue_install(core::ptr::null_mut());
         }
     }

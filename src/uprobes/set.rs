@@ -30,10 +30,44 @@ use crate::sys::percpu::PerCpu;
 use crate::sys::task;
 use crate::sys::user::{self, vma, FileVma};
 use core::fmt::Write;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use core::sync::atomic::{
+    AtomicBool, AtomicU64,
+    Ordering::{Acquire, Relaxed},
+};
 use kernel::mm::Mm;
 use kernel::prelude::*;
 use kernel::sync::{aref::ARef, Arc};
+
+/// The processes that map one file, and their mappings of it (see
+/// [`UProbes::mappers`]).
+struct Mappers {
+    /// [`path::GEN`] when it was made.
+    gen: u64,
+    /// The file (its inode's key).
+    inode: usize,
+    list: KVVec<(ARef<Mm>, i32, KVec<FileVma>)>,
+}
+
+impl Mappers {
+    /// Every process alive that maps `ino` (the process walk). Sleeps.
+    fn of(ino: *mut kernel::ffi::c_void, gen: u64) -> Result<Self> {
+        let mut list = KVVec::new();
+        for m in user::all_mms()?.into_iter() {
+            match user::file_vmas(&m.mm, ino) {
+                Ok(v) if !v.is_empty() => list.push((m.mm, m.tgid, v), GFP_KERNEL)?,
+                Ok(_) => {}
+                Err(e) if e == ENOMEM => return Err(e),
+                // No users left, or a fatal signal: nothing to do.
+                Err(_) => {}
+            }
+        }
+        Ok(Self {
+            gen,
+            inode: ino as usize,
+            list,
+        })
+    }
+}
 
 /// All user probes and probed address spaces (inside the registry, under
 /// its mutex).
@@ -51,6 +85,12 @@ pub(crate) struct UProbes {
     /// Mappings of probed files that got no breakpoint (the byte there
     /// was not the file's, no memory, too many processes).
     pub(super) skipped: u64,
+    /// The processes that map the file of the last path probe added, and
+    /// where: the next probe on the same file, while nothing mapped a
+    /// probed file or forked meanwhile ([`path::GEN`]), goes into the same
+    /// mappings without looking at every process again (a write of 1000
+    /// lines on one library walks the processes once).
+    mappers: Option<Mappers>,
     /// The `PID:` probes' breakpoints ever written, per address space
     /// (its key, `vaddr << 8 | original byte`): what a fork child's copy
     /// may have (the probe may be gone since the fork). Dropped when the
@@ -82,6 +122,7 @@ impl UProbes {
             map_hook: None,
             dead: KVec::new(),
             skipped: 0,
+            mappers: None,
             pid_bps: KVec::new(),
         }
     }
@@ -472,19 +513,21 @@ impl UProbes {
         let Kind::Path { ref inode, .. } = self.probes[i].kind else {
             return Ok(());
         };
-        let ino = inode.as_ptr();
-        for m in user::all_mms()?.iter() {
-            let vmas = match user::file_vmas(&m.mm, ino) {
-                Ok(v) => v,
-                Err(e) if e == ENOMEM => return Err(e),
-                // No users left, or a fatal signal: nothing to do.
-                Err(_) => continue,
-            };
-            if !vmas.is_empty() {
-                self.install_point(i, &m.mm, m.tgid, &vmas, false)?;
+        let (ino, key) = (inode.as_ptr(), inode.key());
+        let gen = path::GEN.load(Acquire);
+        let cache = match self.mappers.take() {
+            Some(c) if c.gen == gen && c.inode == key => c,
+            _ => Mappers::of(ino, gen)?,
+        };
+        let mut r = Ok(());
+        for (mm, tgid, vmas) in cache.list.iter() {
+            r = self.install_point(i, mm, *tgid, vmas, false);
+            if r.is_err() {
+                break;
             }
         }
-        Ok(())
+        self.mappers = Some(cache);
+        r
     }
 
     /// Path probe `i` into the mappings `vmas` of its file in `mm`: a new
@@ -899,6 +942,7 @@ impl UProbes {
         kernel::sync::rcu::synchronize_rcu();
         NMMS.store(0, Relaxed);
         self.mms.clear();
+        self.mappers = None;
         POINTS.free();
         MMS.free();
         // Unregistering waits for a running hook.
@@ -957,6 +1001,8 @@ impl UProbes {
             }
             POINTS.release_if_empty();
             MMS.release_if_empty();
+            // Its references keep dead address spaces' structures.
+            self.mappers = None;
             self.reap_budget = 100;
         }
         // An address space whose process is gone (or exec'd) but that

@@ -293,6 +293,7 @@ pub(super) unsafe extern "C" fn on_fork(
     // The child's copy has the parent's path-probe breakpoints: they
     // become the child's before it runs.
     if super::path::PATH_PROBES.load(Relaxed) != 0 {
+        super::path::GEN.fetch_add(1, core::sync::atomic::Ordering::Release);
         super::path::queue_install(child.cast());
     }
     if !umm.pid_points.load(Relaxed) {
