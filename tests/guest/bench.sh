@@ -52,7 +52,7 @@ sed 's/^p:m/p:kprobes\/m/' /tmp/many >/tmp/many-tracefs
 UITERS=$((ITERS / 4))
 UCHUNK=100
 UB=/tests/progs/bench
-ucase() { # case: uprobe_base | uprobe_{emu,mov,step,rip}_{tracefs,rprobes} | uprobe_emu_rprobes_noevent
+ucase() { # case: uprobe_base | uprobe_{emu,mov,step,rip}_{tracefs,rprobes} | uprobe_emu_rprobes_noevent | uprobe_{emu,step}_rprobes_path
 	k=${1#uprobe_}
 	mech=${k#*_}
 	k=${k%%_*}
@@ -77,6 +77,7 @@ ucase() { # case: uprobe_base | uprobe_{emu,mov,step,rip}_{tracefs,rprobes} | up
 	case $mech in
 	tracefs) echo "p:ub/x $UB:$off" >$T/uprobe_events && echo 1 >$T/events/ub/x/enable || return 1 ;;
 	rprobes) echo "p:ub/x $bp:$addr" >$D/probes || return 1 ;;
+	rprobes_path) echo "p:ub/x $UB:$off" >$D/probes || return 1 ;;
 	rprobes_noevent) echo 0 >$D/tracing_on && echo "p:ub/x $bp:$addr" >$D/probes || return 1 ;;
 	esac
 	touch /tmp/ub.go
@@ -140,7 +141,8 @@ measure() {
 
 cases="syscall_base kprobe_tracefs kprobe_rprobes kprobe_rprobes_noevent kprobe_rprobes_disarmed kprobe_rprobes_1000 ufunc_base
 kretprobe_tracefs kretprobe_rprobes kprobe3_tracefs kprobe3_rprobes
-uprobe_base uprobe_emu_tracefs uprobe_emu_rprobes uprobe_emu_rprobes_noevent uprobe_mov_tracefs uprobe_mov_rprobes uprobe_step_tracefs uprobe_step_rprobes uprobe_rip_tracefs uprobe_rip_rprobes"
+uprobe_base uprobe_emu_tracefs uprobe_emu_rprobes uprobe_emu_rprobes_noevent uprobe_mov_tracefs uprobe_mov_rprobes uprobe_step_tracefs uprobe_step_rprobes uprobe_rip_tracefs uprobe_rip_rprobes
+uprobe_emu_rprobes_path uprobe_step_rprobes_path"
 # BENCH_CASES=a,b,... (kernel command line, e.g. RPROBES_CMDLINE) runs
 # only those cases, for a quick look at one path.
 [ -n "$BENCH_CASES" ] && cases=$(echo "$BENCH_CASES" | tr , ' ')
