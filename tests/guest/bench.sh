@@ -52,7 +52,7 @@ sed 's/^p:m/p:kprobes\/m/' /tmp/many >/tmp/many-tracefs
 UITERS=$((ITERS / 4))
 UCHUNK=100
 UB=/tests/progs/bench
-ucase() { # case: uprobe_base | uprobe_{emu,mov,step,rip}_{tracefs,rprobes} | uprobe_emu_rprobes_noevent
+ucase() { # case: uprobe_base | uprobe_{emu,mov,step,rip}_{tracefs,rprobes} | uprobe_emu_rprobes_noevent | uprobe_{emu,step}_rprobes_path
 	k=${1#uprobe_}
 	mech=${k#*_}
 	k=${k%%_*}
@@ -77,6 +77,7 @@ ucase() { # case: uprobe_base | uprobe_{emu,mov,step,rip}_{tracefs,rprobes} | up
 	case $mech in
 	tracefs) echo "p:ub/x $UB:$off" >$T/uprobe_events && echo 1 >$T/events/ub/x/enable || return 1 ;;
 	rprobes) echo "p:ub/x $bp:$addr" >$D/probes || return 1 ;;
+	rprobes_path) echo "p:ub/x $UB:$off" >$D/probes || return 1 ;;
 	rprobes_noevent) echo 0 >$D/tracing_on && echo "p:ub/x $bp:$addr" >$D/probes || return 1 ;;
 	esac
 	touch /tmp/ub.go
@@ -103,6 +104,206 @@ ucase() { # case: uprobe_base | uprobe_{emu,mov,step,rip}_{tracefs,rprobes} | up
 }
 
 meminfo() { awk '/^(Slab|Percpu):/ { s += $2 } END { print s }' /proc/meminfo; }
+# Drops the unused dentries and inodes (those of exited processes'
+# /proc directories, of removed tracefs events), then waits (5 s at most)
+# until Slab + Percpu stay the same for half a second: what the steps
+# before left behind or freed late (after an RCU grace period, the per-CPU
+# allocator's balance work) is not counted in the next delta.
+settle() {
+	echo 2 >/proc/sys/vm/drop_caches
+	_s=$(meminfo)
+	_i=0
+	while [ $_i -lt 10 ]; do
+		usleep 500000
+		_t=$(meminfo)
+		[ "$_t" = "$_s" ] && return 0
+		_s=$_t
+		_i=$((_i + 1))
+	done
+}
+# AnonPages in kB: the private copies of file pages a breakpoint was
+# written into (copy-on-write), among others.
+anoninfo() { awk '/^AnonPages:/ { print $2 }' /proc/meminfo; }
+
+# Path probes on libc (issue 17): NPROBES points of libc in one write
+# while LPROCS processes map it, as tracefs uprobe events (written, then
+# enabled: the kernel writes the breakpoints at the enable) and as rprobes
+# path probes (armed at once: written during the write). The processes
+# are Debian's /usr/bin/sleep (dynamic: it maps libc), asleep in
+# clock_nanosleep, fresh for every measurement, so that each side starts
+# from processes with no breakpoint and no private copy of a libc page,
+# and no probe is hit while it is measured.
+LIBC=/lib/x86_64-linux-gnu/libc.so.6
+LPROCS=${BENCH_LIBC_PROCS:-20}
+lprocs_start() { # count
+	lpids=
+	_i=0
+	while [ $_i -lt "$1" ]; do
+		/usr/bin/sleep 100000 &
+		lpids="$lpids $!"
+		_i=$((_i + 1))
+	done
+	# Each asleep: in clock_nanosleep (syscall 230), libc mapped long since.
+	for _p in $lpids; do
+		_i=0
+		until read -r _nr _ </proc/$_p/syscall 2>/dev/null && [ "$_nr" = 230 ]; do
+			_i=$((_i + 1))
+			[ $_i -lt 3000 ] || return 1
+			usleep 10000
+		done
+	done
+}
+lprocs_stop() {
+	if [ -n "$lpids" ]; then
+		# shellcheck disable=SC2086 # a list of pids
+		kill $lpids
+		# shellcheck disable=SC2086
+		wait $lpids 2>/dev/null
+	fi
+	lpids=
+	# rprobes lets go of the dead address spaces when it reaps (a read
+	# of `xol` does): nothing of them is freed during the next measurement.
+	cat $D/xol >/dev/null
+}
+# The points, once: the first NPROBES distinct functions of libc's .dynsym
+# (symoff -l: in the table's order, no IFUNC, no alias) that both accept,
+# with one process mapping libc: rprobes takes a line or refuses it at the
+# write; the kernel judges the instruction when it first writes the
+# breakpoint (at the enable). /tmp/libc-rp and /tmp/libc-tr get the same
+# NPROBES lines `p:bt/fN LIBC:0xOFF`, N from 0.
+libc_points_select() {
+	symoff -l 0 $LIBC >/tmp/libc-cands || return 1
+	lprocs_start 1 || return 1
+	: >/tmp/libc-ok
+	_n=0
+	_k=0
+	_bad=0
+	while read -r _off _ && [ $_n -lt $((NPROBES + 32)) ]; do
+		_k=$((_k + 1))
+		if echo "p:bt/c$_k $LIBC:$_off" 2>/dev/null >>$D/probes; then
+			echo "$_k $_off" >>/tmp/libc-ok
+			_n=$((_n + 1))
+		else
+			_bad=$((_bad + 1))
+		fi
+	done </tmp/libc-cands
+	: >$D/probes
+	echo "BENCHINFO libc_refused_rprobes $_bad of the first $_k"
+	# The first NPROBES of them at once; one by one only if the kernel
+	# refuses one (an enable of the group fails if one event's does).
+	head -n "$NPROBES" /tmp/libc-ok | sed "s|^\([0-9]*\) \(.*\)|p:bt/c\1 $LIBC:\2|" >/tmp/libc-try
+	if bench write $T/uprobe_events /tmp/libc-try >/dev/null &&
+		echo 1 2>/dev/null >$T/events/bt/enable; then
+		awk '{ print "p:bt/f" NR - 1, $2 }' /tmp/libc-try >/tmp/libc-rp
+		_n=$(wc -l </tmp/libc-rp)
+		_bad=0
+	else
+		echo 0 >$T/events/bt/enable
+		echo >$T/uprobe_events
+		: >/tmp/libc-rp
+		_n=0
+		_bad=0
+		while read -r _k _off && [ $_n -lt "$NPROBES" ]; do
+			if echo "p:bt/c$_k $LIBC:$_off" 2>/dev/null >>$T/uprobe_events &&
+				echo 1 2>/dev/null >$T/events/bt/c$_k/enable; then
+				echo "p:bt/f$_n $LIBC:$_off" >>/tmp/libc-rp
+				_n=$((_n + 1))
+			else
+				_bad=$((_bad + 1))
+				echo 0 2>/dev/null >$T/events/bt/c$_k/enable
+				echo "-:bt/c$_k" 2>/dev/null >>$T/uprobe_events
+			fi
+		done </tmp/libc-ok
+	fi
+	echo "BENCHINFO libc_refused_tracefs $_bad"
+	echo 0 >$T/events/bt/enable && echo >$T/uprobe_events || return 1
+	lprocs_stop
+	[ $_n -eq "$NPROBES" ] || {
+		echo "BENCHERROR only $_n libc functions usable by both"
+		return 1
+	}
+	cp /tmp/libc-rp /tmp/libc-tr
+	echo "BENCHINFO libc_points $NPROBES points in $LPROCS processes, $(head -n 1 /tmp/libc-rp) .. $(tail -n 1 /tmp/libc-rp)"
+}
+# The kernel's breakpoints are in (tracefs shows no mapping count): the
+# first, the middle and the last point read int3 in every process, read
+# as ptrace reads (rprobes' explain, which writes nothing).
+int3_everywhere() {
+	for _l in "$(head -n 1 /tmp/libc-tr)" "$(sed -n "$((NPROBES / 2 + 1))p" /tmp/libc-tr)" \
+		"$(tail -n 1 /tmp/libc-tr)"; do
+		_o=${_l##*:}
+		for _p in $lpids; do
+			echo "$_p:$LIBC:$_o" >$D/explain || return 1
+			read -r _x <$D/explain
+			case $_x in *" bytes=cc"*) ;; *)
+				echo "BENCHERROR tracefs: no int3 at $_o in $_p: $_x"
+				return 1
+				;;
+			esac
+		done
+	done
+}
+# One side: `BENCH libc_{add,del,mem,cow,cowleft}_SIDE` (and for tracefs
+# the write and the enable apart, for rprobes its own accounting).
+libc_side() { # rprobes|tracefs rep
+	lprocs_start "$LPROCS" || return 1
+	settle
+	m0=$(meminfo)
+	a0=$(anoninfo)
+	case $1 in
+	rprobes) v=$(bench ops write $D/probes /tmp/libc-rp) || return 1 ;;
+	tracefs) v=$(bench ops write $T/uprobe_events /tmp/libc-tr put $T/events/bt/enable 1) || return 1 ;;
+	esac
+	m1=$(meminfo)
+	a1=$(anoninfo)
+	case $1 in
+	rprobes)
+		_in=$(grep -c "^0x[0-9a-f]* bt/f[0-9]* $LIBC:0x[0-9a-f]* .*\[in $LPROCS\]\$" $D/list)
+		[ "$_in" = "$NPROBES" ] || {
+			echo "BENCHERROR rprobes: $_in of $NPROBES points [in $LPROCS]"
+			grep -v "\[in $LPROCS\]\$" $D/list | head -n 5
+			return 1
+		}
+		acct=$(awk '$1 == "probe_bytes" { print $2 }' $D/memory)
+		d=$(bench ops trunc $D/probes) || return 1
+		;;
+	tracefs)
+		_n=$(grep -c "^p:bt/f" $T/uprobe_events)
+		[ "$_n" = "$NPROBES" ] || {
+			echo "BENCHERROR tracefs: $_n uprobe events of $NPROBES"
+			return 1
+		}
+		[ "$(cat $T/events/bt/enable)" = 1 ] || {
+			echo "BENCHERROR tracefs: events/bt/enable is $(cat $T/events/bt/enable)"
+			return 1
+		}
+		int3_everywhere || return 1
+		d=$(bench ops put $T/events/bt/enable 0 trunc $T/uprobe_events) || return 1
+		;;
+	esac
+	a2=$(anoninfo)
+	lprocs_stop
+	set -- "$1" "$2" $v
+	echo "BENCH libc_add_$1 $2 $(($3 / NPROBES))"
+	[ "$1" = tracefs ] && echo "BENCH libc_write_tracefs $2 $(($4 / NPROBES))" &&
+		echo "BENCH libc_enable_tracefs $2 $(($5 / NPROBES))"
+	echo "BENCH libc_del_$1 $2 $((${d%% *} / NPROBES))"
+	echo "BENCH libc_mem_$1 $2 $(((m1 - m0) * 1024 / NPROBES))"
+	[ "$1" = rprobes ] && echo "BENCH libc_memacct_rprobes $2 $((acct / NPROBES))"
+	echo "BENCH libc_cow_$1 $2 $(((a1 - a0) * 1024 / NPROBES))"
+	echo "BENCH libc_cowleft_$1 $2 $((a2 - a0))"
+	return 0
+}
+libc_points() { # rep: both sides, the first alternating (A B, B A, ...)
+	if [ $(($1 % 2)) = 1 ]; then
+		libc_side rprobes "$1" && libc_side tracefs "$1" || return 1
+	else
+		libc_side tracefs "$1" && libc_side rprobes "$1" || return 1
+	fi
+	# What the processes and the probes leave to free later is freed
+	# before the next case (the memory case of the kprobes does not wait).
+	settle
+}
 
 setup() {
 	case $1 in
@@ -140,15 +341,21 @@ measure() {
 
 cases="syscall_base kprobe_tracefs kprobe_rprobes kprobe_rprobes_noevent kprobe_rprobes_disarmed kprobe_rprobes_1000 ufunc_base
 kretprobe_tracefs kretprobe_rprobes kprobe3_tracefs kprobe3_rprobes
-uprobe_base uprobe_emu_tracefs uprobe_emu_rprobes uprobe_emu_rprobes_noevent uprobe_mov_tracefs uprobe_mov_rprobes uprobe_step_tracefs uprobe_step_rprobes uprobe_rip_tracefs uprobe_rip_rprobes"
+uprobe_base uprobe_emu_tracefs uprobe_emu_rprobes uprobe_emu_rprobes_noevent uprobe_mov_tracefs uprobe_mov_rprobes uprobe_step_tracefs uprobe_step_rprobes uprobe_rip_tracefs uprobe_rip_rprobes
+uprobe_emu_rprobes_path uprobe_step_rprobes_path libc_points"
 # BENCH_CASES=a,b,... (kernel command line, e.g. RPROBES_CMDLINE) runs
 # only those cases, for a quick look at one path.
 [ -n "$BENCH_CASES" ] && cases=$(echo "$BENCH_CASES" | tr , ' ')
+case " $(echo $cases) " in *" libc_points "*) libc_points_select || die "libc points" ;; esac
 rep=1
 while [ $rep -le "$REPS" ]; do
 	# Rotate the order every repetition (A B C, B C A, ...) against drift.
 	order=$(echo $cases | awk -v r=$rep '{ for (i = 0; i < NF; i++) printf "%s ", $(((i + r - 1) % NF) + 1) }')
 	for c in $order; do
+		if [ $c = libc_points ]; then
+			libc_points $rep || die "libc_points"
+			continue
+		fi
 		setup $c || die "setup $c"
 		v=$(measure $c) || die "measure $c"
 		teardown $c || die "teardown $c"

@@ -9,6 +9,15 @@
  *   bench write FILE LINES    ns to open(O_APPEND) FILE, write LINES (a
  *                             file) in one write(2) and close it
  *   bench trunc FILE          ns to open(O_TRUNC) FILE and close it
+ *   bench ops OP...           a sequence of control-file operations, timed
+ *                             one after the other: `write FILE LINES` (as
+ *                             bench write), `put FILE TEXT` (open(O_TRUNC)
+ *                             FILE, write TEXT and a newline in one
+ *                             write(2), close: `echo TEXT >FILE`), `trunc
+ *                             FILE` (as bench trunc). Every LINES file is
+ *                             read before the first operation. Prints the
+ *                             total ns, then each operation's ns, on one
+ *                             line
  *   bench uloop N FN GOFILE [CHUNK]
  *                             user-probe cases: prints "pid P" and
  *                             "target NAME 0xADDR 0xFILEOFF" for the probe
@@ -20,8 +29,8 @@
  *                             GOFILE.done (the hit counts are read
  *                             meanwhile) and exits
  *
- * Prints one number (uloop: as its last line). Exits non-zero if an
- * operation fails.
+ * Prints one number (uloop: as its last line; ops: the total first).
+ * Exits non-zero if an operation fails.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -77,6 +86,67 @@ static void wait_file(const char *path)
 {
 	while (access(path, F_OK))
 		usleep(10000);
+}
+
+/* bench ops OP... (above): argv[0..argc) are the operations. */
+static int ops(int argc, char **argv)
+{
+	enum { MAXOPS = 8 };
+	static char buf[MAXOPS][1 << 20];
+	long long took[MAXOPS], total = 0;
+	ssize_t len[MAXOPS];
+	int kind[MAXOPS], nops = 0, a = 0;
+	const char *file[MAXOPS];
+
+	/* Parse, and read every LINES file (or TEXT) into its buffer. */
+	while (a < argc) {
+		const char *op = argv[a];
+		int in;
+
+		if (nops == MAXOPS || a + 1 >= argc)
+			return 2;
+		file[nops] = argv[a + 1];
+		if (!strcmp(op, "trunc")) {
+			kind[nops++] = 't';
+			a += 2;
+			continue;
+		}
+		if (a + 2 >= argc)
+			return 2;
+		if (!strcmp(op, "write")) {
+			in = open(argv[a + 2], O_RDONLY);
+			len[nops] = in < 0 ? -1 : read(in, buf[nops], sizeof(buf[nops]));
+			if (len[nops] <= 0)
+				return 1;
+			close(in);
+			kind[nops] = 'w';
+		} else if (!strcmp(op, "put")) {
+			len[nops] = snprintf(buf[nops], sizeof(buf[nops]), "%s\n", argv[a + 2]);
+			kind[nops] = 'p';
+		} else {
+			return 2;
+		}
+		nops++;
+		a += 3;
+	}
+	for (int i = 0; i < nops; i++) {
+		int fd;
+
+		took[i] = now();
+		if (kind[i] == 't')
+			fd = open(file[i], O_WRONLY | O_TRUNC);
+		else
+			fd = open(file[i], O_WRONLY | (kind[i] == 'w' ? O_APPEND : O_TRUNC));
+		if (fd < 0 || (kind[i] != 't' && write(fd, buf[i], len[i]) != len[i]) || close(fd))
+			return 1;
+		took[i] = now() - took[i];
+		total += took[i];
+	}
+	printf("%lld", total);
+	for (int i = 0; i < nops; i++)
+		printf(" %lld", took[i]);
+	printf("\n");
+	return 0;
 }
 
 __attribute__((noinline)) int bench_target(int x)
@@ -192,5 +262,7 @@ int main(int argc, char **argv)
 		printf("%lld\n", t1 - t0);
 		return 0;
 	}
+	if (argc >= 4 && !strcmp(argv[1], "ops"))
+		return ops(argc - 2, argv + 2);
 	return 2;
 }

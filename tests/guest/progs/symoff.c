@@ -15,13 +15,22 @@
  * The value is mapped through the PT_LOAD program header that holds it
  * in the file: offset = st_value - p_vaddr + p_offset.
  *
+ * symoff -l N FILE: the first N distinct function offsets of FILE's .dynsym,
+ * in the table's order, one "0xOFF NAME" line each (N = 0: all of them):
+ * defined STT_FUNC symbols (no IFUNC) whose value is in the file part of
+ * an executable PT_LOAD segment; a symbol at an offset already listed (an
+ * alias, another version of the name) is skipped. A reproducible list of
+ * probe points on a library (`make bench`'s libc case).
+ *
  * Exit status: 0, 1 when a SYMBOL is not found (or not a function; the
- * reason on stderr, the others still printed), 2 on a bad usage or a file
- * that is not a readable ELF64 file with program headers.
+ * reason on stderr, the others still printed; -l: fewer than N), 2 on a
+ * bad usage or a file that is not a readable ELF64 file with program
+ * headers.
  */
 #include <elf.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -97,15 +106,83 @@ static int lookup(const Elf64_Ehdr *eh, const Elf64_Shdr *syms, const Elf64_Shdr
 	}
 }
 
+/*
+ * The file offset of VALUE through the PT_LOAD header that holds it in the
+ * file (with EXEC, an executable one only); -1 if none does.
+ */
+static long file_offset(const Elf64_Ehdr *eh, unsigned long value, int exec)
+{
+	const Elf64_Phdr *ph = (const Elf64_Phdr *)(img + eh->e_phoff);
+
+	for (unsigned int i = 0; i < eh->e_phnum; i++)
+		if (ph[i].p_type == PT_LOAD && value >= ph[i].p_vaddr &&
+		    value - ph[i].p_vaddr < ph[i].p_filesz && (!exec || (ph[i].p_flags & PF_X)))
+			return value - ph[i].p_vaddr + ph[i].p_offset;
+	return -1;
+}
+
+/* symoff -l N FILE (above): 0 when N were listed (or N is 0). */
+static int list(const Elf64_Ehdr *eh, unsigned long want)
+{
+	const Elf64_Shdr *sh = (const Elf64_Shdr *)(img + eh->e_shoff);
+	const Elf64_Shdr *syms = section(eh, SHT_DYNSYM), *str;
+	const Elf64_Sym *s;
+	unsigned long n, got = 0;
+	long *seen;
+
+	if (!syms || syms->sh_entsize != sizeof(Elf64_Sym) || syms->sh_link >= eh->e_shnum ||
+	    !in_file(syms->sh_offset, syms->sh_size))
+		return 1;
+	str = &sh[syms->sh_link];
+	if (!in_file(str->sh_offset, str->sh_size))
+		return 1;
+	n = syms->sh_size / sizeof(Elf64_Sym);
+	s = (const Elf64_Sym *)(img + syms->sh_offset);
+	seen = calloc(n, sizeof(*seen));
+	if (!seen)
+		return 2;
+	for (unsigned long i = 1; i < n && (!want || got < want); i++) {
+		const char *nm = (const char *)img + str->sh_offset + s[i].st_name;
+		unsigned long room = str->sh_size - s[i].st_name, j;
+		long off;
+
+		if (s[i].st_name >= str->sh_size || strnlen(nm, room) == room ||
+		    s[i].st_shndx == SHN_UNDEF || ELF64_ST_TYPE(s[i].st_info) != STT_FUNC)
+			continue;
+		off = file_offset(eh, s[i].st_value, 1);
+		if (off < 0)
+			continue;
+		for (j = 0; j < got && seen[j] != off; j++)
+			;
+		if (j < got)
+			continue;
+		seen[got++] = off;
+		printf("0x%lx %s\n", off, nm);
+	}
+	free(seen);
+	return want && got < want;
+}
+
 int main(int argc, char **argv)
 {
 	const Elf64_Ehdr *eh;
 	const Elf64_Phdr *ph;
 	struct stat st;
-	int fd, rc = 0;
+	int fd, rc = 0, lmode = argc == 4 && !strcmp(argv[1], "-l");
+	char *end;
+	unsigned long want = 0;
 
-	if (argc < 3) {
-		fprintf(stderr, "usage: symoff FILE SYMBOL...\n");
+	if (lmode) {
+		want = strtoul(argv[2], &end, 10);
+		if (!*argv[2] || *end) {
+			fprintf(stderr, "usage: symoff -l N FILE\n");
+			return 2;
+		}
+		argv += 2;
+		argc -= 2;
+	}
+	if (argc < 2 || (argc < 3 && !lmode)) {
+		fprintf(stderr, "usage: symoff FILE SYMBOL... | symoff -l N FILE\n");
 		return 2;
 	}
 	fd = open(argv[1], O_RDONLY);
@@ -128,6 +205,8 @@ int main(int argc, char **argv)
 			argv[1]);
 		return 2;
 	}
+	if (lmode)
+		return list(eh, want);
 	ph = (const Elf64_Phdr *)(img + eh->e_phoff);
 	for (int a = 2; a < argc; a++) {
 		const Elf64_Sym *sym = NULL;
