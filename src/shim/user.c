@@ -442,22 +442,26 @@ long rprobes_umm_poke(void *mmp, unsigned long addr, void *inode, u8 old, u8 new
 		goto out;
 	}
 	/*
-	 * Looked at first without FOLL_WRITE: a mapping whose byte is not
-	 * @old (a sweep over every process that maps a file) keeps sharing
-	 * the page cache's page, no copy-on-write.
+	 * Taking an int3 back (or checking one is there) looks first without
+	 * FOLL_WRITE: a mapping whose byte is not ours (a sweep over every
+	 * process that maps a file) keeps sharing the page cache's page, no
+	 * copy-on-write. Writing one expects the file's byte, the common
+	 * case: one lookup, for writing.
 	 */
-	page = rprobes_gup_nowait(mm, addr, FOLL_FORCE, &vma);
-	if (IS_ERR(page)) {
-		ret = PTR_ERR(page);
-		goto out;
+	if (old == 0xcc) {
+		page = rprobes_gup_nowait(mm, addr, FOLL_FORCE, &vma);
+		if (IS_ERR(page)) {
+			ret = PTR_ERR(page);
+			goto out;
+		}
+		maddr = kmap_local_page(page);
+		if (maddr[offset_in_page(addr)] != old)
+			ret = -EBUSY;
+		kunmap_local(maddr);
+		put_page(page);
+		if (ret || old == new)
+			goto out;
 	}
-	maddr = kmap_local_page(page);
-	if (maddr[offset_in_page(addr)] != old)
-		ret = -EBUSY;
-	kunmap_local(maddr);
-	put_page(page);
-	if (ret || old == new)
-		goto out;
 	page = rprobes_gup_nowait(mm, addr, FOLL_FORCE | FOLL_WRITE, &vma);
 	if (IS_ERR(page)) {
 		ret = PTR_ERR(page);

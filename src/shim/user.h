@@ -127,8 +127,9 @@ long rprobes_mm_file_vmas(void *mm, void *inode, struct rprobes_fvma *out, unsig
  * same mmap_lock that @addr is in a private mapping (not VM_MAYSHARE, not
  * VM_IO/PFNMAP/MIXEDMAP) and, when @inode is not NULL, that the mapping is of
  * @inode: an int3 never reaches the page cache or the file. Returns 0, or
- * -EBUSY (the byte there is not @old: then nothing is written and no
- * copy-on-write broken; @old == @new only checks the byte), -EAGAIN (the
+ * -EBUSY (the byte there is not @old: then nothing is written, and when
+ * @old is an int3 no copy-on-write is broken; @old == @new == int3 only
+ * checks the byte), -EAGAIN (the
  * page is not there without waiting: I/O started, or a userfaultfd or FUSE
  * mapping whose handler has not answered; try again later), -ENOENT (not mapped, shared, or of
  * another file), -ESRCH (no users left), -EINTR (a fatal signal), -ENOMEM,

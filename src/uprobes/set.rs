@@ -1115,8 +1115,9 @@ impl UProbes {
             + slots * core::mem::size_of::<usize>()
             + POINTS.footprint()
             + MMS.footprint()
-            + self.mms.len()
-                * (core::mem::size_of::<UMm>() + xol::NSLOTS * 40 + xol::XOL_PAGES * 4096)
+            + self.mms.len() * (core::mem::size_of::<UMm>() + xol::RECORDS_BYTES)
+            // The pages of the XOL areas made (at a first step).
+            + self.mms.iter().filter(|u| u.xol.area() != 0).count() * xol::XOL_PAGES * 4096
     }
 }
 

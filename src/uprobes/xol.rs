@@ -104,6 +104,9 @@ pub(crate) struct Step {
 }
 
 /// The record of the step in one slot.
+/// Bytes of the step records of one address space.
+pub(crate) const RECORDS_BYTES: usize = NSLOTS * core::mem::size_of::<Record>();
+
 struct Record {
     /// The stepping task (`task_struct *`), 0 when none.
     owner: AtomicUsize,
