@@ -98,6 +98,22 @@ bool rprobes_step_fault_fixup(unsigned long slot, unsigned long orig)
 }
 
 /*
+ * A user reference on @mm and its mmap_lock for read, or -ESRCH (no users
+ * left) or -EINTR (a fatal signal); undone by mmap_read_unlock() and
+ * mmput().
+ */
+static long rprobes_mm_read_lock(struct mm_struct *mm)
+{
+	if (!mmget_not_zero(mm))
+		return -ESRCH;
+	if (mmap_read_lock_killable(mm)) {
+		mmput(mm);
+		return -EINTR;
+	}
+	return 0;
+}
+
+/*
  * One page of @mm at @addr, as ptrace gets it (@flags: FOLL_FORCE, maybe
  * FOLL_WRITE), but never waiting for it (FOLL_NOWAIT): a page that needs I/O
  * first, or sits on a userfaultfd or FUSE mapping whose handler has not
@@ -134,12 +150,10 @@ long rprobes_umm_rw(void *mmp, unsigned long addr, void *buf, unsigned int len, 
 
 	if (!len || (addr & ~PAGE_MASK) + len > PAGE_SIZE)
 		return -EINVAL;
-	if (!mmget_not_zero(mm))
-		return -ESRCH;
-	if (mmap_read_lock_killable(mm)) {
-		mmput(mm);
-		return -EINTR;
-	}
+	ret = rprobes_mm_read_lock(mm);
+	if (ret)
+		return ret;
+	ret = len;
 	/* As ptrace does: a write to a private mapping breaks COW. */
 	page = rprobes_gup_nowait(mm, addr, FOLL_FORCE | (write ? FOLL_WRITE : 0), &vma);
 	if (IS_ERR(page)) {
@@ -395,12 +409,9 @@ long rprobes_mm_file_vmas(void *mmp, void *inode, struct rprobes_fvma *out, unsi
 	/* A 32-bit (IA32) process: no mapping path probes go into. */
 	if (!is_64bit_mm(mm))
 		return 0;
-	if (!mmget_not_zero(mm))
-		return -ESRCH;
-	if (mmap_read_lock_killable(mm)) {
-		mmput(mm);
-		return -EINTR;
-	}
+	n = rprobes_mm_read_lock(mm);
+	if (n)
+		return n;
 	for_each_vma(vmi, vma) {
 		if (!rprobes_probe_vma(vma) || file_inode(vma->vm_file) != inode)
 			continue;
@@ -424,12 +435,9 @@ long rprobes_umm_poke(void *mmp, unsigned long addr, void *inode, u8 old, u8 new
 	u8 *maddr;
 	long ret = 0;
 
-	if (!mmget_not_zero(mm))
-		return -ESRCH;
-	if (mmap_read_lock_killable(mm)) {
-		mmput(mm);
-		return -EINTR;
-	}
+	ret = rprobes_mm_read_lock(mm);
+	if (ret)
+		return ret;
 	/*
 	 * Checked under the lock the write is made under: a mapping made
 	 * MAP_SHARED (or unmapped, or another file's) since the probe point
@@ -513,12 +521,9 @@ long rprobes_ref_ctr_add(void *mmp, void *inode, u64 offset, unsigned long *vadd
 	short *ptr;
 	long ret = 0;
 
-	if (!mmget_not_zero(mm))
-		return -ESRCH;
-	if (mmap_read_lock_killable(mm)) {
-		mmput(mm);
-		return -EINTR;
-	}
+	ret = rprobes_mm_read_lock(mm);
+	if (ret)
+		return ret;
 	if (*vaddr) {
 		vma = vma_lookup(mm, *vaddr);
 		if (vma && rprobes_ref_ctr_vaddr(vma, inode, offset) == *vaddr)

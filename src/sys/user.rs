@@ -148,13 +148,20 @@ pub(crate) fn poke_wait(
     old: u8,
     new: u8,
 ) -> Result {
+    if FAIL_POKES.load(Relaxed) != 0 {
+        FAIL_POKES.fetch_sub(1, Relaxed);
+        return Err(ENOMEM);
+    }
+    retry_eagain(|| poke(mm, vaddr, inode, old, new))
+}
+
+/// `f()`, again up to 5 times, 5 ms apart, while it fails with `EAGAIN`
+/// (a page that is not there without waiting: I/O started; a userfaultfd
+/// or FUSE page whose handler does not answer stays `EAGAIN`). Sleeps.
+fn retry_eagain<T>(mut f: impl FnMut() -> Result<T>) -> Result<T> {
     let mut tries = 0;
     loop {
-        if FAIL_POKES.load(Relaxed) != 0 {
-            FAIL_POKES.fetch_sub(1, Relaxed);
-            return Err(ENOMEM);
-        }
-        match poke(mm, vaddr, inode, old, new) {
+        match f() {
             Err(e) if e == EAGAIN && tries < 5 => {
                 tries += 1;
                 kernel::time::delay::fsleep(kernel::time::Delta::from_millis(5));
@@ -343,17 +350,7 @@ pub(crate) struct Point {
 /// not answer), `ENOMEM`, `EINTR`. Process context, sleeps (path lookup,
 /// `mmap_lock`).
 pub(crate) fn resolve(pid: u32, path: Option<&str>, addr: u64, want_mm: bool) -> Result<Point> {
-    // The page may need I/O first: a few tries, as `poke_wait`.
-    let mut tries = 0;
-    loop {
-        match resolve_once(pid, path, addr, want_mm) {
-            Err(e) if e == EAGAIN && tries < 5 => {
-                tries += 1;
-                kernel::time::delay::fsleep(kernel::time::Delta::from_millis(5));
-            }
-            r => return r,
-        }
-    }
+    retry_eagain(|| resolve_once(pid, path, addr, want_mm))
 }
 
 /// One try of [`resolve`].
