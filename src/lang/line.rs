@@ -418,36 +418,19 @@ pub fn default_event_name(def: &ProbeDef<'_>) -> FixedBuf<MAX_EVENT_NAME_LEN> {
         Target::Symbol { name, offset } => write!(full, "{c}_{name}_{offset}"),
         Target::Addr(a) => write!(full, "{c}_0x{a:x}"),
         Target::User(UTarget::Addr { pid, addr }) => write!(full, "{c}_{pid}_0x{addr:x}"),
-        Target::User(UTarget::File {
-            pid: Some(pid),
-            path,
-            offset,
-            ..
-        }) => {
+        // `PID_` only for a per-process point: a path probe's is tracefs'
+        // `uprobe_events` name.
+        Target::User(t @ (UTarget::File { path, .. } | UTarget::Symbol { path, .. })) => {
             let base = path.rsplit('/').next().unwrap_or(path);
-            write!(full, "{c}_{pid}_{base}_0x{offset:x}")
-        }
-        // As tracefs names a `uprobe_events` probe.
-        Target::User(UTarget::File {
-            pid: None,
-            path,
-            offset,
-            ..
-        }) => {
-            let base = path.rsplit('/').next().unwrap_or(path);
-            write!(full, "{c}_{base}_0x{offset:x}")
-        }
-        Target::User(UTarget::Symbol {
-            pid,
-            path,
-            symbol,
-            offset,
-            ..
-        }) => {
-            let base = path.rsplit('/').next().unwrap_or(path);
-            match pid {
-                Some(pid) => write!(full, "{c}_{pid}_{base}_{symbol}_{offset}"),
-                None => write!(full, "{c}_{base}_{symbol}_{offset}"),
+            let _ = write!(full, "{c}_");
+            if let Some(pid) = t.pid() {
+                let _ = write!(full, "{pid}_");
+            }
+            match t {
+                UTarget::Symbol { symbol, offset, .. } => write!(full, "{base}_{symbol}_{offset}"),
+                UTarget::File { offset, .. } | UTarget::Addr { addr: offset, .. } => {
+                    write!(full, "{base}_0x{offset:x}")
+                }
             }
         }
     };
