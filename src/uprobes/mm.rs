@@ -2,9 +2,10 @@
 
 //! One probed address space ([`UMm`]): its XOL area (created lazily, at the
 //! first hit that needs a step, by a task work in the hitting task), its
-//! step statistics, and the tokens of steps aborted for a signal. (The
-//! breakpoints a fork child must remove are the registry's: see
-//! [`super::UProbes`].)
+//! step statistics, the tokens of steps aborted for a signal, and its
+//! mappings of files with path probes ([`Maps`]: where a hit finds its path
+//! probe, by file and offset). (The breakpoints a fork child must remove
+//! are the registry's: see [`super::UProbes`].)
 //!
 //! Context: the hit paths use a [`UMm`] they found in [`super::table::MMS`]
 //! (trap context, no lock); [`create_area`] runs as task work in the probed
@@ -14,11 +15,11 @@ use super::table::{hash_mm, Hashed};
 use super::xol::Xol;
 use super::INT3;
 use crate::sys::task::{self, TaskWork};
-use crate::sys::user;
+use crate::sys::user::{self, FileVma};
 use core::fmt::Write;
 use core::sync::atomic::{
-    AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize,
-    Ordering::{Acquire, Relaxed, Release},
+    AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize,
+    Ordering::{AcqRel, Acquire, Relaxed, Release},
 };
 use kernel::mm::Mm;
 use kernel::prelude::*;
@@ -34,7 +35,20 @@ const XOL_MAX_FAILURES: u32 = 16;
 /// Aborted steps remembered per address space.
 const MAX_REPLAYS: usize = 16;
 
+/// The mappings of probed files in one address space: (the file's key,
+/// the mapping), as the registry last looked them up. A path probe keeps
+/// nothing per address space: a hit in a mapping listed here finds its
+/// probe by (file, offset) in [`super::table::PATHS`], as the kernel's
+/// uprobes find theirs through the mapping.
+pub(super) type Maps = KVec<(usize, FileVma)>;
+
 /// One probed address space.
+///
+/// # Invariants
+///
+/// `maps` is null or a `KBox<Maps>` (from `KBox::into_raw`) owned by this
+/// object; a replaced one is freed only after an RCU grace period (by the
+/// registry, which alone replaces it).
 pub(crate) struct UMm {
     /// The address space (an `mmgrab` reference: the `mm_struct` is not
     /// reused while the tables name it).
@@ -66,10 +80,18 @@ pub(crate) struct UMm {
     /// The task work that creates the XOL area (queued from a trap, where
     /// nothing may be allocated; one at a time, see `xol_state`).
     area_work: TaskWork,
+    /// Its mappings of files with path probes (see [`Maps`]).
+    maps: AtomicPtr<Maps>,
 }
 
 impl Drop for UMm {
     fn drop(&mut self) {
+        let m = *self.maps.get_mut();
+        if !m.is_null() {
+            // SAFETY: Type invariant: our box; no reader is left (the
+            // address space left the tables a grace period ago).
+            drop(unsafe { KBox::from_raw(m) });
+        }
         // Steps of tasks that died with the address space: each held a
         // module reference.
         for _ in 0..self.xol.abandon_all() {
@@ -90,7 +112,7 @@ impl UMm {
         Ok(Self {
             mm,
             tgid,
-            xol: Xol::new()?,
+            xol: Xol::new(),
             xol_state: AtomicU8::new(XOL_NONE),
             xol_failures: AtomicU32::new(0),
             stepped: AtomicU64::new(0),
@@ -102,7 +124,89 @@ impl UMm {
             aborted: AtomicU64::new(0),
             pid_points: AtomicBool::new(false),
             area_work: TaskWork::new(),
+            maps: AtomicPtr::new(core::ptr::null_mut()),
         })
+    }
+
+    /// The mappings of probed files (a trap in an RCU read-side critical
+    /// section, or the registry).
+    #[inline]
+    pub(super) fn maps(&self) -> &[(usize, FileVma)] {
+        let m = self.maps.load(Acquire);
+        if m.is_null() {
+            return &[];
+        }
+        // SAFETY: Type invariant: our box, freed only a grace period after
+        // it was replaced (the caller is in a read-side critical section,
+        // or is the registry, which alone replaces it).
+        unsafe { &(*m)[..] }
+    }
+
+    /// The file and file offset of address `vaddr`, if a mapping of a
+    /// probed file holds it (trap context).
+    #[inline]
+    pub(super) fn file_point(&self, vaddr: u64) -> Option<(usize, u64)> {
+        self.maps()
+            .iter()
+            .find(|(_, v)| vaddr >= v.start && vaddr < v.end)
+            .map(|(f, v)| (*f, vaddr - v.start + v.offset))
+    }
+
+    /// The addresses of file offset `off` of file `file` here.
+    pub(super) fn vaddrs_of(&self, file: usize, off: u64) -> impl Iterator<Item = u64> + '_ {
+        self.maps()
+            .iter()
+            .filter(move |(f, _)| *f == file)
+            .filter_map(move |(_, v)| v.vaddr_of(off))
+    }
+
+    /// Records `vmas` as the mappings of `file` here (registry mutex held):
+    /// they replace the file's and any other that overlaps them (the
+    /// address range is that file's now). Returns the replaced list, to be
+    /// freed after a grace period (`None`: nothing changed).
+    pub(super) fn set_maps(&self, file: usize, vmas: &[FileVma]) -> Result<Option<KBox<Maps>>> {
+        let old = self.maps();
+        let overlaps = |v: &FileVma| vmas.iter().any(|n| n.start < v.end && v.start < n.end);
+        let keep = |(f, v): &&(usize, FileVma)| *f != file && !overlaps(v);
+        let same = old.iter().filter(|(f, _)| *f == file).count() == vmas.len()
+            && vmas.iter().all(|n| {
+                old.iter().any(|(f, v)| {
+                    *f == file && v.start == n.start && v.end == n.end && v.offset == n.offset
+                })
+            })
+            && old
+                .iter()
+                .filter(|(f, _)| *f != file)
+                .all(|(_, v)| !overlaps(v));
+        if same {
+            return Ok(None);
+        }
+        let mut new = KVec::with_capacity(old.len() + vmas.len(), GFP_KERNEL)?;
+        for e in old.iter().filter(keep) {
+            // Cannot fail: reserved.
+            let _ = new.push(*e, GFP_KERNEL);
+        }
+        for v in vmas {
+            let _ = new.push((file, *v), GFP_KERNEL);
+        }
+        self.publish(new)
+    }
+
+    /// Forgets every mapping (registry mutex held); the old list as for
+    /// [`Self::set_maps`].
+    pub(super) fn clear_maps(&self) -> Option<KBox<Maps>> {
+        let old = self.maps.swap(core::ptr::null_mut(), AcqRel);
+        // SAFETY: Type invariant: null or our box, now out of reach of new
+        // readers.
+        (!old.is_null()).then(|| unsafe { KBox::from_raw(old) })
+    }
+
+    fn publish(&self, new: Maps) -> Result<Option<KBox<Maps>>> {
+        let b = KBox::new(new, GFP_KERNEL)?;
+        // INVARIANT: our box, published whole.
+        let old = self.maps.swap(KBox::into_raw(b), AcqRel);
+        // SAFETY: As in `clear_maps`.
+        Ok((!old.is_null()).then(|| unsafe { KBox::from_raw(old) }))
     }
 
     /// The address space.

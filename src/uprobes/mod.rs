@@ -13,7 +13,10 @@
 //!
 //! ```text
 //! int3 in user mode --> die notifier (shim/die.c) --> trap::rprobes_uprobes_int3
-//!     --> table::POINTS (mm, address) --> probe::UProbe::hit
+//!     --> table::POINTS (mm, address): a `PID:` probe, or
+//!         table::MMS (mm) --> mm::UMm::file_point (its mappings of probed
+//!         files) --> table::PATHS (file, offset): a path probe
+//!     --> probe::Site::hit
 //!         count + event (events::ring / events::eval)
 //!         emulate::emulate (the fast path), or
 //!         step: xol slot, TF --> debug trap --> trap::step_trap --> fix-ups
@@ -28,9 +31,10 @@
 //! (`PID:PATH:SYMBOL[+OFF]` looked up in the ELF file).
 //!
 //! Objects: a [`mm::UMm`] per probed address space (its XOL area, step
-//! statistics, the breakpoints for fork), a [`probe::UProbe`] per probe
-//! point. [`UProbes`] (in the registry) owns both; the trap paths find them
-//! in two lock-free hash tables of raw pointers.
+//! statistics, its mappings of probed files), a [`probe::UProbe`] per probe
+//! point, a [`probe::UInst`] per `PID:` probe's breakpoint (a path probe
+//! has nothing per address space). [`UProbes`] (in the registry) owns
+//! them; the trap paths find them in lock-free hash tables of raw pointers.
 //!
 //! Lifetimes: an entry leaves its table before its object is freed, with a
 //! `synchronize_rcu()` in between; the trap handlers run with interrupts

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! One user probe point ([`UProbe`]: a line of `probes`), its breakpoints
-//! in address spaces ([`UInst`]: one for a `PID:` probe, one per mapping
-//! of the file in each process for a path probe), and a hit: counted and
-//! recorded, then the probed instruction emulated (the fast path) or
-//! single-stepped out of line in an XOL slot.
+//! One user probe point ([`UProbe`]: a line of `probes`), a `PID:` probe's
+//! breakpoint in its address space ([`UInst`]; a path probe has none: a
+//! hit finds it by file and offset through the address space's mappings,
+//! [`super::mm::Maps`]), and a hit ([`Site::hit`]): counted and recorded,
+//! then the probed instruction emulated (the fast path) or single-stepped
+//! out of line in an XOL slot.
 //!
-//! Context: [`UInst::hit`] runs in the int3 trap handler (interrupts off,
+//! Context: [`Site::hit`] runs in the int3 trap handler (interrupts off,
 //! in the probed task): no lock, no allocation.
 
 use super::emulate::{emulate, gpr, set_gpr, TF};
@@ -68,11 +69,6 @@ pub(crate) struct UInst {
     pub(super) umm: Arc<UMm>,
     /// The probed address.
     pub(super) vaddr: u64,
-    /// For a probe with a USDT semaphore: the address of the counter this
-    /// instance incremented (or inherited, in a fork child) in its address
-    /// space; 0 while there is none (the data not mapped yet). Written
-    /// under the registry mutex.
-    pub(super) sem: AtomicU64,
 }
 
 // SAFETY: `point` is only read (a `Sync` probe) while the owner is alive.
@@ -101,8 +97,13 @@ pub(crate) struct UProbe {
     pub(super) file_offset: Option<u64>,
     /// Where its breakpoints go.
     pub(super) kind: Kind,
-    /// Its breakpoints (they point back to it: see [`UInst`]).
+    /// A `PID:` probe's breakpoint, while its process lives (it points
+    /// back to it: see [`UInst`]); always empty for a path probe.
     pub(super) insts: KVec<KBox<UInst>>,
+    /// For a path probe with a USDT semaphore: (address space, address of
+    /// the counter it incremented there, or inherited in a fork child).
+    /// Registry mutex.
+    pub(super) sems: KVec<(usize, u64)>,
     /// The file offset of its USDT semaphore (`(0xREF)`).
     pub(super) ref_ctr: Option<u64>,
     /// The byte the breakpoint replaced.
@@ -141,7 +142,32 @@ impl Named for UProbe {
     }
 }
 
+// The key of a path probe in `PATHS` (where it is only while the registry
+// owns it, boxed, and freed a grace period after it left).
+impl Hashed for UProbe {
+    fn hash(&self) -> usize {
+        match &self.kind {
+            Kind::Path { inode, offset } => hash_point(inode.key(), *offset),
+            Kind::Pid { vaddr } => *vaddr as usize,
+        }
+    }
+}
+
 impl UProbe {
+    /// Whether this is the path probe at `offset` of file `file`.
+    #[inline]
+    pub(super) fn is_at(&self, file: usize, off: u64) -> bool {
+        matches!(&self.kind, Kind::Path { inode, offset } if inode.key() == file && *offset == off)
+    }
+
+    /// A path probe's file offset.
+    pub(super) fn path_offset(&self) -> Option<u64> {
+        match &self.kind {
+            Kind::Path { offset, .. } => Some(*offset),
+            Kind::Pid { .. } => None,
+        }
+    }
+
     /// Writes the probe point as resolved: `PID:PATH:0xOFF` for one
     /// written `PID:PATH:SYMBOL[+OFF]` (the symbol has no `:`, so the
     /// last one ends the path), else as written.
@@ -233,12 +259,31 @@ impl UInst {
         unsafe { &*self.point }
     }
 
+    /// Where it is.
+    #[inline(always)]
+    pub(super) fn site(&self) -> Site<'_> {
+        Site {
+            p: self.point(),
+            umm: &self.umm,
+            vaddr: self.vaddr,
+        }
+    }
+}
+
+/// A hit's probe, address space and address (of its int3).
+pub(super) struct Site<'a> {
+    pub(super) p: &'a UProbe,
+    pub(super) umm: &'a UMm,
+    pub(super) vaddr: u64,
+}
+
+impl Site<'_> {
     /// Handles a hit: `regs.ip` is just past our int3 at `self.vaddr`.
     /// The emulated case is the fast path, inlined into the trap handler.
     #[inline(always)]
     pub(super) fn hit(&self, regs: &mut pt_regs) {
-        let p = self.point();
-        let umm = &*self.umm;
+        let p = self.p;
+        let umm = self.umm;
         let bp = self.vaddr;
         regs.ip = bp as usize;
         let me = task::current() as usize;
@@ -270,7 +315,7 @@ impl UInst {
     /// the registers from before the instruction.
     #[inline(never)]
     fn emulate_args(&self, e: Emulation, regs: &mut pt_regs, counted: bool) -> bool {
-        let p = self.point();
+        let p = self.p;
         let before = *regs;
         if !emulate(e, regs, self.vaddr, p.len) {
             return false;
@@ -286,8 +331,8 @@ impl UInst {
     /// in an XOL slot, with TF.
     #[inline(never)]
     fn step(&self, regs: &mut pt_regs, me: usize, counted: bool) {
-        let p = self.point();
-        let umm = &*self.umm;
+        let p = self.p;
+        let umm = self.umm;
         let bp = self.vaddr;
         if umm.xol.area() == 0 {
             if !umm.xol_failed() {

@@ -11,11 +11,11 @@
 //! leaves the lock-free tables before it is freed, with an RCU grace
 //! period in between.
 
-use super::mm::{restore, UMm};
+use super::mm::{restore, Maps, UMm};
 use super::path::{self, MapHook};
 use super::probe::{Kind, UInst, UProbe};
 use super::symbol;
-use super::table::{hash_mm, hash_point, Hashed, MMS, NMMS, POINTS};
+use super::table::{hash_mm, hash_point, Hashed, MMS, NMMS, PATHS, POINTS};
 use super::trap::SignalHook;
 use super::xol;
 use super::{emulate::step_fixups, ENABLED, INT3, LIMIT_PROBES, LIMIT_PROCS};
@@ -31,7 +31,7 @@ use crate::sys::task;
 use crate::sys::user::{self, vma, FileVma};
 use core::fmt::Write;
 use core::sync::atomic::{
-    AtomicBool, AtomicU64,
+    AtomicBool,
     Ordering::{Acquire, Relaxed},
 };
 use kernel::mm::Mm;
@@ -82,9 +82,14 @@ pub(crate) struct UProbes {
     map_hook: Option<Pin<KBox<MapHook>>>,
     /// Instances out of the table, to free after a grace period.
     dead: KVec<KBox<UInst>>,
+    /// Lists of mappings replaced, to free after a grace period.
+    dead_maps: KVec<KBox<Maps>>,
     /// Mappings of probed files that got no breakpoint (the byte there
     /// was not the file's, no memory, too many processes).
     pub(super) skipped: u64,
+    /// Where a path probe's breakpoint could not be written: (address
+    /// space, address, probe id); `list`'s `[in N]` does not count them.
+    skips: KVec<(usize, u64, u32)>,
     /// The processes that map the file of the last path probe added, and
     /// where: the next probe on the same file, while nothing mapped a
     /// probed file or forked meanwhile ([`path::GEN`]), goes into the same
@@ -121,7 +126,9 @@ impl UProbes {
             signal: None,
             map_hook: None,
             dead: KVec::new(),
+            dead_maps: KVec::new(),
             skipped: 0,
+            skips: KVec::new(),
             mappers: None,
             pid_bps: KVec::new(),
         }
@@ -259,6 +266,16 @@ impl UProbes {
         }
     }
 
+    /// Whether a path probe's breakpoint is at `vaddr` of address space
+    /// `mm` (registry mutex held).
+    fn path_probe_at(&self, mm: usize, vaddr: u64) -> bool {
+        let Some(u) = self.mms.iter().find(|u| u.key() == mm) else {
+            return false;
+        };
+        u.file_point(vaddr)
+            .is_some_and(|(f, o)| self.probes.iter().any(|p| p.is_at(f, o)))
+    }
+
     /// The probe as judged from its instruction's `bytes` (at `vaddr` for a
     /// `PID:` probe, 0 for a path probe: then the scratch value of a
     /// `%rip`-relative step is relative to the address of each hit).
@@ -312,6 +329,7 @@ impl UProbes {
                 },
                 kind,
                 insts: KVec::new(),
+                sems: KVec::new(),
                 orig: bytes[0],
                 len,
                 verdict,
@@ -378,7 +396,7 @@ impl UProbes {
         let mm = mm_ref.as_raw() as usize;
         let f = pt.vm_flags;
         let vaddr = pt.vaddr;
-        let check = if self.inst_at(mm, vaddr).is_some() {
+        let check = if self.inst_at(mm, vaddr).is_some() || self.path_probe_at(mm, vaddr) {
             Err(UprobeExists)
         } else if f & vma::EXEC == 0 {
             Err(UprobeNotExec)
@@ -413,7 +431,6 @@ impl UProbes {
                 point: &*probe,
                 umm: umm.clone(),
                 vaddr,
-                sem: AtomicU64::new(0),
             },
             GFP_KERNEL,
         )
@@ -492,6 +509,13 @@ impl UProbes {
         if new_file {
             path::add_file(key).map_err(|_| cmd_err(UprobeTooMany(UprobeLimit::Files), pos))?;
         }
+        // Hits find it from here on (there is no int3 yet).
+        if PATHS.insert(probe.hash(), &*probe).is_err() {
+            if new_file {
+                path::remove_file(key);
+            }
+            return Err(cmd_err(NoMemory, 0));
+        }
         // Cannot fail: reserved. From here on, a new mapping of the file
         // gets the breakpoint from the mmap hook.
         let _ = self.probes.push(probe, GFP_KERNEL);
@@ -530,12 +554,14 @@ impl UProbes {
         r
     }
 
-    /// Path probe `i` into the mappings `vmas` of its file in `mm`: a new
-    /// instance where there is none, then the breakpoint; with `adopt`, a
-    /// breakpoint already there (a fork child's copy of its parent's, a
-    /// mapping moved by `mremap`) is taken as this probe's. Errors: only
-    /// `ENOMEM`; a mapping that cannot be probed is counted in
-    /// [`Self::skipped`].
+    /// Path probe `i` into the mappings `vmas` of its file in `mm`: the
+    /// mappings recorded in the address space's state (made if need be),
+    /// then the breakpoint written. An `int3` already there is taken as
+    /// this probe's (a fork child's copy of its parent's, a mapping moved
+    /// by `mremap`, a second mapping), as the kernel's uprobes take it;
+    /// with `adopt` (a fork child), the copy's USDT semaphore count too.
+    /// Errors: only `ENOMEM`; a mapping that cannot be probed is counted
+    /// in [`Self::skipped`] and remembered in [`Self::skips`].
     fn install_point(
         &mut self,
         i: usize,
@@ -544,122 +570,87 @@ impl UProbes {
         vmas: &[FileVma],
         adopt: bool,
     ) -> Result {
-        let (offset, ino, orig) = match &self.probes[i].kind {
-            Kind::Path { inode, offset } => (*offset, inode.as_ptr(), self.probes[i].orig),
+        let (offset, ino, file, orig, id) = match &self.probes[i].kind {
+            Kind::Path { inode, offset } => (
+                *offset,
+                inode.as_ptr(),
+                inode.key(),
+                self.probes[i].orig,
+                self.probes[i].id,
+            ),
             Kind::Pid { .. } => return Ok(()),
         };
+        if !vmas.iter().any(|v| v.vaddr_of(offset).is_some()) {
+            return Ok(());
+        }
         let key = mm.as_raw() as usize;
+        let umm = match self.mms.iter().find(|u| u.key() == key) {
+            // A process whose XOL area cannot be made runs unprobed.
+            Some(u) if u.xol_failed() => {
+                self.skipped += 1;
+                return Ok(());
+            }
+            Some(u) => u.clone(),
+            None => match self.new_mm(mm.clone(), tgid, 0) {
+                Ok(u) => u,
+                Err(_) => {
+                    self.skipped += 1;
+                    return Ok(());
+                }
+            },
+        };
+        // The mappings before the int3: a hit finds the probe through them.
+        self.dead_maps.reserve(1, GFP_KERNEL)?;
+        if let Some(old) = umm.set_maps(file, vmas)? {
+            // Cannot fail: reserved.
+            let _ = self.dead_maps.push(old, GFP_KERNEL);
+        }
         for v in vmas {
             let Some(vaddr) = v.vaddr_of(offset) else {
                 continue;
             };
-            if let Some(old) = self.inst_at(key, vaddr) {
-                let same = core::ptr::eq(old.point, &*self.probes[i]);
-                // This probe's, its mapping replaced since (the dynamic
-                // loader maps a library whole, then its segments over it
-                // with MAP_FIXED): the new mapping has the file's byte.
-                if same {
-                    if user::poke_wait(old.umm.mm(), vaddr, ino, orig, INT3).is_err() {
-                        self.skipped += 1;
-                    }
-                    continue;
-                }
-                // Another probe's whose mapping is gone (of another file
-                // now): stale, replaced by this one's.
-                let other = old.point().inode_ptr();
-                if other == ino
-                    || user::poke_wait(old.umm.mm(), vaddr, other, INT3, INT3) != Err(ENOENT)
-                {
-                    continue;
-                }
-                self.forget_inst(key, vaddr)?;
+            // A `PID:` probe's breakpoint: the hits are its own.
+            if self.inst_at(key, vaddr).is_some() {
+                self.skip(key, vaddr, id);
+                continue;
             }
-            let umm = match self.mms.iter().find(|u| u.key() == key) {
-                // A process whose XOL area cannot be made runs unprobed.
-                Some(u) if u.xol_failed() => {
-                    self.skipped += 1;
-                    continue;
+            let r = match user::poke_wait(umm.mm(), vaddr, ino, orig, INT3) {
+                Err(e) if e == EBUSY => {
+                    user::poke_wait(umm.mm(), vaddr, ino, INT3, INT3).map(|()| true)
                 }
-                Some(u) => u.clone(),
-                None => match self.new_mm(mm.clone(), tgid, 0) {
-                    Ok(u) => u,
-                    Err(_) => {
-                        self.skipped += 1;
-                        continue;
-                    }
-                },
-            };
-            let p = &mut self.probes[i];
-            p.insts.reserve(1, GFP_KERNEL)?;
-            let inst = KBox::new(
-                UInst {
-                    point: &**p,
-                    umm,
-                    vaddr,
-                    sem: AtomicU64::new(0),
-                },
-                GFP_KERNEL,
-            )?;
-            let ptr: *const UInst = &*inst;
-            POINTS.insert(inst.hash(), ptr)?;
-            // The table names the instance before the int3 exists.
-            let mut adopted = false;
-            let r = match user::poke_wait(inst.umm.mm(), vaddr, ino, orig, INT3) {
-                Err(e) if e == EBUSY && adopt => {
-                    adopted = true;
-                    user::poke_wait(inst.umm.mm(), vaddr, ino, INT3, INT3)
-                }
-                r => r,
+                r => r.map(|()| false),
             };
             match r {
-                Ok(()) => {
-                    // A fork child's copy has its parent's count too.
-                    sem_up(p, &inst, adopted);
-                    // Cannot fail: reserved.
-                    let _ = p.insts.push(inst, GFP_KERNEL);
+                Ok(there) => {
+                    self.skips.retain(|s| *s != (key, vaddr, id));
+                    sem_up(&mut self.probes[i], &umm, adopt && there);
                 }
-                Err(e) => {
-                    POINTS.remove(inst.hash(), ptr);
-                    // Freed after a grace period (`flush_dead`).
-                    self.dead.reserve(1, GFP_KERNEL)?;
-                    let _ = self.dead.push(inst, GFP_KERNEL);
-                    if e == ENOMEM {
-                        return Err(e);
-                    }
+                Err(e) if e == ENOMEM => return Err(e),
+                Err(_) => {
                     self.skipped += 1;
+                    self.skip(key, vaddr, id);
                 }
             }
         }
         Ok(())
     }
 
-    /// Takes the instance at (`key`, `vaddr`) out of the table and of its
-    /// probe (freed after a grace period, by [`Self::flush_dead`]).
-    fn forget_inst(&mut self, key: usize, vaddr: u64) -> Result {
-        self.dead.reserve(1, GFP_KERNEL)?;
-        for p in self.probes.iter_mut() {
-            if let Some(j) = p
-                .insts
-                .iter()
-                .position(|i| i.vaddr == vaddr && i.umm.key() == key)
-            {
-                POINTS.remove(p.insts[j].hash(), &*p.insts[j]);
-                if let Ok(i) = p.insts.remove(j) {
-                    i.forget(p.id);
-                    // Cannot fail: reserved.
-                    let _ = self.dead.push(i, GFP_KERNEL);
-                }
-                break;
-            }
+    /// Remembers that probe `id` has no breakpoint at `vaddr` of address
+    /// space `key` (for `list`; not remembered without memory).
+    fn skip(&mut self, key: usize, vaddr: u64, id: u32) {
+        let s = (key, vaddr, id);
+        if !self.skips.contains(&s) {
+            let _ = self.skips.push(s, GFP_KERNEL);
         }
-        Ok(())
     }
 
-    /// Frees the instances that left the table (after a grace period).
+    /// Frees the instances and lists of mappings that left the tables
+    /// (after a grace period).
     fn flush_dead(&mut self) {
-        if !self.dead.is_empty() {
+        if !self.dead.is_empty() || !self.dead_maps.is_empty() {
             kernel::sync::rcu::synchronize_rcu();
             self.dead.clear();
+            self.dead_maps.clear();
         }
     }
 
@@ -682,11 +673,20 @@ impl UProbes {
                 }
             }
         }
+        let key = mm.as_raw() as usize;
         for k in files.iter() {
             let Ok(vmas) = user::file_vmas(&mm, *k as *mut kernel::ffi::c_void) else {
                 continue;
             };
             if vmas.is_empty() {
+                // Unmapped: its mappings are forgotten.
+                if let Some(u) = self.mms.iter().find(|u| u.key() == key) {
+                    if self.dead_maps.reserve(1, GFP_KERNEL).is_ok() {
+                        if let Ok(Some(old)) = u.set_maps(*k, &[]) {
+                            let _ = self.dead_maps.push(old, GFP_KERNEL);
+                        }
+                    }
+                }
                 continue;
             }
             for i in 0..self.probes.len() {
@@ -701,10 +701,19 @@ impl UProbes {
             }
         }
         // Semaphores whose data was not mapped when their probe went in.
-        let key = mm.as_raw() as usize;
-        for p in self.probes.iter().filter(|p| p.ref_ctr.is_some()) {
-            for i in p.insts.iter().filter(|i| i.umm.key() == key) {
-                sem_up(p, i, false);
+        if let Some(umm) = self.mms.iter().find(|u| u.key() == key).cloned() {
+            let skips = &self.skips;
+            for p in self.probes.iter_mut().filter(|p| p.ref_ctr.is_some()) {
+                let (Some(f), Some(off)) = (p.inode_key(), p.path_offset()) else {
+                    continue;
+                };
+                let id = p.id;
+                if umm
+                    .vaddrs_of(f, off)
+                    .any(|a| !skips.contains(&(key, a, id)))
+                {
+                    sem_up(p, &umm, false);
+                }
             }
         }
         self.flush_dead();
@@ -731,6 +740,22 @@ impl UProbes {
     /// be made: its process runs on unprobed (the probes stay, for the
     /// others). A task work of that process.
     pub(crate) fn give_up(&mut self, key: usize) {
+        if let Some(umm) = self.mms.iter().find(|u| u.key() == key).cloned() {
+            for p in self.probes.iter_mut() {
+                let (Some(f), Some(off)) = (p.inode_key(), p.path_offset()) else {
+                    continue;
+                };
+                for a in umm.vaddrs_of(f, off) {
+                    let _ = restore(umm.mm(), a, p.orig, p.inode_ptr());
+                }
+                sem_down(p, &umm);
+            }
+            // A trap there finds no probe now, and the original byte.
+            if let Some(old) = umm.clear_maps() {
+                retire(&mut self.dead_maps, old);
+            }
+            self.skips.retain(|s| s.0 != key);
+        }
         for p in self.probes.iter_mut() {
             let ino = p.inode_ptr();
             let mut j = 0;
@@ -741,13 +766,9 @@ impl UProbes {
                     continue;
                 }
                 let _ = restore(i.umm.mm(), i.vaddr, p.orig, ino);
-                sem_down(p, i);
                 POINTS.remove(i.hash(), &**i);
                 if let Ok(i) = p.insts.remove(j) {
-                    if self.dead.push(i, GFP_KERNEL).is_err() {
-                        // Freed after the grace period right here.
-                        kernel::sync::rcu::synchronize_rcu();
-                    }
+                    retire(&mut self.dead, i);
                 }
             }
         }
@@ -797,6 +818,37 @@ impl UProbes {
     fn disarm(&mut self, p: &mut UProbe) -> Result {
         let mut res = Ok(());
         let ino = p.inode_ptr();
+        if let (Some(f), Some(off)) = (p.inode_key(), p.path_offset()) {
+            for umm in self.mms.iter() {
+                let key = umm.key();
+                let mut left = false;
+                for a in umm.vaddrs_of(f, off) {
+                    // None written there; a `PID:` probe's breakpoint
+                    // stays.
+                    if self.skips.contains(&(key, a, p.id)) || self.inst_at(key, a).is_some() {
+                        continue;
+                    }
+                    match restore(umm.mm(), a, p.orig, ino) {
+                        Ok(()) => {}
+                        Err(e) if e == EBUSY || e == ENOENT || e == ESRCH => {}
+                        Err(e) => {
+                            pr_warn!(
+                                "pid {}: cannot remove the breakpoint at {:#x} ({:?}); the probe stays\n",
+                                umm.tgid,
+                                a,
+                                e
+                            );
+                            res = res.and(Err(e));
+                            left = true;
+                        }
+                    }
+                }
+                if !left {
+                    sem_down(p, umm);
+                }
+            }
+            return res;
+        }
         let mut j = 0;
         while j < p.insts.len() {
             let i = &p.insts[j];
@@ -816,14 +868,10 @@ impl UProbes {
                     continue;
                 }
             }
-            sem_down(p, i);
             POINTS.remove(i.hash(), &**i);
             if let Ok(i) = p.insts.remove(j) {
                 i.forget(p.id);
-                if self.dead.push(i, GFP_KERNEL).is_err() {
-                    // Freed after the grace period right here.
-                    kernel::sync::rcu::synchronize_rcu();
-                }
+                retire(&mut self.dead, i);
             }
         }
         res
@@ -844,13 +892,22 @@ impl UProbes {
                 let _ = gone.push(p, GFP_KERNEL);
             }
         }
+        let mut kept = KVec::with_capacity(gone.len(), GFP_KERNEL)?;
         let mut res = Ok(());
         for p in gone.iter_mut() {
-            res = res.and(self.disarm(p));
+            let r = self.disarm(p);
+            // A breakpoint left: the probe stays, working.
+            let keep = match p.kind {
+                Kind::Pid { .. } => !p.insts.is_empty(),
+                Kind::Path { .. } => r.is_err(),
+            };
+            // Cannot fail: reserved.
+            let _ = kept.push(keep, GFP_KERNEL);
+            res = res.and(r);
         }
         // The sweep, one pass over the processes for all the files.
         let mut files: KVec<usize> = KVec::new();
-        for p in gone.iter().filter(|p| p.insts.is_empty()) {
+        for (p, _) in gone.iter().zip(kept.iter()).filter(|(_, k)| !**k) {
             if let Some(k) = p.inode_key() {
                 if !files.contains(&k) {
                     let _ = files.push(k, GFP_KERNEL);
@@ -858,12 +915,24 @@ impl UProbes {
             }
         }
         if !files.is_empty() {
-            sweep(&gone, &files);
+            sweep(&gone, &kept, &files);
         }
-        // The instances' grace period: then the probes may go.
+        // Out of the table, then a grace period: then the probes may go.
+        for (p, _) in gone.iter().zip(kept.iter()).filter(|(_, k)| !**k) {
+            if p.inode_key().is_some() {
+                PATHS.remove(p.hash(), &**p);
+                for u in self.mms.iter() {
+                    u.xol.forget(p.id);
+                }
+                self.skips.retain(|s| s.2 != p.id);
+            }
+        }
+        if !files.is_empty() {
+            kernel::sync::rcu::synchronize_rcu();
+        }
         self.flush_dead();
-        for p in gone.into_iter() {
-            if !p.insts.is_empty() {
+        for (p, keep) in gone.into_iter().zip(kept.iter()) {
+            if *keep {
                 // Cannot fail: its place was freed above.
                 let _ = self.probes.push(p, GFP_KERNEL);
                 continue;
@@ -882,6 +951,7 @@ impl UProbes {
             self.map_hook = None;
         }
         POINTS.release_if_empty();
+        PATHS.release_if_empty();
         res
     }
 
@@ -943,7 +1013,9 @@ impl UProbes {
         NMMS.store(0, Relaxed);
         self.mms.clear();
         self.mappers = None;
+        self.dead_maps.clear();
         POINTS.free();
+        PATHS.free();
         MMS.free();
         // Unregistering waits for a running hook.
         self.signal = None;
@@ -988,8 +1060,12 @@ impl UProbes {
                 }
             }
             let mms = &self.mms;
-            self.pid_bps
-                .retain(|(k, _)| !mms.iter().any(|u| u.key() == *k && u.reaping.load(Relaxed)));
+            let dead_key = |k: usize| mms.iter().any(|u| u.key() == k && u.reaping.load(Relaxed));
+            self.pid_bps.retain(|(k, _)| !dead_key(*k));
+            self.skips.retain(|s| !dead_key(s.0));
+            for p in self.probes.iter_mut() {
+                p.sems.retain(|(k, _)| !dead_key(*k));
+            }
             let mut i = 0;
             while i < self.mms.len() {
                 if dead(&self.mms[i]) {
@@ -1065,7 +1141,7 @@ impl UProbes {
             p.write_resolved(w)?;
             write!(w, " [{}]", p.verdict.name())?;
             match p.kind {
-                Kind::Path { .. } => write!(w, " [in {}]", p.insts.len())?,
+                Kind::Path { .. } => write!(w, " [in {}]", self.placed(p))?,
                 // Its process is gone: counts only.
                 Kind::Pid { .. } if p.insts.is_empty() => w.write_str(" [gone]")?,
                 Kind::Pid { .. } => {}
@@ -1073,6 +1149,22 @@ impl UProbes {
             writeln!(w, "{}", if on { "" } else { " [DISABLED]" })?;
         }
         Ok(())
+    }
+
+    /// In how many mappings path probe `p`'s breakpoint is.
+    fn placed(&self, p: &UProbe) -> usize {
+        let (Some(f), Some(off)) = (p.inode_key(), p.path_offset()) else {
+            return 0;
+        };
+        self.mms
+            .iter()
+            .map(|u| {
+                let k = u.key();
+                u.vaddrs_of(f, off)
+                    .filter(|a| !self.skips.contains(&(k, *a, p.id)))
+                    .count()
+            })
+            .sum()
     }
 
     /// `filter` rows.
@@ -1110,14 +1202,22 @@ impl UProbes {
         let (insts, slots) = self.probes.iter().fold((0, 0), |(n, c), p| {
             (n + p.insts.len(), c + p.insts.capacity())
         });
+        let maps: usize = self.mms.iter().map(|u| u.maps().len()).sum();
+        let sems: usize = self.probes.iter().map(|p| p.sems.capacity()).sum();
         self.probes.len() * core::mem::size_of::<UProbe>()
             + insts * core::mem::size_of::<UInst>()
             + slots * core::mem::size_of::<usize>()
+            + maps * core::mem::size_of::<(usize, FileVma)>()
+            + sems * core::mem::size_of::<(usize, u64)>()
+            + self.skips.capacity() * core::mem::size_of::<(usize, u64, u32)>()
             + POINTS.footprint()
+            + PATHS.footprint()
             + MMS.footprint()
-            + self.mms.len() * (core::mem::size_of::<UMm>() + xol::RECORDS_BYTES)
-            // The pages of the XOL areas made (at a first step).
-            + self.mms.iter().filter(|u| u.xol.area() != 0).count() * xol::XOL_PAGES * 4096
+            + self.mms.len() * core::mem::size_of::<UMm>()
+            // The pages and step records of the XOL areas made (at a
+            // first step).
+            + self.mms.iter().filter(|u| u.xol.area() != 0).count()
+                * (xol::XOL_PAGES * 4096 + xol::RECORDS_BYTES)
     }
 }
 
@@ -1126,7 +1226,7 @@ impl UProbes {
 /// left at a probe's offset (a fork child's copy that no instance had, a
 /// mapping moved) is restored, with the semaphore count of that copy.
 /// Sleeps.
-fn sweep(gone: &[KBox<UProbe>], files: &[usize]) {
+fn sweep(gone: &[KBox<UProbe>], kept: &[bool], files: &[usize]) {
     let Ok(mms) = user::all_mms() else {
         return;
     };
@@ -1137,9 +1237,10 @@ fn sweep(gone: &[KBox<UProbe>], files: &[usize]) {
                 continue;
             };
             // Not a probe that kept a breakpoint (it stays, working).
-            for p in gone
+            for (p, _) in gone
                 .iter()
-                .filter(|p| p.insts.is_empty() && p.inode_key() == Some(k))
+                .zip(kept.iter())
+                .filter(|(p, keep)| !**keep && p.inode_key() == Some(k))
             {
                 let Kind::Path { offset, .. } = p.kind else {
                     continue;
@@ -1158,36 +1259,48 @@ fn sweep(gone: &[KBox<UProbe>], files: &[usize]) {
     }
 }
 
-/// Probe `p`'s USDT semaphore up in instance `i`'s address space, once
-/// per address space (`inherited`: a fork child's copy has its parent's
-/// count, only found). Registry mutex held; sleeps.
-fn sem_up(p: &UProbe, i: &UInst, inherited: bool) {
+/// Probe `p`'s USDT semaphore up in address space `umm`, once per address
+/// space (`inherited`: a fork child's copy has its parent's count, only
+/// found). Registry mutex held; sleeps.
+fn sem_up(p: &mut UProbe, umm: &UMm, inherited: bool) {
     let Some(r) = p.ref_ctr else {
         return;
     };
-    let key = i.umm.key();
-    if i.sem.load(Relaxed) != 0
-        || p.insts
-            .iter()
-            .any(|o| o.umm.key() == key && o.sem.load(Relaxed) != 0)
-    {
+    let key = umm.key();
+    if p.sems.iter().any(|(k, _)| *k == key) || p.sems.reserve(1, GFP_KERNEL).is_err() {
         return;
     }
     let mut at = 0;
     let delta = if inherited { 0 } else { 1 };
     // ENOENT: the data is not mapped yet (the mmap hook comes back).
-    if user::ref_ctr_add(i.umm.mm(), p.inode_ptr(), r, &mut at, delta).is_ok() {
-        i.sem.store(at, Relaxed);
+    if user::ref_ctr_add(umm.mm(), p.inode_ptr(), r, &mut at, delta).is_ok() {
+        // Cannot fail: reserved.
+        let _ = p.sems.push((key, at), GFP_KERNEL);
     }
 }
 
-/// Probe `p`'s USDT semaphore back down where instance `i` put it up.
-fn sem_down(p: &UProbe, i: &UInst) {
-    let (Some(r), mut at) = (p.ref_ctr, i.sem.load(Relaxed)) else {
+/// Probe `p`'s USDT semaphore back down in address space `umm`, if it put
+/// it up there.
+fn sem_down(p: &mut UProbe, umm: &UMm) {
+    let Some(r) = p.ref_ctr else {
         return;
     };
-    if at != 0 {
-        let _ = user::ref_ctr_add(i.umm.mm(), p.inode_ptr(), r, &mut at, -1);
-        i.sem.store(0, Relaxed);
+    let key = umm.key();
+    if let Some(j) = p.sems.iter().position(|(k, _)| *k == key) {
+        let mut at = p.sems[j].1;
+        let _ = user::ref_ctr_add(umm.mm(), p.inode_ptr(), r, &mut at, -1);
+        let _ = p.sems.remove(j);
+    }
+}
+
+/// Frees `item` after a grace period: queued on `list` (for the next
+/// [`UProbes::flush_dead`]), or waited for right here without memory.
+fn retire<T>(list: &mut KVec<KBox<T>>, item: KBox<T>) {
+    if list.reserve(1, GFP_KERNEL).is_ok() {
+        // Cannot fail: reserved.
+        let _ = list.push(item, GFP_KERNEL);
+    } else {
+        kernel::sync::rcu::synchronize_rcu();
+        drop(item);
     }
 }

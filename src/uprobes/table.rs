@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The lock-free tables the trap paths find their objects in: probe
-//! points in address spaces by (mm, address) ([`POINTS`], which grows with
-//! them) and probed address spaces by mm ([`MMS`]), open-addressing hash
-//! tables of raw pointers whose arrays grow.
+//! The lock-free tables the trap paths find their objects in: `PID:`
+//! probes' points in address spaces by (mm, address) ([`POINTS`]), path
+//! probes by (file, offset) ([`PATHS`]) and probed address spaces by mm
+//! ([`MMS`]), open-addressing hash tables of raw pointers whose arrays
+//! grow.
 //!
 //! Writers hold the registry mutex. Readers run in RCU read-side critical
 //! sections (a trap handler with interrupts off, a tracepoint probe); an
@@ -11,7 +12,7 @@
 //! removed and an RCU grace period has passed.
 
 use super::mm::UMm;
-use super::probe::UInst;
+use super::probe::{UInst, UProbe};
 use core::ptr::null_mut;
 use core::sync::atomic::{
     AtomicPtr, AtomicU32, AtomicUsize,
@@ -35,8 +36,11 @@ pub(super) fn hash_point(mm: usize, vaddr: u64) -> usize {
     (h >> 32) as usize
 }
 
-/// Probe points in address spaces ([`UInst`]), by (mm, address).
+/// `PID:` probes' points in address spaces ([`UInst`]), by (mm, address).
 pub(super) static POINTS: DynTable<UInst, 1024> = DynTable::new();
+/// Path probes ([`UProbe`]), by (file, offset): see [`hash_point`] (the
+/// file's key in place of the mm).
+pub(super) static PATHS: DynTable<UProbe, 1024> = DynTable::new();
 /// Probed address spaces, by mm.
 pub(super) static MMS: DynTable<UMm, 64> = DynTable::new();
 /// Probed address spaces (for the task-free hook and the reaper), and the

@@ -12,8 +12,8 @@
 
 use super::emulate::{set_gpr, TF};
 use super::mm::UMm;
-use super::probe::UInst;
-use super::table::{hash_mm, hash_point, MMS, NMMS, POINTS};
+use super::probe::{Site, UInst, UProbe};
+use super::table::{hash_mm, hash_point, MMS, NMMS, PATHS, POINTS};
 use super::xol::Step;
 use super::{reaper, INT3};
 use crate::insn::Fixups;
@@ -47,11 +47,11 @@ unsafe extern "C" fn rprobes_uprobes_int3(
     let is = |i: &UInst| i.vaddr == bp && i.umm.key() == mm;
     // SAFETY: Interrupts are off: an RCU read-side critical section.
     if let Some(i) = unsafe { POINTS.find(hash_point(mm, bp), is) } {
-        i.hit(regs);
+        i.site().hit(regs);
         return NOTIFY_STOP;
     }
     // SAFETY: As above.
-    notify(unsafe { int3_not_a_probe(regs, mm, bp) })
+    notify(unsafe { int3_not_a_pid_probe(regs, mm, bp) })
 }
 
 /// The die notifier's verdicts.
@@ -67,16 +67,26 @@ fn notify(ours: bool) -> kernel::ffi::c_int {
     }
 }
 
-/// [`rprobes_uprobes_int3`] for an `int3` that is not a probe's: the end of a stepped
-/// copy, a breakpoint removed meanwhile, or not rprobes' at all.
+/// [`rprobes_uprobes_int3`] for an `int3` that is not a `PID:` probe's: a
+/// path probe's (found by file and offset through the address space's
+/// mappings of probed files, as the kernel finds its uprobes), the end of
+/// a stepped copy, a breakpoint removed meanwhile, or not rprobes' at all.
 ///
 /// # Safety
 ///
 /// As for [`rprobes_uprobes_int3`]; `bp` is the address of the `int3`.
 #[inline(never)]
-unsafe fn int3_not_a_probe(regs: &mut pt_regs, mm: usize, bp: u64) -> bool {
+unsafe fn int3_not_a_pid_probe(regs: &mut pt_regs, mm: usize, bp: u64) -> bool {
     // SAFETY: Interrupts are off: an RCU read-side critical section.
     let umm = unsafe { MMS.find(hash_mm(mm), |u| u.key() == mm) };
+    if let Some((umm, (file, off))) = umm.and_then(|u| Some((u, u.file_point(bp)?))) {
+        let is = |p: &UProbe| p.is_at(file, off);
+        // SAFETY: As above.
+        if let Some(p) = unsafe { PATHS.find(hash_point(file, off), is) } {
+            Site { p, umm, vaddr: bp }.hit(regs);
+            return true;
+        }
+    }
     // A breakpoint removed since this task hit it: run the original (in
     // an address space rprobes may not know too, after a path probe's
     // sweep).

@@ -107,6 +107,12 @@ pub(crate) struct Step {
 /// Bytes of the step records of one address space.
 pub(crate) const RECORDS_BYTES: usize = NSLOTS * core::mem::size_of::<Record>();
 
+/// What [`Xol::create`] makes: the pages and one step record per slot.
+struct Made {
+    pages: KVec<Page>,
+    records: KVec<Record>,
+}
+
 struct Record {
     /// The stepping task (`task_struct *`), 0 when none.
     owner: AtomicUsize,
@@ -125,15 +131,14 @@ struct Record {
 ///
 /// # Invariants
 ///
-/// `pages` is null or a `KBox<KVec<Page>>` of [`XOL_PAGES`] pages (from
-/// `KBox::into_raw`) that this object owns, set once by [`Xol::create`]
-/// before `vaddr` is published (release ordering) and freed when the area
-/// drops. Once `vaddr` is not 0, `pages` is set.
+/// `made` is null or a `KBox<Made>` (from `KBox::into_raw`) that this
+/// object owns, set once by [`Xol::create`] before `vaddr` is published
+/// (release ordering) and freed when the area drops. Once `vaddr` is not
+/// 0, `made` is set.
 pub(crate) struct Xol {
     vaddr: AtomicU64,
-    pages: AtomicPtr<KVec<Page>>,
+    made: AtomicPtr<Made>,
     used: [AtomicU64; NSLOTS / 64],
-    records: KVec<Record>,
     seq: AtomicU64,
     in_use: AtomicU32,
     hwm: AtomicU32,
@@ -142,32 +147,18 @@ pub(crate) struct Xol {
 }
 
 impl Xol {
-    /// No area yet.
-    pub(crate) fn new() -> Result<Self> {
-        let mut records = KVec::with_capacity(NSLOTS, GFP_KERNEL)?;
-        for _ in 0..NSLOTS {
-            records.push(
-                Record {
-                    owner: AtomicUsize::new(0),
-                    seq: AtomicU64::new(0),
-                    orig: AtomicU64::new(0),
-                    info: AtomicU64::new(0),
-                    saved: AtomicU64::new(0),
-                    holds: AtomicU32::new(0),
-                },
-                GFP_KERNEL,
-            )?;
-        }
-        Ok(Self {
+    /// No area yet (and no memory for one: a process that never steps
+    /// costs only this object).
+    pub(crate) fn new() -> Self {
+        Self {
             vaddr: AtomicU64::new(0),
-            pages: AtomicPtr::new(core::ptr::null_mut()),
+            made: AtomicPtr::new(core::ptr::null_mut()),
             used: [const { AtomicU64::new(0) }; NSLOTS / 64],
-            records,
             seq: AtomicU64::new(0),
             in_use: AtomicU32::new(0),
             hwm: AtomicU32::new(0),
             limit: SLOT_LIMIT.load(Relaxed),
-        })
+        }
     }
 
     /// The area's user address, 0 if there is none.
@@ -176,13 +167,26 @@ impl Xol {
         self.vaddr.load(Acquire)
     }
 
+    /// What the area's creation made, once it exists.
+    #[inline]
+    fn made(&self) -> Option<&Made> {
+        let p = self.made.load(Acquire);
+        // SAFETY: Type invariant: null or our live box, which is never
+        // changed once set and lives as long as `self`.
+        (!p.is_null()).then(|| unsafe { &*p })
+    }
+
     /// The area's pages, once it exists.
     #[inline]
     fn pages(&self) -> Option<&[Page]> {
-        let p = self.pages.load(Acquire);
-        // SAFETY: Type invariant: null or our live boxed vector, which is
-        // never changed once set and lives as long as `self`.
-        (!p.is_null()).then(|| unsafe { &(*p)[..] })
+        self.made().map(|m| &m.pages[..])
+    }
+
+    /// The step records (one per slot), none before the area exists (no
+    /// step can begin then).
+    #[inline]
+    fn records(&self) -> &[Record] {
+        self.made().map_or(&[], |m| &m.records[..])
     }
 
     /// Creates the area in the current task's address space: pages full of
@@ -203,12 +207,27 @@ impl Xol {
             }
             pages.push(page, GFP_KERNEL)?;
         }
+        let mut records = KVec::with_capacity(NSLOTS, GFP_KERNEL)?;
+        for _ in 0..NSLOTS {
+            // Cannot fail: reserved.
+            let _ = records.push(
+                Record {
+                    owner: AtomicUsize::new(0),
+                    seq: AtomicU64::new(0),
+                    orig: AtomicU64::new(0),
+                    info: AtomicU64::new(0),
+                    saved: AtomicU64::new(0),
+                    holds: AtomicU32::new(0),
+                },
+                GFP_KERNEL,
+            );
+        }
+        let boxed = KBox::new(Made { pages, records }, GFP_KERNEL)?;
         // The mapping takes its own references on the pages.
-        let addr = user::xol_map(&pages)?;
-        let boxed = KBox::new(pages, GFP_KERNEL)?;
-        // INVARIANT: the pages are set before `vaddr` is published, once
-        // (the area did not exist, and only one creation runs).
-        self.pages.store(KBox::into_raw(boxed), Release);
+        let addr = user::xol_map(&boxed.pages)?;
+        // INVARIANT: set before `vaddr` is published, once (the area did
+        // not exist, and only one creation runs).
+        self.made.store(KBox::into_raw(boxed), Release);
         self.vaddr.store(addr, Release);
         Ok(addr)
     }
@@ -254,7 +273,7 @@ impl Xol {
     /// instruction: a probe's id, whose step bytes never change. Trap
     /// context.
     pub(crate) fn write(&self, slot: usize, insn: &[u8], tag: u32) {
-        let Some(rec) = self.records.get(slot) else {
+        let Some(rec) = self.records().get(slot) else {
             return;
         };
         // A slot usually holds the same instruction as last time (the same
@@ -284,14 +303,16 @@ impl Xol {
     /// Forgets that slots hold instruction `tag` (its probe is gone: its
     /// id may come back with other bytes).
     pub(crate) fn forget(&self, tag: u32) {
-        for r in self.records.iter() {
+        for r in self.records().iter() {
             let _ = r.holds.compare_exchange(tag, 0, Relaxed, Relaxed);
         }
     }
 
     /// Records the step that `owner` starts in `slot`.
     pub(crate) fn begin(&self, owner: usize, s: &Step) {
-        let r = &self.records[s.slot];
+        let Some(r) = self.records().get(s.slot) else {
+            return;
+        };
         r.seq.store(self.seq.fetch_add(1, Relaxed), Relaxed);
         r.orig.store(s.orig, Relaxed);
         r.info.store(s.info.pack(), Relaxed);
@@ -303,7 +324,7 @@ impl Xol {
     /// its slot and how to complete it.
     pub(crate) fn peek_newest(&self, owner: usize) -> Option<(usize, StepInfo)> {
         let slot = self.newest(owner)?;
-        let r = &self.records[slot];
+        let r = self.records().get(slot)?;
         // Only `owner` itself (this task) or the task-free hook (once it
         // is dead) ends its steps: the record stays as read.
         Some((slot, StepInfo::unpack(r.info.load(Relaxed))))
@@ -321,7 +342,9 @@ impl Xol {
             while bits != 0 {
                 let i = w * 64 + bits.trailing_zeros() as usize;
                 bits &= bits - 1;
-                let r = &self.records[i];
+                let Some(r) = self.records().get(i) else {
+                    continue;
+                };
                 if r.owner.load(Acquire) == owner {
                     let seq = r.seq.load(Relaxed);
                     if best.is_none_or(|(s, _)| seq > s) {
@@ -334,7 +357,7 @@ impl Xol {
     }
 
     fn claim(&self, slot: usize, owner: usize) -> Option<Step> {
-        let r = self.records.get(slot)?;
+        let r = self.records().get(slot)?;
         if owner == 0 || r.owner.compare_exchange(owner, 0, AcqRel, Relaxed).is_err() {
             return None;
         }
@@ -365,8 +388,8 @@ impl Xol {
     /// are its tasks); returns how many.
     pub(crate) fn abandon_all(&self) -> u32 {
         let mut n = 0;
-        for slot in 0..NSLOTS {
-            let owner = self.records[slot].owner.load(Acquire);
+        for (slot, r) in self.records().iter().enumerate() {
+            let owner = r.owner.load(Acquire);
             if owner != 0 && self.claim(slot, owner).is_some() {
                 n += 1;
             }
@@ -393,10 +416,10 @@ impl Xol {
 
 impl Drop for Xol {
     fn drop(&mut self) {
-        let p = *self.pages.get_mut();
+        let p = *self.made.get_mut();
         if !p.is_null() {
-            // SAFETY: Type invariant: our boxed vector. The process's
-            // mapping (if it still exists) holds its own page references.
+            // SAFETY: Type invariant: our box. The process's mapping (if
+            // it still exists) holds its own page references.
             drop(unsafe { KBox::from_raw(p) });
         }
     }
