@@ -24,6 +24,7 @@ use core::sync::atomic::{
 use kernel::mm::Mm;
 use kernel::prelude::*;
 use kernel::sync::{aref::ARef, Arc, ArcBorrow};
+use kernel::time::{ClockSource, Monotonic};
 
 /// XOL area states.
 const XOL_NONE: u8 = 0;
@@ -82,7 +83,16 @@ pub(crate) struct UMm {
     area_work: TaskWork,
     /// Its mappings of files with path probes (see [`Maps`]).
     maps: AtomicPtr<Maps>,
+    /// When (`ktime`, ns) a breakpoint write last found a page that is not
+    /// there without waiting (0: never): for [`STUCK_NS`] after, path
+    /// probes skip this process instead of waiting for each breakpoint.
+    stuck_at: AtomicU64,
 }
+
+/// How long an address space whose page could not be had without waiting
+/// is skipped by path probes (a write of many lines on a file waits for it
+/// once, not once per line).
+const STUCK_NS: u64 = 1_000_000_000;
 
 impl Drop for UMm {
     fn drop(&mut self) {
@@ -125,7 +135,21 @@ impl UMm {
             pid_points: AtomicBool::new(false),
             area_work: TaskWork::new(),
             maps: AtomicPtr::new(core::ptr::null_mut()),
+            stuck_at: AtomicU64::new(0),
         })
+    }
+
+    /// Notes that a breakpoint write here found a page that is not there
+    /// without waiting (registry mutex held).
+    pub(super) fn mark_stuck(&self) {
+        self.stuck_at
+            .store(Monotonic::ktime_get().max(1) as u64, Relaxed);
+    }
+
+    /// Whether a write found such a page less than [`STUCK_NS`] ago.
+    pub(super) fn stuck(&self) -> bool {
+        let t = self.stuck_at.load(Relaxed);
+        t != 0 && (Monotonic::ktime_get() as u64).wrapping_sub(t) < STUCK_NS
     }
 
     /// The mappings of probed files (a trap in an RCU read-side critical

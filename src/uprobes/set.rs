@@ -609,8 +609,11 @@ impl UProbes {
             let Some(vaddr) = v.vaddr_of(offset) else {
                 continue;
             };
-            // A `PID:` probe's breakpoint: the hits are its own.
-            if self.inst_at(key, vaddr).is_some() {
+            // A `PID:` probe's breakpoint: the hits are its own. A process
+            // whose page was not there without waiting a moment ago: not
+            // waited for again (once per write of many lines, not per line).
+            if self.inst_at(key, vaddr).is_some() || umm.stuck() {
+                self.skipped += 1;
                 self.skip(key, vaddr, id);
                 continue;
             }
@@ -626,7 +629,10 @@ impl UProbes {
                     sem_up(&mut self.probes[i], &umm, adopt && there);
                 }
                 Err(e) if e == ENOMEM => return Err(e),
-                Err(_) => {
+                Err(e) => {
+                    if e == EAGAIN {
+                        umm.mark_stuck();
+                    }
                     self.skipped += 1;
                     self.skip(key, vaddr, id);
                 }
@@ -915,7 +921,7 @@ impl UProbes {
             }
         }
         if !files.is_empty() {
-            sweep(&gone, &kept, &files);
+            sweep(&gone, &kept, &files, &self.skips);
         }
         // Out of the table, then a grace period: then the probes may go.
         for (p, _) in gone.iter().zip(kept.iter()).filter(|(_, k)| !**k) {
@@ -1221,12 +1227,13 @@ impl UProbes {
     }
 }
 
-/// After removing the path probes `gone` (of the files `files`): every
-/// process that maps one of the files is looked at again, and an `int3`
-/// left at a probe's offset (a fork child's copy that no instance had, a
-/// mapping moved) is restored, with the semaphore count of that copy.
-/// Sleeps.
-fn sweep(gone: &[KBox<UProbe>], kept: &[bool], files: &[usize]) {
+/// After removing the path probes `gone` (but those `kept`, which have a
+/// breakpoint left) of the files `files`: every process that maps one of
+/// the files is looked at again, and an `int3` left at a probe's offset (a
+/// fork child's copy not recorded yet, a mapping moved) is restored, with
+/// the semaphore count of that copy; not where none was written (`skips`:
+/// a page not had without waiting is not waited for again). Sleeps.
+fn sweep(gone: &[KBox<UProbe>], kept: &[bool], files: &[usize], skips: &[(usize, u64, u32)]) {
     let Ok(mms) = user::all_mms() else {
         return;
     };
@@ -1245,8 +1252,9 @@ fn sweep(gone: &[KBox<UProbe>], kept: &[bool], files: &[usize]) {
                 let Kind::Path { offset, .. } = p.kind else {
                     continue;
                 };
+                let key = m.mm.as_raw() as usize;
                 for a in vmas.iter().filter_map(|v| v.vaddr_of(offset)) {
-                    if restore(&m.mm, a, p.orig, ino).is_err() {
+                    if skips.contains(&(key, a, p.id)) || restore(&m.mm, a, p.orig, ino).is_err() {
                         continue;
                     }
                     if let Some(r) = p.ref_ctr {
