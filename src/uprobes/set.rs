@@ -892,13 +892,14 @@ impl UProbes {
     /// removed again. `ENOMEM` before anything changes.
     fn remove_indexes(&mut self, idx: &[usize]) -> Result {
         let mut gone = KVec::with_capacity(idx.len(), GFP_KERNEL)?;
+        let mut kept = KVec::with_capacity(idx.len(), GFP_KERNEL)?;
+        let mut files: KVec<usize> = KVec::with_capacity(idx.len(), GFP_KERNEL)?;
         for &i in idx.iter().rev() {
             if let Ok(p) = self.probes.remove(i) {
                 // Cannot fail: reserved.
                 let _ = gone.push(p, GFP_KERNEL);
             }
         }
-        let mut kept = KVec::with_capacity(gone.len(), GFP_KERNEL)?;
         let mut res = Ok(());
         for p in gone.iter_mut() {
             let r = self.disarm(p);
@@ -912,7 +913,6 @@ impl UProbes {
             res = res.and(r);
         }
         // The sweep, one pass over the processes for all the files.
-        let mut files: KVec<usize> = KVec::new();
         for (p, _) in gone.iter().zip(kept.iter()).filter(|(_, k)| !**k) {
             if let Some(k) = p.inode_key() {
                 if !files.contains(&k) {
