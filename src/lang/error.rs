@@ -168,8 +168,9 @@ pub enum ErrorKind {
     UprobeExists,
     /// Too many user probes: which limit (in the detail).
     UprobeTooMany(UprobeLimit),
-    /// `r`/`%return` on a user probe point.
-    UprobeNoReturn,
+    /// `rMAXACTIVE` on a user probe point (a thread's return stack has its
+    /// own depth limit).
+    UprobeMaxactive,
     /// The breakpoint could not be written into the process.
     UprobeWrite,
     /// The writer may not attach to the process as ptrace would
@@ -353,7 +354,7 @@ impl ErrorKind {
             UprobeInsn(_) => "The instruction cannot be probed",
             UprobeExists => "A user probe is already at that address",
             UprobeTooMany(_) => "Too many user probes",
-            UprobeNoReturn => "Return probes are not supported on user space",
+            UprobeMaxactive => "Maxactive is not for user probes",
             UprobeWrite => "Failed to write the breakpoint",
             UprobeNoAccess => "No permission to attach to the process (ptrace)",
             UprobePastEof => "The offset is past the end of the file",
@@ -467,7 +468,7 @@ const fn kind_errno(kind: ErrorKind) -> i32 {
         | ErrorKind::DiffArgType
         | ErrorKind::DiffProbeType => errno::EEXIST,
         ErrorKind::BadInsnBndry => errno::EILSEQ,
-        ErrorKind::NosupBtfarg | ErrorKind::UprobeNoReturn => errno::EOPNOTSUPP,
+        ErrorKind::NosupBtfarg => errno::EOPNOTSUPP,
         ErrorKind::NoSuchProcess => errno::ESRCH,
         ErrorKind::FileNotMapped => errno::ENOENT,
         ErrorKind::UprobeExists => errno::EEXIST,

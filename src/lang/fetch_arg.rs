@@ -476,6 +476,8 @@ pub enum ProbeSite {
     /// A user probe (`PID:ADDR`): like [`ProbeSite::Other`], and `@SYM`
     /// (kernel symbols) is refused as tracefs refuses it in a uprobe.
     User,
+    /// A user return probe: as [`ProbeSite::User`], with `$retval`.
+    UserReturn,
 }
 
 /// One parsed argument: a fetch program and how to store and print it.
@@ -941,7 +943,7 @@ impl<'w> Parser<'w> {
             Some(&c) if k_isalpha(c) || c == b'_' => {
                 // A BTF variable name: not available without BTF args.
                 let err = match self.site {
-                    ProbeSite::Other | ProbeSite::User => errno::EINVAL,
+                    ProbeSite::Other | ProbeSite::User | ProbeSite::UserReturn => errno::EINVAL,
                     _ => errno::EOPNOTSUPP,
                 };
                 return Err(ArgError::new(ErrorKind::NosupBtfarg, self.offset, err));
@@ -961,7 +963,7 @@ impl<'w> Parser<'w> {
         let insn = if a == b"comm" || a == b"COMM" {
             Insn::Comm
         } else if a.starts_with(b"retval") {
-            if self.site != ProbeSite::FunctionReturn {
+            if !matches!(self.site, ProbeSite::FunctionReturn | ProbeSite::UserReturn) {
                 return Err(ArgError::inval(ErrorKind::RetvalOnProbe, self.offset));
             }
             Insn::Retval
@@ -991,7 +993,7 @@ impl<'w> Parser<'w> {
             match self.site {
                 ProbeSite::FunctionEntry => Insn::Arg(n),
                 ProbeSite::FunctionReturn => Insn::EntryArg(n),
-                ProbeSite::Other | ProbeSite::User => {
+                ProbeSite::Other | ProbeSite::User | ProbeSite::UserReturn => {
                     return Err(ArgError::inval(ErrorKind::NofentryArgs, self.offset))
                 }
             }
@@ -1011,7 +1013,7 @@ impl<'w> Parser<'w> {
             self.code[self.cur] = Insn::Imm(v);
         } else if c == b'+' {
             return Err(ArgError::inval(ErrorKind::FileOnKprobe, self.offset));
-        } else if self.site == ProbeSite::User {
+        } else if matches!(self.site, ProbeSite::User | ProbeSite::UserReturn) {
             return Err(ArgError::inval(ErrorKind::SymOnUprobe, self.offset));
         } else {
             self.code[self.cur] = Insn::Symbol(Span::new(s + 1, e));
@@ -1571,7 +1573,10 @@ impl<'a> ArgList<'a> {
                 continue;
             };
             last = Some(pos);
-            if matches!(site, ProbeSite::Other | ProbeSite::User) {
+            if matches!(
+                site,
+                ProbeSite::Other | ProbeSite::User | ProbeSite::UserReturn
+            ) {
                 return Err(ParseError::new(ErrorKind::NofentryArgs, pos));
             }
             match rest.first() {

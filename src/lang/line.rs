@@ -179,13 +179,15 @@ fn parse_target(s: &str, pos: usize) -> Result<RawTarget<'_>, ParseError> {
     // tracefs refuses these with EINVAL before it looks the symbol up.
     let bad_addr = ParseError::with_errno(BadProbeAddr, pos, super::error::errno::EINVAL);
     if is_user_target(s) {
-        if s.ends_with("%return") {
-            return Err(ParseError::new(UprobeNoReturn, 0));
-        }
+        // tracefs' uprobe suffix, after the point (and its `(REF)`).
+        let (s, is_return) = match s.strip_suffix("%return") {
+            Some(t) => (t, true),
+            None => (s, false),
+        };
         return upoint::parse(s)
             .map(|t| RawTarget {
                 target: Target::User(t),
-                is_return: false,
+                is_return,
             })
             .map_err(|e| {
                 // The last component: after the last `:` of a path.
@@ -366,11 +368,12 @@ pub fn parse_with(
             .map_err(|kind| ParseError::with_errno(kind, tpos, super::error::errno::EINVAL))?;
     }
     if let Target::User(_) = target {
-        if is_return {
-            return Err(ParseError::new(UprobeNoReturn, 0));
+        // tracefs' uprobes have no MAXACTIVE (a user return stack is per
+        // thread: see uprobes.rst).
+        if maxactive != 0 {
+            return Err(ParseError::new(UprobeMaxactive, 1));
         }
-    }
-    if is_return {
+    } else if is_return {
         match target {
             Target::Symbol { offset: 0, .. } => {}
             _ => return Err(ParseError::new(BadRetprobe, tpos)),
@@ -381,6 +384,7 @@ pub fn parse_with(
         None => (None, None),
     };
     let site = match (is_return, target) {
+        (true, Target::User(_)) => ProbeSite::UserReturn,
         (true, _) => ProbeSite::FunctionReturn,
         // The kernel asks kprobe_on_func_entry(): offset 0 on x86_64 without
         // IBT (with an ENDBR, offset 4 would count too).
@@ -409,9 +413,10 @@ pub fn parse_with(
 /// become `_`; cut to 63 bytes.
 pub fn default_event_name(def: &ProbeDef<'_>) -> FixedBuf<MAX_EVENT_NAME_LEN> {
     use core::fmt::Write;
-    let c = match def.kind {
-        Kind::Entry => 'p',
-        Kind::Return { .. } => 'r',
+    // tracefs names a uprobe `p_...`, a return one too.
+    let c = match (def.kind, def.target) {
+        (Kind::Return { .. }, Target::Symbol { .. } | Target::Addr(_)) => 'r',
+        _ => 'p',
     };
     let mut full = FixedBuf::<256>::new();
     let _ = match def.target {

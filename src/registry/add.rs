@@ -122,6 +122,7 @@ impl Registry {
             target: t,
             target_pos: def.target_pos,
             args,
+            ret: matches!(def.kind, Kind::Return { .. }),
         })?;
         self.next_id = next_id(self.next_id);
         if appended {
@@ -144,6 +145,9 @@ impl Registry {
         let Some(old) = siblings.next() else {
             return Ok(false);
         };
+        if old.is_return() != matches!(def.kind, Kind::Return { .. }) {
+            return Err(CmdError::at(ErrorKind::DiffProbeType, 0));
+        }
         let (n, new) = line_args(def);
         let (on, olds) = stored_args(old.args());
         let diff = compare_arg_types(n, new, on, olds);

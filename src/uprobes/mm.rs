@@ -102,9 +102,9 @@ impl Drop for UMm {
             // address space left the tables a grace period ago).
             drop(unsafe { KBox::from_raw(m) });
         }
-        // Steps of tasks that died with the address space: each held a
-        // module reference.
-        for _ in 0..self.xol.abandon_all() {
+        // Steps and return frames of tasks that died with the address
+        // space: each held a module reference.
+        for _ in 0..self.xol.abandon_all() + self.xol.abandon_all_frames() {
             task::module_put();
         }
     }
@@ -336,12 +336,13 @@ impl UMm {
         let (used, hwm) = self.xol.usage();
         writeln!(
             w,
-            " slots={used}/{} hwm={hwm} stepped={} emulated={} retries={} aborted={}",
+            " slots={used}/{} hwm={hwm} stepped={} emulated={} retries={} aborted={} returns={}",
             self.xol.limit(),
             self.stepped.load(Relaxed),
             self.emulated.load(Relaxed),
             self.retries.load(Relaxed),
-            self.aborted.load(Relaxed)
+            self.aborted.load(Relaxed),
+            self.xol.frames_in_flight()
         )
     }
 }

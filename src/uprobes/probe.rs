@@ -13,7 +13,7 @@
 use super::emulate::{emulate, gpr, set_gpr, TF};
 use super::mm::UMm;
 use super::table::{hash_point, Hashed};
-use super::xol::{Step, StepInfo};
+use super::xol::{Miss, Step, StepInfo};
 use super::ENABLED;
 use crate::events::eval::{self, Args, Ctx};
 use crate::events::filter::Filter;
@@ -23,7 +23,7 @@ use crate::probe::{Name, Named};
 use crate::sys::bindings::pt_regs;
 use crate::sys::file::Inode;
 use crate::sys::percpu::{PerCpu, Zeroable};
-use crate::sys::task;
+use crate::sys::{task, user};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use kernel::prelude::*;
 use kernel::sync::Arc;
@@ -131,6 +131,14 @@ pub(crate) struct UProbe {
     pub(super) args: Option<KBox<Args>>,
     /// Which tasks' hits count (with the global `set_event_pid`).
     pub(super) filter: Filter,
+    /// A return probe (`r`, `%return`): its entry hijacks the return, and
+    /// the return is the hit.
+    pub(super) ret: bool,
+    /// Returns not hijacked: the thread had [`super::xol::MAX_DEPTH`] in flight;
+    /// the address space [`super::xol::NFRAMES`], or the return address could
+    /// not be read or written.
+    pub(super) miss_depth: AtomicU64,
+    pub(super) miss_other: AtomicU64,
 }
 
 // A probe fits a 512-byte slab object (memory per probe point).
@@ -208,6 +216,11 @@ impl UProbe {
         h
     }
 
+    /// A return probe.
+    pub(crate) fn is_return(&self) -> bool {
+        self.ret
+    }
+
     /// The probe's fetch arguments.
     pub(crate) fn args(&self) -> Option<&Args> {
         self.args.as_deref()
@@ -219,7 +232,7 @@ impl UProbe {
     /// counter and the ring buffer's reserve and commit.
     #[inline(always)]
     fn count(&self, regs: &pt_regs, vaddr: u64) {
-        if !ENABLED.load(Relaxed) || !self.armed.load(Relaxed) || !self.filter.pass() {
+        if self.ret || !ENABLED.load(Relaxed) || !self.armed.load(Relaxed) || !self.filter.pass() {
             return;
         }
         let s = self.stats.this_cpu();
@@ -240,6 +253,34 @@ impl UProbe {
             user: true,
         };
         eval::record_args(Head::entry(self.id, vaddr), args, &ctx);
+    }
+
+    /// A return of a call of this return probe's function at `func`, to
+    /// `ret` (trap context): counted and recorded with `$retval`.
+    pub(super) fn count_return(&self, regs: &pt_regs, func: u64, ret: u64) {
+        if !ENABLED.load(Relaxed) || !self.armed.load(Relaxed) || !self.filter.pass() {
+            return;
+        }
+        let s = self.stats.this_cpu();
+        s.hits.store(s.hits.load(Relaxed).wrapping_add(1), Relaxed);
+        let head = Head::ret(self.id, func, ret);
+        match self.args.as_deref() {
+            None => ring::record(head, 0, |_: &mut [u8]| {}),
+            Some(args) => {
+                let ctx = Ctx {
+                    regs,
+                    retval: Some(regs.ax as u64),
+                    entry_args: None,
+                    user: true,
+                };
+                eval::record_args(head, args, &ctx);
+            }
+        }
+    }
+
+    /// Returns not hijacked (depth, other causes).
+    pub(super) fn misses(&self) -> (u64, u64) {
+        (self.miss_depth.load(Relaxed), self.miss_other.load(Relaxed))
     }
 
     /// The scratch register and the value it gets for a step at `vaddr`.
@@ -287,6 +328,10 @@ impl Site<'_> {
         let bp = self.vaddr;
         regs.ip = bp as usize;
         let me = task::current() as usize;
+        if p.ret && !self.hijack(regs, me) {
+            // No trampoline yet: the task traps again once it exists.
+            return;
+        }
         // The same hit again after a step aborted for a signal: counted
         // already.
         let counted = umm.take_replay(me, bp);
@@ -309,6 +354,62 @@ impl Site<'_> {
             }
         }
         self.step(regs, me, counted);
+    }
+
+    /// A return probe's entry: the return address at `%rsp` replaced by
+    /// the trampoline's, the real one kept in a frame of the thread
+    /// ([`xol::Xol::push_frame`]). False when the area is not there yet
+    /// (its creation is queued: the task traps again). A return that
+    /// cannot be hijacked is counted as missed, and the call runs on.
+    #[inline(never)]
+    fn hijack(&self, regs: &pt_regs, me: usize) -> bool {
+        let (p, umm) = (self.p, self.umm);
+        let tramp = umm.xol.tramp();
+        if tramp == 0 {
+            if umm.xol_failed() {
+                p.miss_other.fetch_add(1, Relaxed);
+                return true;
+            }
+            UMm::request_area(umm);
+            umm.retries.fetch_add(1, Relaxed);
+            return false;
+        }
+        let sp = regs.sp as u64;
+        // This entry's trap taken again (a step that found no free slot).
+        if umm.xol.has_frame(me, sp, self.vaddr) {
+            return true;
+        }
+        let Some(ret) = user::read_u64(sp) else {
+            p.miss_other.fetch_add(1, Relaxed);
+            return true;
+        };
+        // Each frame holds a module reference: the trampoline's int3 needs
+        // the module until the return came back.
+        if !task::module_try_get() {
+            p.miss_other.fetch_add(1, Relaxed);
+            return true;
+        }
+        let pushed = umm.xol.push_frame(me, sp, ret, self.vaddr, p.id);
+        let stale = match pushed {
+            Ok(n) | Err((_, n)) => n,
+        };
+        for _ in 0..stale {
+            task::module_put();
+        }
+        if let Err((why, _)) = pushed {
+            task::module_put();
+            match why {
+                Miss::Depth => p.miss_depth.fetch_add(1, Relaxed),
+                Miss::Full => p.miss_other.fetch_add(1, Relaxed),
+            };
+            return true;
+        }
+        if !user::write_u64(sp, tramp) {
+            umm.xol.unpush(me);
+            task::module_put();
+            p.miss_other.fetch_add(1, Relaxed);
+        }
+        true
     }
 
     /// The emulated case of [`Self::hit`] with fetch arguments: they see

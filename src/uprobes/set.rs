@@ -31,7 +31,7 @@ use crate::sys::task;
 use crate::sys::user::{self, vma, FileVma};
 use core::fmt::Write;
 use core::sync::atomic::{
-    AtomicBool,
+    AtomicBool, AtomicU64,
     Ordering::{Acquire, Relaxed},
 };
 use kernel::mm::Mm;
@@ -111,6 +111,8 @@ pub(crate) struct NewUProbe<'a> {
     pub(crate) target: UTarget<'a>,
     pub(crate) target_pos: usize,
     pub(crate) args: Option<KBox<Args>>,
+    /// A return probe.
+    pub(crate) ret: bool,
 }
 
 fn cmd_err(kind: ErrorKind, pos: usize) -> CmdError {
@@ -341,6 +343,9 @@ impl UProbes {
                 armed: AtomicBool::new(true),
                 args: n.args,
                 filter: Default::default(),
+                ret: n.ret,
+                miss_depth: AtomicU64::new(0),
+                miss_other: AtomicU64::new(0),
             },
             GFP_KERNEL,
         )
@@ -1103,7 +1108,7 @@ impl UProbes {
     /// `probes` lines.
     pub(crate) fn show_probes(&self, w: &mut impl Write) -> core::fmt::Result {
         for p in self.probes.iter() {
-            w.write_str("p:")?;
+            w.write_str(if p.ret { "r:" } else { "p:" })?;
             p.write_name(w)?;
             write!(w, " {}", p.target_text())?;
             if let Some(args) = p.args() {
@@ -1118,14 +1123,18 @@ impl UProbes {
     pub(crate) fn show_profile(&self, w: &mut impl Write) -> core::fmt::Result {
         for p in self.probes.iter() {
             let n = p.full_name();
+            // A return probe: returns; missed (all causes, and for want
+            // of depth: as a kernel return probe's maxactive misses).
+            let (depth, other) = p.misses();
+            let maxact: &dyn core::fmt::Display = if p.ret { &depth } else { &"-" };
             writeln!(
                 w,
                 "  {:<44} {:>15} {:>15} {:>15} {:>15} {:>10}",
                 n.as_str(),
                 p.hits(),
-                0,
+                depth + other,
                 "-",
-                "-",
+                maxact,
                 "-"
             )?;
         }
@@ -1223,7 +1232,7 @@ impl UProbes {
             // The pages and step records of the XOL areas made (at a
             // first step).
             + self.mms.iter().filter(|u| u.xol.area() != 0).count()
-                * (xol::XOL_PAGES * 4096 + xol::RECORDS_BYTES)
+                * (xol::AREA_PAGES * 4096 + xol::RECORDS_BYTES + xol::FRAMES_BYTES)
     }
 }
 

@@ -87,6 +87,10 @@ unsafe fn int3_not_a_pid_probe(regs: &mut pt_regs, mm: usize, bp: u64) -> bool {
             return true;
         }
     }
+    if let Some(umm) = umm.filter(|u| u.xol.tramp() == bp && bp != 0) {
+        // SAFETY: As above.
+        return unsafe { return_hit(umm, regs) };
+    }
     // A breakpoint removed since this task hit it: run the original (in
     // an address space rprobes may not know too, after a path probe's
     // sweep).
@@ -115,6 +119,63 @@ unsafe fn int3_not_a_pid_probe(regs: &mut pt_regs, mm: usize, bp: u64) -> bool {
         };
     }
     false
+}
+
+/// A return to the trampoline (`regs.ip` just past its int3): the
+/// thread's frame for it taken back, the return counted and recorded if its
+/// probe is still there, and the thread put back at the real return
+/// address, every register as the function left it. A chain of frames at
+/// one return address (a probed function that tail-called another) is
+/// followed to its end. False if the thread has no frame (not rprobes'
+/// return: the process gets its SIGTRAP).
+///
+/// # Safety
+///
+/// As for [`rprobes_uprobes_int3`]; `umm` was found in [`MMS`].
+#[inline(never)]
+unsafe fn return_hit(umm: &UMm, regs: &mut pt_regs) -> bool {
+    let me = task::current() as usize;
+    let tramp = umm.xol.tramp();
+    // `ret` popped the return address from here.
+    let slot = (regs.sp as u64).wrapping_sub(8);
+    loop {
+        let (r, gone) = umm.xol.pop_frame(me, slot);
+        if let Some(r) = r {
+            // SAFETY: The caller's guarantee (an RCU read-side section).
+            if let Some(p) = unsafe { probe_at(umm, r.func) }.filter(|p| p.id == r.id) {
+                p.count_return(regs, r.func, r.ret);
+            }
+        }
+        // Each frame held a module reference.
+        for _ in 0..gone {
+            task::module_put();
+        }
+        match r {
+            None => return false,
+            Some(r) if r.ret == tramp => continue,
+            Some(r) => {
+                regs.ip = r.ret as usize;
+                return true;
+            }
+        }
+    }
+}
+
+/// The probe at `vaddr` of address space `umm`, if there is one.
+///
+/// # Safety
+///
+/// The caller is in an RCU read-side critical section.
+unsafe fn probe_at(umm: &UMm, vaddr: u64) -> Option<&UProbe> {
+    let mm = umm.key();
+    let is = |i: &UInst| i.vaddr == vaddr && i.umm.key() == mm;
+    // SAFETY: The caller's guarantee.
+    if let Some(i) = unsafe { POINTS.find(hash_point(mm, vaddr), is) } {
+        return Some(i.point());
+    }
+    let (file, off) = umm.file_point(vaddr)?;
+    // SAFETY: The caller's guarantee.
+    unsafe { PATHS.find(hash_point(file, off), |p: &UProbe| p.is_at(file, off)) }
 }
 
 /// Debug trap in user mode.
@@ -374,8 +435,8 @@ pub(crate) fn task_gone(task: usize) {
     unsafe {
         MMS.for_each(|umm| {
             umm.drop_replays(task);
-            // Each step held a module reference.
-            for _ in 0..umm.xol.abandon(task) {
+            // Each step and each return frame held a module reference.
+            for _ in 0..umm.xol.abandon(task) + umm.xol.abandon_frames(task) {
                 task::module_put();
             }
         })

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The XOL ("execute out of line") area of one probed address space: the
-//! slots where probed instructions are single-stepped, and the record of
-//! each step in flight.
+//! slots where probed instructions are single-stepped, the record of each
+//! step in flight, and the return trampoline of user return probes with
+//! the return frames in flight.
 //!
-//! The area is [`XOL_PAGES`] pages of our own ([`Page`]s), mapped `r-x`
+//! The area is [`XOL_PAGES`] pages of slots and one page more, the
+//! trampoline (full of `int3`: a return hijacked by a return probe's entry
+//! lands on its first byte), all of our own ([`Page`]s), mapped `r-x`
 //! into the process (`crate::sys::user::xol_map`) in the process's own
 //! context, at its first hit that needs a step. User space can never write it (no
 //! `VM_MAYWRITE`, `VM_IO`); we write a slot through the kernel's mapping of
@@ -21,7 +24,10 @@
 //! record by whoever then claims `owner` (the stepping task at its trap,
 //! or the task-free hook for a task that died mid-step), so a step is
 //! completed or abandoned exactly once. The pages are set once, before
-//! the area's address is published.
+//! the area's address is published. A return frame is owned by whoever
+//! sets its bit in `fused`; it belongs to one task (`owner`), which alone
+//! pushes and pops its frames (in its own traps), or the task-free hook
+//! once it died.
 
 use crate::sys::user;
 use core::sync::atomic::{
@@ -39,8 +45,17 @@ const INT3_BYTE: u8 = super::INT3;
 pub(crate) const SLOT_BYTES: usize = 32;
 /// Slots per area.
 pub(crate) const NSLOTS: usize = XOL_PAGES * PAGE_SIZE / SLOT_BYTES;
-/// Bytes of an area.
+/// Bytes of the slots of an area.
 pub(crate) const XOL_BYTES: u64 = (XOL_PAGES * PAGE_SIZE) as u64;
+/// Pages of an area: the slots' and the trampoline's.
+pub(crate) const AREA_PAGES: usize = XOL_PAGES + 1;
+/// Return frames in flight per address space, at most.
+pub(crate) const NFRAMES: usize = 1024;
+/// Return frames in flight per thread, at most (the kernel's uprobes
+/// have 64 too: `MAX_URETPROBE_DEPTH`); a deeper call is not hijacked.
+pub(crate) const MAX_DEPTH: usize = 64;
+/// Bytes of the return frames of one address space.
+pub(crate) const FRAMES_BYTES: usize = NFRAMES * core::mem::size_of::<Frame>();
 
 const _: () = assert!(NSLOTS == crate::sys::bindings::RPROBES_XOL_SLOTS as usize);
 
@@ -107,10 +122,45 @@ pub(crate) struct Step {
 /// Bytes of the step records of one address space.
 pub(crate) const RECORDS_BYTES: usize = NSLOTS * core::mem::size_of::<Record>();
 
-/// What [`Xol::create`] makes: the pages and one step record per slot.
+/// What [`Xol::create`] makes: the pages, one step record per slot, and
+/// the return frames.
 struct Made {
     pages: KVec<Page>,
     records: KVec<Record>,
+    frames: KVec<Frame>,
+}
+
+/// A return hijacked by a return probe's entry, in flight.
+#[derive(Default)]
+struct Frame {
+    /// The task (`task_struct *`), 0 when free.
+    owner: AtomicUsize,
+    /// Order of the task's frames: the newest returns first.
+    seq: AtomicU64,
+    /// Where the return address is (`%rsp` at the entry).
+    sp: AtomicU64,
+    /// The real return address.
+    ret: AtomicU64,
+    /// The probed address (the function), and the probe's id.
+    func: AtomicU64,
+    id: AtomicU32,
+}
+
+/// A return frame popped: see [`Xol::pop_frame`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Ret {
+    pub(crate) ret: u64,
+    pub(crate) func: u64,
+    pub(crate) id: u32,
+}
+
+/// Why a return probe's entry did not hijack the return.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Miss {
+    /// The thread has [`MAX_DEPTH`] frames in flight.
+    Depth,
+    /// The address space has [`NFRAMES`] frames in flight.
+    Full,
 }
 
 struct Record {
@@ -139,6 +189,9 @@ pub(crate) struct Xol {
     vaddr: AtomicU64,
     made: AtomicPtr<Made>,
     used: [AtomicU64; NSLOTS / 64],
+    /// Return frames taken.
+    fused: [AtomicU64; NFRAMES / 64],
+    fseq: AtomicU64,
     seq: AtomicU64,
     in_use: AtomicU32,
     hwm: AtomicU32,
@@ -154,6 +207,8 @@ impl Xol {
             vaddr: AtomicU64::new(0),
             made: AtomicPtr::new(core::ptr::null_mut()),
             used: [const { AtomicU64::new(0) }; NSLOTS / 64],
+            fused: [const { AtomicU64::new(0) }; NFRAMES / 64],
+            fseq: AtomicU64::new(0),
             seq: AtomicU64::new(0),
             in_use: AtomicU32::new(0),
             hwm: AtomicU32::new(0),
@@ -196,9 +251,9 @@ impl Xol {
         if self.area() != 0 {
             return Ok(self.area());
         }
-        let mut pages = KVec::with_capacity(XOL_PAGES, GFP_KERNEL)?;
+        let mut pages = KVec::with_capacity(AREA_PAGES, GFP_KERNEL)?;
         let fill = [INT3_BYTE; 256];
-        for _ in 0..XOL_PAGES {
+        for _ in 0..AREA_PAGES {
             let page = Page::alloc_page(GFP_KERNEL)?;
             for off in (0..PAGE_SIZE).step_by(fill.len()) {
                 // SAFETY: `fill` is readable for its length, and nobody
@@ -222,7 +277,19 @@ impl Xol {
                 GFP_KERNEL,
             );
         }
-        let boxed = KBox::new(Made { pages, records }, GFP_KERNEL)?;
+        let mut frames = KVec::with_capacity(NFRAMES, GFP_KERNEL)?;
+        for _ in 0..NFRAMES {
+            // Cannot fail: reserved.
+            let _ = frames.push(Frame::default(), GFP_KERNEL);
+        }
+        let boxed = KBox::new(
+            Made {
+                pages,
+                records,
+                frames,
+            },
+            GFP_KERNEL,
+        )?;
         // The mapping takes its own references on the pages.
         let addr = user::xol_map(&boxed.pages)?;
         // INVARIANT: set before `vaddr` is published, once (the area did
@@ -395,6 +462,190 @@ impl Xol {
             }
         }
         n
+    }
+
+    /// The trampoline's user address, 0 while there is no area.
+    #[inline]
+    pub(crate) fn tramp(&self) -> u64 {
+        match self.area() {
+            0 => 0,
+            a => a + XOL_BYTES,
+        }
+    }
+
+    fn frames(&self) -> &[Frame] {
+        self.made().map_or(&[], |m| &m.frames[..])
+    }
+
+    /// Calls `f` with each frame of `owner` in flight (index, frame).
+    fn each_frame(&self, owner: usize, mut f: impl FnMut(usize, &Frame)) {
+        let frames = self.frames();
+        for (w, word) in self.fused.iter().enumerate() {
+            let mut bits = word.load(Acquire);
+            while bits != 0 {
+                let i = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                if let Some(fr) = frames.get(i) {
+                    if fr.owner.load(Acquire) == owner {
+                        f(i, fr);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Frees frame `i` if `owner` still owns it.
+    fn drop_frame(&self, i: usize, owner: usize) -> bool {
+        let Some(fr) = self.frames().get(i) else {
+            return false;
+        };
+        if fr
+            .owner
+            .compare_exchange(owner, 0, AcqRel, Relaxed)
+            .is_err()
+        {
+            return false;
+        }
+        self.fused[i / 64].fetch_and(!(1 << (i % 64)), Release);
+        true
+    }
+
+    /// Whether `owner` has a frame for a call of `func` whose return
+    /// address is at `sp` (a trap on the entry taken again).
+    pub(crate) fn has_frame(&self, owner: usize, sp: u64, func: u64) -> bool {
+        let mut found = false;
+        self.each_frame(owner, |_, fr| {
+            found |= fr.sp.load(Relaxed) == sp && fr.func.load(Relaxed) == func;
+        });
+        found
+    }
+
+    /// Records a return of `owner` (a call of `func`, probe `id`, whose
+    /// return address `ret` is at `sp`). Frames of `owner` deeper than
+    /// `sp` are dropped first (their calls are gone: `longjmp`, an
+    /// exception, a coroutine switch). Returns how many were dropped, or
+    /// why none could be taken.
+    pub(crate) fn push_frame(
+        &self,
+        owner: usize,
+        sp: u64,
+        ret: u64,
+        func: u64,
+        id: u32,
+    ) -> core::result::Result<u32, (Miss, u32)> {
+        let mut stale = 0u32;
+        let mut depth = 0usize;
+        self.each_frame(owner, |i, fr| {
+            if fr.sp.load(Relaxed) < sp {
+                if self.drop_frame(i, owner) {
+                    stale += 1;
+                }
+            } else {
+                depth += 1;
+            }
+        });
+        if depth >= MAX_DEPTH {
+            return Err((Miss::Depth, stale));
+        }
+        let frames = self.frames();
+        for (w, word) in self.fused.iter().enumerate() {
+            let mut cur = word.load(Relaxed);
+            while cur != u64::MAX {
+                let bit = (!cur).trailing_zeros();
+                match word.compare_exchange_weak(cur, cur | 1 << bit, Acquire, Relaxed) {
+                    Ok(_) => {
+                        let Some(fr) = frames.get(w * 64 + bit as usize) else {
+                            word.fetch_and(!(1 << bit), Release);
+                            return Err((Miss::Full, stale));
+                        };
+                        fr.seq.store(self.fseq.fetch_add(1, Relaxed), Relaxed);
+                        fr.sp.store(sp, Relaxed);
+                        fr.ret.store(ret, Relaxed);
+                        fr.func.store(func, Relaxed);
+                        fr.id.store(id, Relaxed);
+                        fr.owner.store(owner, Release);
+                        return Ok(stale);
+                    }
+                    Err(now) => cur = now,
+                }
+            }
+        }
+        Err((Miss::Full, stale))
+    }
+
+    /// Takes back `owner`'s newest frame (a hijack that could not be
+    /// written).
+    pub(crate) fn unpush(&self, owner: usize) {
+        if let Some((i, _)) = self.newest_frame(owner) {
+            self.drop_frame(i, owner);
+        }
+    }
+
+    fn newest_frame(&self, owner: usize) -> Option<(usize, u64)> {
+        let mut best: Option<(u64, usize, u64)> = None;
+        self.each_frame(owner, |i, fr| {
+            let seq = fr.seq.load(Relaxed);
+            if best.is_none_or(|(s, _, _)| seq > s) {
+                best = Some((seq, i, fr.sp.load(Relaxed)));
+            }
+        });
+        best.map(|(_, i, sp)| (i, sp))
+    }
+
+    /// The return `owner` just made to the trampoline, its return address
+    /// popped from `slot` (`%rsp` - 8 now): its newest frame there, taken;
+    /// frames deeper than `slot` (calls gone without returning) are
+    /// dropped on the way. Also returns how many frames went (the taken
+    /// one included): each held a module reference.
+    pub(crate) fn pop_frame(&self, owner: usize, slot: u64) -> (Option<Ret>, u32) {
+        let mut gone = 0;
+        while let Some((i, sp)) = self.newest_frame(owner) {
+            let fr = &self.frames()[i];
+            let r = Ret {
+                ret: fr.ret.load(Relaxed),
+                func: fr.func.load(Relaxed),
+                id: fr.id.load(Relaxed),
+            };
+            if !self.drop_frame(i, owner) {
+                break;
+            }
+            gone += 1;
+            if sp >= slot {
+                return (Some(r), gone);
+            }
+        }
+        (None, gone)
+    }
+
+    /// Frees every frame of a dead task; returns how many.
+    pub(crate) fn abandon_frames(&self, owner: usize) -> u32 {
+        let mut n = 0;
+        self.each_frame(owner, |i, _| {
+            if self.drop_frame(i, owner) {
+                n += 1;
+            }
+        });
+        n
+    }
+
+    /// Frees every frame (the address space is dead); returns how many.
+    pub(crate) fn abandon_all_frames(&self) -> u32 {
+        let mut n = 0;
+        for (i, fr) in self.frames().iter().enumerate() {
+            let owner = fr.owner.load(Acquire);
+            if owner != 0 && self.drop_frame(i, owner) {
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Return frames in flight.
+    pub(crate) fn frames_in_flight(&self) -> u32 {
+        self.fused
+            .iter()
+            .map(|w| w.load(Relaxed).count_ones())
+            .sum()
     }
 
     /// Slot index of a user address inside the area.

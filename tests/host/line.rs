@@ -499,10 +499,24 @@ fn user_probe_point_errors() {
         ErrorKind::BadProbeAddr,
         22,
     );
-    check_error("^r 12:/bin/ls:main", ErrorKind::UprobeNoReturn);
-    check_error("^p 12:/bin/ls:main%return", ErrorKind::UprobeNoReturn);
-    check_error("^r 12:0x10", ErrorKind::UprobeNoReturn);
-    check_error("^p 12:0x10%return", ErrorKind::UprobeNoReturn);
+    // Return probes: `r` or tracefs' `%return` suffix (after a `(REF)`),
+    // no MAXACTIVE; `$retval` only there; the default name stays `p_`.
+    for spec in [
+        "r 12:/bin/ls:main",
+        "p 12:/bin/ls:main%return",
+        "r 12:0x10",
+        "p 12:0x10%return",
+        "r /bin/ls:0x10",
+        "p /bin/ls:0x10(0x20)%return",
+    ] {
+        let d = add(spec);
+        assert!(matches!(d.kind, Kind::Return { maxactive: 0 }), "{spec}");
+        assert!(default_event_name(&d).as_str().starts_with("p_"), "{spec}");
+    }
+    assert_eq!(add("r 12:0x10 rv=$retval").args.len(), 1);
+    check_error("p 12:0x10 rv=^$retval", ErrorKind::RetvalOnProbe);
+    check_error("r^3 12:0x10", ErrorKind::UprobeMaxactive);
+    check_error("r 12:0x10 ^@sym", ErrorKind::SymOnUprobe);
     // Fetch arguments are parsed as at a non-entry kernel point.
     assert_eq!(add("p 12:0x10 x=%ax s=+8(%sp):u32").args.len(), 2);
     check_error("p 12:0x10 x=^$arg1", ErrorKind::NofentryArgs);
