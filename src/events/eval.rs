@@ -49,6 +49,9 @@ pub(crate) struct Ctx<'a> {
     /// A user probe: memory is the probed process's (`$stackN` and
     /// dereferences read user memory, as tracefs' uprobes do).
     pub(crate) user: bool,
+    /// A user probe on a file: the address where the file's offset 0 is
+    /// mapped (for `@+OFF`).
+    pub(crate) file_base: Option<u64>,
 }
 
 /// The common argument shapes, with their program pre-digested so the hit
@@ -540,7 +543,7 @@ fn run(arg: &FetchArg, word: &str, ctx: &Ctx<'_>, out: &mut Out<'_>) {
         Some(Insn::Current) => Some(task::current() as u64),
         Some(Insn::Arg(n)) => match kernel_argument(u32::from(*n)) {
             ArgLocation::Reg(o) => Some(reg(regs, o)),
-            ArgLocation::Stack(k) => read_u64(sp.wrapping_add(u64::from(k) * 8), false),
+            ArgLocation::Stack(k) => read_u64(sp.wrapping_add(u64::from(k) * 8), ctx.user),
         },
         Some(Insn::EntryArg(n)) => ctx
             .entry_args
@@ -552,6 +555,7 @@ fn run(arg: &FetchArg, word: &str, ctx: &Ctx<'_>, out: &mut Out<'_>) {
             }
             return;
         }
+        Some(Insn::FileOffset(off)) => ctx.file_base.map(|b| b.wrapping_add(*off)),
         Some(Insn::Symbol(_)) => {
             i += 1;
             match code.get(1) {

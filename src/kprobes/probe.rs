@@ -100,6 +100,7 @@ unsafe impl KProbeOwner for Probe {
                     retval: None,
                     entry_args: None,
                     user: false,
+                    file_base: None,
                 };
                 eval::record_args(head, args, &ctx);
             }

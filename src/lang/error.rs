@@ -117,6 +117,8 @@ pub enum ErrorKind {
     BadMemAddr,
     /// `@+OFFS` (a file offset) in a kernel probe.
     FileOnKprobe,
+    /// `@+OFF` whose OFF is not a number.
+    BadFileOffs,
     /// `@SYM` (a kernel symbol) in a user probe.
     SymOnUprobe,
     /// `\IMM` not a number.
@@ -328,6 +330,7 @@ impl ErrorKind {
             BadRegName => "Invalid register name",
             BadMemAddr => "Invalid memory address",
             FileOnKprobe => "File offset is not available for kernel probes",
+            BadFileOffs => "Invalid file offset value",
             SymOnUprobe => "Symbol is not available with uprobe",
             BadImm => "Invalid immediate value",
             ImmstrNoClose => "String is not closed with '\"'",

@@ -250,6 +250,9 @@ pub enum Insn {
     Retval,
     /// `\IMM`, `@ADDR`, or the resolved address of a preceding `Symbol`.
     Imm(u64),
+    /// `@+OFF` (user probes): the address where offset OFF of the probed
+    /// file is mapped in the process (tracefs' `FETCH_OP_FOFFS`).
+    FileOffset(u64),
     /// `$comm`: the address of `current->comm`.
     Comm,
     /// `$current`: the address of `current`.
@@ -991,9 +994,12 @@ impl<'w> Parser<'w> {
             }
             let n = (v - 1) as u16;
             match self.site {
-                ProbeSite::FunctionEntry => Insn::Arg(n),
+                // A user entry probe's point is the function's entry (the
+                // user says so by asking): the x86-64 System V registers,
+                // then the caller's stack in user memory.
+                ProbeSite::FunctionEntry | ProbeSite::User => Insn::Arg(n),
                 ProbeSite::FunctionReturn => Insn::EntryArg(n),
-                ProbeSite::Other | ProbeSite::User | ProbeSite::UserReturn => {
+                ProbeSite::Other | ProbeSite::UserReturn => {
                     return Err(ArgError::inval(ErrorKind::NofentryArgs, self.offset))
                 }
             }
@@ -1012,7 +1018,12 @@ impl<'w> Parser<'w> {
                 .map_err(|err| ArgError::new(ErrorKind::BadMemAddr, self.offset, err))?;
             self.code[self.cur] = Insn::Imm(v);
         } else if c == b'+' {
-            return Err(ArgError::inval(ErrorKind::FileOnKprobe, self.offset));
+            if !matches!(self.site, ProbeSite::User | ProbeSite::UserReturn) {
+                return Err(ArgError::inval(ErrorKind::FileOnKprobe, self.offset));
+            }
+            let v = kstrtoull(&self.w[s + 2..e], 0)
+                .map_err(|err| ArgError::new(ErrorKind::BadFileOffs, self.offset, err))?;
+            self.code[self.cur] = Insn::FileOffset(v);
         } else if matches!(self.site, ProbeSite::User | ProbeSite::UserReturn) {
             return Err(ArgError::inval(ErrorKind::SymOnUprobe, self.offset));
         } else {
@@ -1573,10 +1584,7 @@ impl<'a> ArgList<'a> {
                 continue;
             };
             last = Some(pos);
-            if matches!(
-                site,
-                ProbeSite::Other | ProbeSite::User | ProbeSite::UserReturn
-            ) {
+            if matches!(site, ProbeSite::Other | ProbeSite::UserReturn) {
                 return Err(ParseError::new(ErrorKind::NofentryArgs, pos));
             }
             match rest.first() {

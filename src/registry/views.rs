@@ -88,7 +88,7 @@ impl Registry {
             )?;
             hist::write(w, &h)?;
         }
-        Ok(())
+        self.uprobes.show_latency(w)
     }
 
     /// `returns`: the recent returns of every return probe, oldest first.

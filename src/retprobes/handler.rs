@@ -31,13 +31,13 @@ use kernel::prelude::*;
 /// Time stamp counter: read at entry and at return, converted to ns only
 /// for the histogram (cheaper than a clocksource read on the hit paths).
 #[inline]
-fn cycles() -> u64 {
+pub(crate) fn cycles() -> u64 {
     // SAFETY: `rdtsc` has no preconditions in kernel mode.
     unsafe { core::arch::x86_64::_rdtsc() }
 }
 
 /// TSC cycles to ns (`tsc_khz` is the calibrated TSC frequency).
-fn cycles_to_ns(c: u64) -> u64 {
+pub(crate) fn cycles_to_ns(c: u64) -> u64 {
     // SAFETY: Reads an exported variable that is set at boot.
     let khz = u64::from(unsafe { kbind::tsc_khz }).max(1);
     // No u128 (and no overflow): whole milliseconds, then the rest.
@@ -278,6 +278,7 @@ impl RetCore {
                     retval: Some(regs.ax as u64),
                     entry_args: Some((&entry, &args.entry)),
                     user: false,
+                    file_base: None,
                 };
                 eval::record_args(head, args, &ctx);
             }

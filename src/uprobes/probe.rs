@@ -13,16 +13,18 @@
 use super::emulate::{emulate, gpr, set_gpr, TF};
 use super::mm::UMm;
 use super::table::{hash_point, Hashed};
-use super::xol::{Miss, Step, StepInfo};
+use super::xol::{Miss, Ret, Step, StepInfo};
 use super::ENABLED;
 use crate::events::eval::{self, Args, Ctx};
 use crate::events::filter::Filter;
 use crate::events::ring::{self, Head};
 use crate::insn::{Emulation, Fixups, Verdict, MAX_INSN_LEN};
 use crate::probe::{Name, Named};
+use crate::retprobes::handler::{cycles, cycles_to_ns};
+use crate::retprobes::hist::{self, BUCKETS};
 use crate::sys::bindings::pt_regs;
 use crate::sys::file::Inode;
-use crate::sys::percpu::{PerCpu, Zeroable};
+use crate::sys::percpu::{self, PerCpu, Zeroable};
 use crate::sys::{task, user};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use kernel::prelude::*;
@@ -37,6 +39,16 @@ pub(super) struct UStats {
 // SAFETY: An all-zero atomic is a valid zero; atomics are `Sync` and have no
 // destructor.
 unsafe impl Zeroable for UStats {}
+
+/// Per-CPU return statistics of a return probe: the entry-to-return
+/// latency histogram (ns), and returns on another CPU than their entry.
+pub(super) struct URetStats {
+    hist: [AtomicU64; BUCKETS],
+    migrated: AtomicU64,
+}
+
+// SAFETY: As for `UStats`.
+unsafe impl Zeroable for URetStats {}
 
 /// Where a probe's breakpoints go.
 pub(crate) enum Kind {
@@ -92,8 +104,8 @@ pub(crate) struct UProbe {
     /// of its length (a [`crate::probe::TargetText`] is 320 bytes; this
     /// keeps a probe in a 512-byte slab object).
     pub(super) target: KVec<u8>,
-    /// For `PID:PATH:SYMBOL[+OFF]`: the file offset the symbol resolved
-    /// to when the probe was added.
+    /// For a point in a file (`[PID:]PATH:...`): its file offset (a
+    /// symbol resolved when the probe was added); `None` for `PID:0xADDR`.
     pub(super) file_offset: Option<u64>,
     /// Where its breakpoints go.
     pub(super) kind: Kind,
@@ -134,6 +146,8 @@ pub(crate) struct UProbe {
     /// A return probe (`r`, `%return`): its entry hijacks the return, and
     /// the return is the hit.
     pub(super) ret: bool,
+    /// A return probe's latency histogram.
+    pub(super) rstats: Option<PerCpu<URetStats>>,
     /// Returns not hijacked: the thread had [`super::xol::MAX_DEPTH`] in flight;
     /// the address space [`super::xol::NFRAMES`], or the return address could
     /// not be read or written.
@@ -251,19 +265,30 @@ impl UProbe {
             retval: None,
             entry_args: None,
             user: true,
+            file_base: self.file_offset.map(|o| vaddr.wrapping_sub(o)),
         };
         eval::record_args(Head::entry(self.id, vaddr), args, &ctx);
     }
 
     /// A return of a call of this return probe's function at `func`, to
     /// `ret` (trap context): counted and recorded with `$retval`.
-    pub(super) fn count_return(&self, regs: &pt_regs, func: u64, ret: u64) {
+    pub(super) fn count_return(&self, regs: &pt_regs, r: &Ret) {
         if !ENABLED.load(Relaxed) || !self.armed.load(Relaxed) || !self.filter.pass() {
             return;
         }
         let s = self.stats.this_cpu();
         s.hits.store(s.hits.load(Relaxed).wrapping_add(1), Relaxed);
-        let head = Head::ret(self.id, func, ret);
+        if let Some(rs) = self.rstats.as_ref() {
+            let rs = rs.this_cpu();
+            let lat = cycles_to_ns(cycles().saturating_sub(r.t0));
+            let b = &rs.hist[hist::bucket(lat)];
+            b.store(b.load(Relaxed).wrapping_add(1), Relaxed);
+            if r.cpu != percpu::cpu() {
+                rs.migrated
+                    .store(rs.migrated.load(Relaxed).wrapping_add(1), Relaxed);
+            }
+        }
+        let head = Head::ret(self.id, r.func, r.ret);
         match self.args.as_deref() {
             None => ring::record(head, 0, |_: &mut [u8]| {}),
             Some(args) => {
@@ -272,10 +297,25 @@ impl UProbe {
                     retval: Some(regs.ax as u64),
                     entry_args: None,
                     user: true,
+                    file_base: self.file_offset.map(|o| r.func.wrapping_sub(o)),
                 };
                 eval::record_args(head, args, &ctx);
             }
         }
+    }
+
+    /// A return probe's summed latency histogram and migrated returns.
+    pub(super) fn histogram(&self) -> Option<([u64; BUCKETS], u64)> {
+        let rs = self.rstats.as_ref()?;
+        let mut h = [0u64; BUCKETS];
+        let mut m = 0u64;
+        rs.for_each(|s| {
+            for (d, c) in h.iter_mut().zip(s.hist.iter()) {
+                *d = d.wrapping_add(c.load(Relaxed));
+            }
+            m = m.wrapping_add(s.migrated.load(Relaxed));
+        });
+        Some((h, m))
     }
 
     /// Returns not hijacked (depth, other causes).
@@ -375,21 +415,24 @@ impl Site<'_> {
             return false;
         }
         let sp = regs.sp as u64;
-        // This entry's trap taken again (a step that found no free slot).
-        if umm.xol.has_frame(me, sp, self.vaddr) {
-            return true;
-        }
         let Some(ret) = user::read_u64(sp) else {
             p.miss_other.fetch_add(1, Relaxed);
             return true;
         };
+        // This entry's trap taken again (a step that found no free slot):
+        // hijacked already. (The trampoline's address there with another
+        // function's frame is a chain: a tail call into this one.)
+        if ret == tramp && umm.xol.has_frame(me, sp, self.vaddr) {
+            return true;
+        }
         // Each frame holds a module reference: the trampoline's int3 needs
         // the module until the return came back.
         if !task::module_try_get() {
             p.miss_other.fetch_add(1, Relaxed);
             return true;
         }
-        let pushed = umm.xol.push_frame(me, sp, ret, self.vaddr, p.id);
+        let when = (percpu::cpu(), cycles());
+        let pushed = umm.xol.push_frame(me, sp, ret, self.vaddr, p.id, when);
         let stale = match pushed {
             Ok(n) | Err((_, n)) => n,
         };

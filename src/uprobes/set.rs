@@ -26,6 +26,7 @@ use crate::lang::error::{ErrorKind, ParseError, UprobeLimit};
 use crate::lang::line::{write_target, Target};
 use crate::lang::upoint::UTarget;
 use crate::probe::{CmdError, Name, Named, TargetText};
+use crate::retprobes::hist;
 use crate::sys::percpu::PerCpu;
 use crate::sys::task;
 use crate::sys::user::{self, vma, FileVma};
@@ -251,7 +252,7 @@ impl UProbes {
     fn forget_mm(&mut self, umm: Arc<UMm>) {
         MMS.remove(hash_mm(umm.key()), Arc::as_ptr(&umm));
         // A trap in that address space may be looking at it.
-        kernel::sync::rcu::synchronize_rcu();
+        grace_period();
         if let Some(i) = self.mms.iter().position(|u| Arc::ptr_eq(u, &umm)) {
             let _ = self.mms.remove(i);
             NMMS.fetch_sub(1, Relaxed);
@@ -344,6 +345,10 @@ impl UProbes {
                 args: n.args,
                 filter: Default::default(),
                 ret: n.ret,
+                rstats: match n.ret {
+                    true => Some(PerCpu::new().map_err(|_| oom())?),
+                    false => None,
+                },
                 miss_depth: AtomicU64::new(0),
                 miss_other: AtomicU64::new(0),
             },
@@ -363,15 +368,11 @@ impl UProbes {
         let pos = n.target_pos;
         // A symbol becomes its file offset; the reader's errors are
         // positioned in the probe point.
-        let symbol::Point {
-            pid,
-            path,
-            addr,
-            symbol: by_symbol,
-        } = symbol::resolve(&n.target).map_err(|e| ParseError {
-            pos: pos + e.pos,
-            ..e
-        })?;
+        let symbol::Point { pid, path, addr } =
+            symbol::resolve(&n.target).map_err(|e| ParseError {
+                pos: pos + e.pos,
+                ..e
+            })?;
         let pt = match user::resolve(pid, path, addr, true) {
             Ok(pt) => pt,
             Err(e) => {
@@ -422,7 +423,8 @@ impl UProbes {
             }
         };
         let kind = Kind::Pid { vaddr };
-        let mut probe = Self::new_probe(n, kind, bytes, vaddr, by_symbol.then_some(addr), pos)?;
+        let mut probe =
+            Self::new_probe(n, kind, bytes, vaddr, path.is_some().then_some(addr), pos)?;
         let oom = || cmd_err(NoMemory, 0);
         self.probes.reserve(1, GFP_KERNEL).map_err(|_| oom())?;
         probe.insts.reserve(1, GFP_KERNEL).map_err(|_| oom())?;
@@ -454,7 +456,7 @@ impl UProbes {
         // The table names the probe before the int3 exists.
         if let Err(e) = user::poke_wait(umm.mm(), vaddr, core::ptr::null_mut(), probe.orig, INT3) {
             POINTS.remove(inst.hash(), ptr);
-            kernel::sync::rcu::synchronize_rcu();
+            grace_period();
             let kind = if e == ENOMEM {
                 NoMemory
             } else if e == EAGAIN {
@@ -479,7 +481,6 @@ impl UProbes {
     fn add_path(&mut self, n: NewUProbe<'_>) -> Result<(), CmdError> {
         use ErrorKind::*;
         let pos = n.target_pos;
-        let by_symbol = matches!(n.target, UTarget::Symbol { .. });
         let (mut file, offset) = symbol::open_path(&n.target).map_err(|e| ParseError {
             pos: pos + e.pos,
             ..e
@@ -503,7 +504,7 @@ impl UProbes {
         }
         let new_file = !self.probes.iter().any(|p| p.inode_key() == Some(key));
         let kind = Kind::Path { inode, offset };
-        let probe = Self::new_probe(n, kind, &bytes[..got], 0, by_symbol.then_some(offset), pos)?;
+        let probe = Self::new_probe(n, kind, &bytes[..got], 0, Some(offset), pos)?;
         self.probes
             .reserve(1, GFP_KERNEL)
             .map_err(|_| cmd_err(NoMemory, 0))?;
@@ -659,7 +660,7 @@ impl UProbes {
     /// (after a grace period).
     fn flush_dead(&mut self) {
         if !self.dead.is_empty() || !self.dead_maps.is_empty() {
-            kernel::sync::rcu::synchronize_rcu();
+            grace_period();
             self.dead.clear();
             self.dead_maps.clear();
         }
@@ -939,7 +940,7 @@ impl UProbes {
             }
         }
         if !files.is_empty() {
-            kernel::sync::rcu::synchronize_rcu();
+            grace_period();
         }
         self.flush_dead();
         for (p, keep) in gone.into_iter().zip(kept.iter()) {
@@ -1020,7 +1021,7 @@ impl UProbes {
         for u in self.mms.iter() {
             MMS.remove(hash_mm(u.key()), Arc::as_ptr(u));
         }
-        kernel::sync::rcu::synchronize_rcu();
+        grace_period();
         NMMS.store(0, Relaxed);
         self.mms.clear();
         self.mappers = None;
@@ -1057,7 +1058,7 @@ impl UProbes {
             for u in self.mms.iter().filter(|u| dead(u)) {
                 MMS.remove(hash_mm(u.key()), Arc::as_ptr(u));
             }
-            kernel::sync::rcu::synchronize_rcu();
+            grace_period();
             // A `PID:` probe stays, with its counts, until its line is
             // removed (`list` says it is gone).
             for p in self.probes.iter_mut() {
@@ -1180,6 +1181,23 @@ impl UProbes {
                     .count()
             })
             .sum()
+    }
+
+    /// `latency` rows of the user return probes (as the kernel ones').
+    pub(crate) fn show_latency(&self, w: &mut impl Write) -> core::fmt::Result {
+        for p in self.probes.iter() {
+            let Some((h, migrated)) = p.histogram() else {
+                continue;
+            };
+            p.write_name(w)?;
+            writeln!(
+                w,
+                ": returns {} (migrated {migrated}), ns:",
+                hist::total(&h)
+            )?;
+            hist::write(w, &h)?;
+        }
+        Ok(())
     }
 
     /// `filter` rows.
@@ -1310,6 +1328,18 @@ fn sem_down(p: &mut UProbe, umm: &UMm) {
     }
 }
 
+/// Waits for an RCU grace period, and frees the tables' arrays retired by
+/// growths before it began (their readers are done then). Sleeps.
+fn grace_period() {
+    let retired = (
+        POINTS.take_retired(),
+        PATHS.take_retired(),
+        MMS.take_retired(),
+    );
+    kernel::sync::rcu::synchronize_rcu();
+    drop(retired);
+}
+
 /// Frees `item` after a grace period: queued on `list` (for the next
 /// [`UProbes::flush_dead`]), or waited for right here without memory.
 fn retire<T>(list: &mut KVec<KBox<T>>, item: KBox<T>) {
@@ -1317,7 +1347,7 @@ fn retire<T>(list: &mut KVec<KBox<T>>, item: KBox<T>) {
         // Cannot fail: reserved.
         let _ = list.push(item, GFP_KERNEL);
     } else {
-        kernel::sync::rcu::synchronize_rcu();
+        grace_period();
         drop(item);
     }
 }

@@ -34,10 +34,8 @@ pub(crate) struct Point<'a> {
     pub(crate) pid: u32,
     /// The file (none for `PID:0xADDR`).
     pub(crate) path: Option<&'a str>,
-    /// The virtual address, or the offset in `path`.
+    /// The virtual address, or the offset in `path` (a symbol's, found).
     pub(crate) addr: u64,
-    /// For `PID:PATH:SYMBOL[+OFF]`: the file offset found (= `addr`).
-    pub(crate) symbol: bool,
 }
 
 /// The address or file offset of `t`: a symbol is looked up in its file.
@@ -51,7 +49,6 @@ pub(crate) fn resolve<'a>(t: &UTarget<'a>) -> Result<Point<'a>, ParseError> {
             pid,
             path: None,
             addr,
-            symbol: false,
         }),
         UTarget::File {
             pid, path, offset, ..
@@ -59,7 +56,6 @@ pub(crate) fn resolve<'a>(t: &UTarget<'a>) -> Result<Point<'a>, ParseError> {
             pid: pid.unwrap_or(0),
             path: Some(path),
             addr: offset,
-            symbol: false,
         }),
         UTarget::Symbol {
             pid,
@@ -79,7 +75,6 @@ pub(crate) fn resolve<'a>(t: &UTarget<'a>) -> Result<Point<'a>, ParseError> {
                 pid: pid.unwrap_or(0),
                 path: Some(path),
                 addr: foff,
-                symbol: true,
             })
         }
     }

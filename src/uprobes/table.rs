@@ -62,6 +62,9 @@ struct Slots<T> {
     live: AtomicUsize,
     /// Live entries and tombstones (a probe sequence's length bound).
     used: AtomicUsize,
+    /// The next older array retired by a growth (see
+    /// [`DynTable::take_retired`]), owned (from `KBox::into_raw`) or null.
+    prev: AtomicPtr<Slots<T>>,
 }
 
 impl<T> Slots<T> {
@@ -76,6 +79,7 @@ impl<T> Slots<T> {
                 slots,
                 live: AtomicUsize::new(0),
                 used: AtomicUsize::new(0),
+                prev: AtomicPtr::new(null_mut()),
             },
             GFP_KERNEL,
         )?)
@@ -86,10 +90,30 @@ impl<T> Slots<T> {
     }
 }
 
+/// Arrays retired by growths, freed when this drops (after an RCU grace
+/// period that began after they were taken: see
+/// [`DynTable::take_retired`]).
+pub(crate) struct Retired<T>(*mut Slots<T>);
+
+impl<T> Drop for Retired<T> {
+    fn drop(&mut self) {
+        let mut p = self.0;
+        while !p.is_null() {
+            // SAFETY: A chain of retired arrays from `KBox::into_raw`, ours
+            // (taken out of the table), no reader left (the holder's
+            // grace period).
+            let b = unsafe { KBox::from_raw(p) };
+            p = b.prev.load(Relaxed);
+        }
+    }
+}
+
 /// An open-addressing hash table of raw pointers, read without locks,
 /// whose array grows: it is replaced by one twice as big (or rebuilt
-/// without its tombstones) when it is half full, and the old one is freed
-/// after an RCU grace period; at least `MIN` slots (a power of two).
+/// without its tombstones) when it is half full; the old one is retired,
+/// freed after the next RCU grace period the registry waits for anyway (a
+/// growth does not wait: adding many probes at once is not slowed by one
+/// grace period per doubling); at least `MIN` slots (a power of two).
 ///
 /// Writers hold the registry mutex. Readers run in RCU read-side critical
 /// sections; an object stays valid for them because it is freed only after
@@ -97,13 +121,24 @@ impl<T> Slots<T> {
 /// array). Empty (no array) until the first insertion.
 pub(crate) struct DynTable<T, const MIN: usize> {
     cur: AtomicPtr<Slots<T>>,
+    /// Arrays replaced by growths, not freed yet: a chain through
+    /// [`Slots::prev`] (each older than the one that points to it).
+    retired: AtomicPtr<Slots<T>>,
 }
 
 impl<T: Hashed, const MIN: usize> DynTable<T, MIN> {
     const fn new() -> Self {
         Self {
             cur: AtomicPtr::new(null_mut()),
+            retired: AtomicPtr::new(null_mut()),
         }
+    }
+
+    /// The arrays retired so far (registry mutex held): the caller frees
+    /// them (drops the result) after an RCU grace period that begins after
+    /// this call.
+    pub(super) fn take_retired(&self) -> Retired<T> {
+        Retired(self.retired.swap(null_mut(), Relaxed))
     }
 
     /// The entry for which `is` holds, starting at `hash`.
@@ -206,11 +241,11 @@ impl<T: Hashed, const MIN: usize> DynTable<T, MIN> {
         }
         self.cur.store(KBox::into_raw(new), Release);
         if !old.is_null() {
-            // Readers that found the old array finish with it first.
-            kernel::sync::rcu::synchronize_rcu();
-            // SAFETY: From `KBox::into_raw` (an earlier `grow`); no reader
-            // is left.
-            drop(unsafe { KBox::from_raw(old) });
+            // Readers that found the old array may still use it: retired,
+            // freed after a later grace period.
+            // SAFETY: Registry mutex held; `old` is out of `cur` and ours.
+            unsafe { (*old).prev.store(self.retired.load(Relaxed), Relaxed) };
+            self.retired.store(old, Relaxed);
         }
         Ok(())
     }
@@ -294,10 +329,12 @@ impl<T: Hashed, const MIN: usize> DynTable<T, MIN> {
             return;
         }
         self.cur.store(null_mut(), Release);
+        let retired = self.take_retired();
         // Readers that found the array finish with it first.
         kernel::sync::rcu::synchronize_rcu();
         // SAFETY: From `KBox::into_raw`; no reader is left.
         drop(unsafe { KBox::from_raw(s) });
+        drop(retired);
     }
 
     /// Frees the array once every entry is gone and no reader can be
@@ -308,5 +345,6 @@ impl<T: Hashed, const MIN: usize> DynTable<T, MIN> {
             // SAFETY: From `KBox::into_raw`; no reader is left.
             drop(unsafe { KBox::from_raw(s) });
         }
+        drop(self.take_retired());
     }
 }

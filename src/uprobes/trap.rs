@@ -14,7 +14,7 @@ use super::emulate::{set_gpr, TF};
 use super::mm::UMm;
 use super::probe::{Site, UInst, UProbe};
 use super::table::{hash_mm, hash_point, MMS, NMMS, PATHS, POINTS};
-use super::xol::Step;
+use super::xol::{Step, MAX_DEPTH};
 use super::{reaper, INT3};
 use crate::insn::Fixups;
 use crate::sys::bindings::{self, pt_regs};
@@ -24,6 +24,7 @@ use crate::sys::user;
 use core::sync::atomic::Ordering::Relaxed;
 use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow};
+use kernel::uaccess::{UserPtr, UserSlice};
 
 /// `DR6.BS`: the debug trap is a single step.
 const DR_STEP: u64 = 1 << 14;
@@ -50,8 +51,24 @@ unsafe extern "C" fn rprobes_uprobes_int3(
         i.site().hit(regs);
         return NOTIFY_STOP;
     }
+    // A path probe's: found by file and offset through the address
+    // space's mappings of probed files, as the kernel finds its uprobes
+    // (inline: under emulation a call costs a few dozen instructions).
+    if super::path::PATH_PROBES.load(Relaxed) != 0 {
+        // SAFETY: As above.
+        if let Some(umm) = unsafe { MMS.find(hash_mm(mm), |u| u.key() == mm) } {
+            if let Some((file, off)) = umm.file_point(bp) {
+                let is = |p: &UProbe| p.is_at(file, off);
+                // SAFETY: As above.
+                if let Some(p) = unsafe { PATHS.find(hash_point(file, off), is) } {
+                    Site { p, umm, vaddr: bp }.hit(regs);
+                    return NOTIFY_STOP;
+                }
+            }
+        }
+    }
     // SAFETY: As above.
-    notify(unsafe { int3_not_a_pid_probe(regs, mm, bp) })
+    notify(unsafe { int3_not_a_probe(regs, mm, bp) })
 }
 
 /// The die notifier's verdicts.
@@ -67,26 +84,17 @@ fn notify(ours: bool) -> kernel::ffi::c_int {
     }
 }
 
-/// [`rprobes_uprobes_int3`] for an `int3` that is not a `PID:` probe's: a
-/// path probe's (found by file and offset through the address space's
-/// mappings of probed files, as the kernel finds its uprobes), the end of
-/// a stepped copy, a breakpoint removed meanwhile, or not rprobes' at all.
+/// [`rprobes_uprobes_int3`] for an `int3` that is not a probe's: a return
+/// to the trampoline, the end of a stepped copy, a breakpoint removed
+/// meanwhile, or not rprobes' at all.
 ///
 /// # Safety
 ///
 /// As for [`rprobes_uprobes_int3`]; `bp` is the address of the `int3`.
 #[inline(never)]
-unsafe fn int3_not_a_pid_probe(regs: &mut pt_regs, mm: usize, bp: u64) -> bool {
+unsafe fn int3_not_a_probe(regs: &mut pt_regs, mm: usize, bp: u64) -> bool {
     // SAFETY: Interrupts are off: an RCU read-side critical section.
     let umm = unsafe { MMS.find(hash_mm(mm), |u| u.key() == mm) };
-    if let Some((umm, (file, off))) = umm.and_then(|u| Some((u, u.file_point(bp)?))) {
-        let is = |p: &UProbe| p.is_at(file, off);
-        // SAFETY: As above.
-        if let Some(p) = unsafe { PATHS.find(hash_point(file, off), is) } {
-            Site { p, umm, vaddr: bp }.hit(regs);
-            return true;
-        }
-    }
     if let Some(umm) = umm.filter(|u| u.xol.tramp() == bp && bp != 0) {
         // SAFETY: As above.
         return unsafe { return_hit(umm, regs) };
@@ -143,7 +151,7 @@ unsafe fn return_hit(umm: &UMm, regs: &mut pt_regs) -> bool {
         if let Some(r) = r {
             // SAFETY: The caller's guarantee (an RCU read-side section).
             if let Some(p) = unsafe { probe_at(umm, r.func) }.filter(|p| p.id == r.id) {
-                p.count_return(regs, r.func, r.ret);
+                p.count_return(regs, &r);
             }
         }
         // Each frame held a module reference.
@@ -367,7 +375,13 @@ pub(super) unsafe extern "C" fn on_fork(
         super::path::GEN.fetch_add(1, core::sync::atomic::Ordering::Release);
         super::path::queue_install(child.cast());
     }
-    if !umm.pid_points.load(Relaxed) {
+    // The forking thread's returns in flight: the child's copy of its
+    // stack has the trampoline's address where they are, and the child has
+    // no XOL area (it is not copied).
+    let me = task::current() as usize;
+    let mut rets = [(0u64, 0u64); MAX_DEPTH];
+    let nrets = umm.xol.frames_of(me, &mut rets);
+    if !umm.pid_points.load(Relaxed) && nrets == 0 {
         return;
     }
     // The parent's state, kept alive (its mm is not reused) until the
@@ -378,6 +392,8 @@ pub(super) unsafe extern "C" fn on_fork(
     let fix = ForkFix {
         work: TaskWork::new(),
         parent,
+        rets,
+        nrets,
     };
     let Ok(b) = KBox::new(fix, GFP_ATOMIC) else {
         pr_warn!("fork: out of memory, a child keeps breakpoints\n");
@@ -398,6 +414,10 @@ pub(super) unsafe extern "C" fn on_fork(
 struct ForkFix {
     work: TaskWork,
     parent: Arc<UMm>,
+    /// The forking thread's returns in flight: (stack slot, real return
+    /// address).
+    rets: [(u64, u64); MAX_DEPTH],
+    nrets: usize,
 }
 
 /// Task work in a fork child: the parent's `PID:` breakpoints out of the
@@ -409,7 +429,21 @@ struct ForkFix {
 unsafe fn fork_fix(arg: *mut kernel::ffi::c_void) {
     // SAFETY: `on_fork` passed a box from `KBox::into_raw`.
     let fix = unsafe { KBox::from_raw(arg.cast::<ForkFix>()) };
-    reaper::fork_fix(fix.parent.key());
+    if fix.parent.pid_points.load(Relaxed) {
+        reaper::fork_fix(fix.parent.key());
+    }
+    // The child returns to the real callers: its copy of the stack gets
+    // the real return addresses back where the parent's has the
+    // trampoline's (its own memory, written as the task itself would).
+    for &(slot, ret) in &fix.rets[..fix.nrets] {
+        let mut w = UserSlice::new(UserPtr::from_addr(slot as usize), 8).writer();
+        if w.write(&ret).is_err() {
+            pr_warn!(
+                "fork: a child's return address at {:#x} cannot be put back\n",
+                slot
+            );
+        }
+    }
 }
 
 /// A thread group exited or a process exec'd: an address space may be

@@ -144,6 +144,10 @@ struct Frame {
     /// The probed address (the function), and the probe's id.
     func: AtomicU64,
     id: AtomicU32,
+    /// The CPU of the entry.
+    cpu: AtomicU32,
+    /// TSC at the entry.
+    t0: AtomicU64,
 }
 
 /// A return frame popped: see [`Xol::pop_frame`].
@@ -152,6 +156,8 @@ pub(crate) struct Ret {
     pub(crate) ret: u64,
     pub(crate) func: u64,
     pub(crate) id: u32,
+    pub(crate) cpu: u32,
+    pub(crate) t0: u64,
 }
 
 /// Why a return probe's entry did not hijack the return.
@@ -521,10 +527,12 @@ impl Xol {
     }
 
     /// Records a return of `owner` (a call of `func`, probe `id`, whose
-    /// return address `ret` is at `sp`). Frames of `owner` deeper than
-    /// `sp` are dropped first (their calls are gone: `longjmp`, an
-    /// exception, a coroutine switch). Returns how many were dropped, or
-    /// why none could be taken.
+    /// return address `ret` is at `sp`). Frames of `owner` at `sp` or
+    /// deeper are dropped first: their calls are gone (`longjmp`, an
+    /// exception, a coroutine switch: a new call now uses their stack
+    /// slot), but a frame at `sp` when `ret` is the trampoline (a probed
+    /// function's tail call into this one: a chain). Returns how many
+    /// were dropped, or why none could be taken.
     pub(crate) fn push_frame(
         &self,
         owner: usize,
@@ -532,11 +540,14 @@ impl Xol {
         ret: u64,
         func: u64,
         id: u32,
+        (cpu, t0): (u32, u64),
     ) -> core::result::Result<u32, (Miss, u32)> {
         let mut stale = 0u32;
         let mut depth = 0usize;
+        let chained = ret == self.tramp();
         self.each_frame(owner, |i, fr| {
-            if fr.sp.load(Relaxed) < sp {
+            let at = fr.sp.load(Relaxed);
+            if at < sp || (at == sp && !chained) {
                 if self.drop_frame(i, owner) {
                     stale += 1;
                 }
@@ -563,6 +574,8 @@ impl Xol {
                         fr.ret.store(ret, Relaxed);
                         fr.func.store(func, Relaxed);
                         fr.id.store(id, Relaxed);
+                        fr.cpu.store(cpu, Relaxed);
+                        fr.t0.store(t0, Relaxed);
                         fr.owner.store(owner, Release);
                         return Ok(stale);
                     }
@@ -605,6 +618,8 @@ impl Xol {
                 ret: fr.ret.load(Relaxed),
                 func: fr.func.load(Relaxed),
                 id: fr.id.load(Relaxed),
+                cpu: fr.cpu.load(Relaxed),
+                t0: fr.t0.load(Relaxed),
             };
             if !self.drop_frame(i, owner) {
                 break;
@@ -637,6 +652,19 @@ impl Xol {
                 n += 1;
             }
         }
+        n
+    }
+
+    /// `owner`'s frames in flight, as (stack slot, real return address),
+    /// into `out`; returns how many (at most `out.len()`).
+    pub(crate) fn frames_of(&self, owner: usize, out: &mut [(u64, u64)]) -> usize {
+        let mut n = 0;
+        self.each_frame(owner, |_, fr| {
+            if let Some(o) = out.get_mut(n) {
+                *o = (fr.sp.load(Relaxed), fr.ret.load(Relaxed));
+                n += 1;
+            }
+        });
         n
     }
 

@@ -52,10 +52,19 @@ sed 's/^p:m/p:kprobes\/m/' /tmp/many >/tmp/many-tracefs
 UITERS=$((ITERS / 4))
 UCHUNK=100
 UB=/tests/progs/bench
-ucase() { # case: uprobe_base | uprobe_{emu,mov,step,rip}_{tracefs,rprobes} | uprobe_emu_rprobes_noevent | uprobe_{emu,step}_rprobes_path
+ucase() { # case: uprobe_base | uprobe_{emu,mov,step,rip,ret}_{tracefs,rprobes} | uprobe_emu_rprobes_noevent | uprobe_{emu,step}_rprobes_path
 	k=${1#uprobe_}
 	mech=${k#*_}
 	k=${k%%_*}
+	# ret: a return probe on ub_fn (its entry is ub_emu), recording
+	# $retval: a hit is the entry and the return.
+	pfx=p
+	args=
+	if [ "$k" = ret ]; then
+		k=emu
+		pfx=r
+		args=' rv=$retval'
+	fi
 	fn=ub_fn
 	[ "$k" = rip ] && fn=ub_rip
 	n=$UITERS
@@ -75,8 +84,8 @@ ucase() { # case: uprobe_base | uprobe_{emu,mov,step,rip}_{tracefs,rprobes} | up
 	addr=$(awk -v t="ub_$k" '$1 == "target" && $2 == t { print $3 }' /tmp/ub.out)
 	off=$(awk -v t="ub_$k" '$1 == "target" && $2 == t { print $4 }' /tmp/ub.out)
 	case $mech in
-	tracefs) echo "p:ub/x $UB:$off" >$T/uprobe_events && echo 1 >$T/events/ub/x/enable || return 1 ;;
-	rprobes) echo "p:ub/x $bp:$addr" >$D/probes || return 1 ;;
+	tracefs) echo "$pfx:ub/x $UB:$off$args" >$T/uprobe_events && echo 1 >$T/events/ub/x/enable || return 1 ;;
+	rprobes) echo "$pfx:ub/x $bp:$addr$args" >$D/probes || return 1 ;;
 	rprobes_path) echo "p:ub/x $UB:$off" >$D/probes || return 1 ;;
 	rprobes_noevent) echo 0 >$D/tracing_on && echo "p:ub/x $bp:$addr" >$D/probes || return 1 ;;
 	esac
@@ -342,7 +351,7 @@ measure() {
 cases="syscall_base kprobe_tracefs kprobe_rprobes kprobe_rprobes_noevent kprobe_rprobes_disarmed kprobe_rprobes_1000 ufunc_base
 kretprobe_tracefs kretprobe_rprobes kprobe3_tracefs kprobe3_rprobes
 uprobe_base uprobe_emu_tracefs uprobe_emu_rprobes uprobe_emu_rprobes_noevent uprobe_mov_tracefs uprobe_mov_rprobes uprobe_step_tracefs uprobe_step_rprobes uprobe_rip_tracefs uprobe_rip_rprobes
-uprobe_emu_rprobes_path uprobe_step_rprobes_path libc_points"
+uprobe_emu_rprobes_path uprobe_step_rprobes_path uprobe_ret_tracefs uprobe_ret_rprobes libc_points"
 # BENCH_CASES=a,b,... (kernel command line, e.g. RPROBES_CMDLINE) runs
 # only those cases, for a quick look at one path.
 [ -n "$BENCH_CASES" ] && cases=$(echo "$BENCH_CASES" | tr , ' ')

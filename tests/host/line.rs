@@ -519,7 +519,9 @@ fn user_probe_point_errors() {
     check_error("r 12:0x10 ^@sym", ErrorKind::SymOnUprobe);
     // Fetch arguments are parsed as at a non-entry kernel point.
     assert_eq!(add("p 12:0x10 x=%ax s=+8(%sp):u32").args.len(), 2);
-    check_error("p 12:0x10 x=^$arg1", ErrorKind::NofentryArgs);
+    // `$argN` at a user entry: the System V registers, then the stack.
+    assert_eq!(add("p 12:0x10 x=$arg1 y=$arg7").args.len(), 2);
+    check_error("r 12:0x10 x=^$arg1", ErrorKind::NofentryArgs);
     let mut log = String::new();
     let e = ParseError::new(
         ErrorKind::UprobeInsn(rprobes_core::insn::Reason::Syscall),

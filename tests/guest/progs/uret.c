@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * uret GOFILE MODE N [ENDFILE]: functions for user return probes (uprobes/retstack),
+ * each a typed function (by symbol):
+ *   leaf(x)    returns 3x + 1;
+ *   rec(n)     recursion n deep, returns n (each level its own depth);
+ *   jumper(x)  calls leaf(x), then longjmp()s out: its return never comes;
+ *   forker(x)  forks inside: the child returns from it too (100 + x),
+ *              prints "child V" and exits 0; the parent waits and returns x;
+ *   blocker(f) waits until file f exists, returns 42.
+ * MODE: rec (rec(N)), jump (N setjmp/jumper rounds), fork (forker(5)),
+ * threads (8 threads, N calls of leaf each), block (blocker(N): N is
+ * a file name here). Prints "ready", waits for
+ * GOFILE, runs MODE, prints "result ...", waits for ENDFILE (if given)
+ * and exits 0.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static jmp_buf env;
+static long n_arg;
+
+__attribute__((noinline, noipa)) long leaf(long x)
+{
+	asm volatile("" : "+r"(x));
+	return 3 * x + 1;
+}
+
+__attribute__((noinline, noipa)) long rec(long n)
+{
+	long r;
+
+	if (n == 0)
+		return 0;
+	r = rec(n - 1);
+	/* Not a tail call, and no accumulator: each level returns. */
+	asm volatile("" : "+r"(r));
+	return r + 1;
+}
+
+__attribute__((noinline, noipa)) long jumper(long x)
+{
+	long v = leaf(x);
+
+	if (v)
+		longjmp(env, 1);
+	return v;
+}
+
+__attribute__((noinline, noipa)) long forker(long x)
+{
+	int st = 0;
+	pid_t p = fork();
+
+	if (p == 0)
+		return 100 + x;
+	if (p < 0 || waitpid(p, &st, 0) != p || !WIFEXITED(st) || WEXITSTATUS(st))
+		return -1;
+	return x;
+}
+
+__attribute__((noinline, noipa)) long blocker(const char *f)
+{
+	while (access(f, F_OK))
+		usleep(10000);
+	return 42;
+}
+
+static void *thread_fn(void *arg)
+{
+	long s = 0;
+
+	for (long i = 0; i < n_arg; i++)
+		s += leaf(i);
+	*(long *)arg = s;
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 4)
+		return 2;
+	n_arg = atol(argv[3]);
+	printf("ready\n");
+	fflush(stdout);
+	while (access(argv[1], F_OK))
+		usleep(10000);
+	if (!strcmp(argv[2], "rec")) {
+		printf("result rec=%ld\n", rec(n_arg));
+	} else if (!strcmp(argv[2], "jump")) {
+		volatile long jumps = 0;
+
+		for (long i = 0; i < n_arg; i++)
+			if (setjmp(env) == 0)
+				jumper(i);
+			else
+				jumps++;
+		printf("result jumps=%ld\n", (long)jumps);
+	} else if (!strcmp(argv[2], "fork")) {
+		long v = forker(5);
+
+		if (v >= 100) {
+			printf("child %ld\n", v);
+			fflush(stdout);
+			_exit(0);
+		}
+		printf("result fork=%ld\n", v);
+	} else if (!strcmp(argv[2], "threads")) {
+		pthread_t t[8];
+		long s[8], sum = 0;
+
+		for (int i = 0; i < 8; i++)
+			if (pthread_create(&t[i], NULL, thread_fn, &s[i]))
+				return 1;
+		for (int i = 0; i < 8; i++) {
+			pthread_join(t[i], NULL);
+			sum += s[i];
+		}
+		printf("result threads=%ld\n", sum);
+	} else if (!strcmp(argv[2], "block")) {
+		printf("result block=%ld\n", blocker(argv[3]));
+	} else {
+		return 2;
+	}
+	fflush(stdout);
+	while (argc > 4 && access(argv[4], F_OK))
+		usleep(10000);
+	return 0;
+}
