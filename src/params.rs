@@ -56,21 +56,24 @@ pub(crate) fn selftest() -> bool {
     unsafe { bindings::rprobes_param_selftest() }
 }
 
-/// Adds the probes of the `kprobes=`, `kretprobes=` and `uprobes=`
-/// parameters; on the first bad item nothing stays registered.
+/// Adds the probes of the `kprobes=`, `kretprobes=`, `uprobes=` and
+/// `uretprobes=` parameters; on the first bad item nothing stays
+/// registered.
 pub(crate) fn add_param_probes(state: &State) -> Result {
     // SAFETY: The shim returns pointers to the module's NUL-terminated
     // parameter buffers, which live as long as the module.
-    let (kp, krp, up) = unsafe {
+    let (kp, krp, up, urp) = unsafe {
         (
             CStr::from_char_ptr(bindings::rprobes_param_kprobes()),
             CStr::from_char_ptr(bindings::rprobes_param_kretprobes()),
             CStr::from_char_ptr(bindings::rprobes_param_uprobes()),
+            CStr::from_char_ptr(bindings::rprobes_param_uretprobes()),
         )
     };
     let r = add_param_list(state, "kprobes", kp.to_str().map_err(|_| EINVAL)?)
         .and_then(|()| add_param_list(state, "kretprobes", krp.to_str().map_err(|_| EINVAL)?))
-        .and_then(|()| add_param_list(state, "uprobes", up.to_str().map_err(|_| EINVAL)?));
+        .and_then(|()| add_param_list(state, "uprobes", up.to_str().map_err(|_| EINVAL)?))
+        .and_then(|()| add_param_list(state, "uretprobes", urp.to_str().map_err(|_| EINVAL)?));
     if r.is_err() {
         state.unregister_all(false);
     }
@@ -79,7 +82,8 @@ pub(crate) fn add_param_probes(state: &State) -> Result {
 
 /// One parameter's items: `SYM[+OFF]|ADDR` (`kprobes`),
 /// `SYM[:MAXACTIVE]` (`kretprobes`, as the line `r[MAXACTIVE] SYM`), or
-/// `PID:0xADDR|PID:PATH:0xOFF|PID:PATH:SYMBOL[+OFF]` (`uprobes`).
+/// `PID:0xADDR|[PID:]PATH:0xOFF|[PID:]PATH:SYMBOL[+OFF]` (`uprobes`, and
+/// `uretprobes` as the line `r POINT`).
 fn add_param_list(state: &State, param: &str, list: &str) -> Result {
     use core::fmt::Write;
     for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
@@ -87,9 +91,10 @@ fn add_param_list(state: &State, param: &str, list: &str) -> Result {
         // parser would otherwise take `uprobes=vfs_read` for a kernel
         // probe and `kprobes=PID:0xADDR` for a user one.
         let user = is_user_target(item);
-        if param == "uprobes" && !user {
+        if param.starts_with('u') && !user {
             pr_err!(
-                "uprobes=: cannot probe '{}': not a user probe point (PID:0xADDR, PID:PATH:0xOFF or PID:PATH:SYMBOL[+OFF])\n",
+                "{}=: cannot probe '{}': not a user probe point (PID:0xADDR, [PID:]PATH:0xOFF or [PID:]PATH:SYMBOL[+OFF])\n",
+                param,
                 item
             );
             return Err(EINVAL);
@@ -102,7 +107,9 @@ fn add_param_list(state: &State, param: &str, list: &str) -> Result {
             return Err(EINVAL);
         }
         let mut line = FixedBuf::<{ bindings::RPROBES_PARAM_MAX as usize + 16 }>::new();
-        let written = if param == "kretprobes" {
+        let written = if param == "uretprobes" {
+            write!(line, "r {item}")
+        } else if param == "kretprobes" {
             match item.rsplit_once(':') {
                 Some((sym, n)) if !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()) => {
                     write!(line, "r{n} {sym}")

@@ -105,9 +105,22 @@ impl Registry {
                     .map_err(|_| core::fmt::Error)?;
             }
         }
+        // User return probes after the kernel ones (index + kernel count).
+        let nk = self.probes.len();
+        let mut user = KVec::new();
+        self.uprobes
+            .recent(&mut user)
+            .map_err(|_| core::fmt::Error)?;
+        for (ts, i, rec) in user.into_iter() {
+            all.push((ts, nk + i, rec), GFP_KERNEL)
+                .map_err(|_| core::fmt::Error)?;
+        }
         crate::lang::kallsyms::heapsort_by_key(&mut all, |e| (e.0, e.1));
         for (_, i, rec) in all.iter() {
-            let n = self.probes[*i].full_name();
+            let n = match self.probes.get(*i) {
+                Some(p) => p.full_name(),
+                None => self.uprobes.full_name(*i - nk).unwrap_or_default(),
+            };
             write_returns(w, n.as_str(), core::slice::from_ref(rec))?;
         }
         Ok(())
@@ -154,7 +167,9 @@ impl Registry {
         writeln!(w, "reclaimed {}", retprobes::reclaimed_total())?;
         writeln!(w, "reserved {}", self.ranges.count())?;
         writeln!(w, "capacity {NSTUBS}")?;
-        writeln!(w, "parked_probes {}", self.parked())
+        writeln!(w, "parked_probes {}", self.parked())?;
+        // User return probes: frames in the probed processes' XOL areas.
+        writeln!(w, "user_in_flight {}", self.uprobes.returns_in_flight())
     }
 
     /// `armed`: `GRP/EVENT 0|1` per event (the user's setting).

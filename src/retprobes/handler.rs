@@ -53,11 +53,47 @@ fn bump(c: &AtomicU64) {
 }
 
 /// Entries of the recent-returns ring, per CPU.
-const RING: usize = 32;
+pub(crate) const RING: usize = 32;
+
+impl RetRecord {
+    /// Records a return (the owning CPU only, preemption off): at TSC
+    /// `now`, of task `pid` on `cpu`, with `%ax` `ret`, to `caller`.
+    #[inline]
+    pub(crate) fn write(&self, now: u64, pid: u32, cpu: u32, ret: u64, caller: usize) {
+        let seq = self.seq.load(Relaxed);
+        self.seq.store(seq | 1, Relaxed);
+        core::sync::atomic::fence(Release);
+        self.ts.store(now, Relaxed);
+        self.pid.store(pid, Relaxed);
+        self.cpu.store(cpu, Relaxed);
+        self.ret.store(ret, Relaxed);
+        self.caller.store(caller, Relaxed);
+        self.seq.store((seq | 1).wrapping_add(1), Release);
+    }
+
+    /// The return recorded here (of function `func`), if there is one
+    /// and it was not being written meanwhile (any context).
+    pub(crate) fn read(&self, func: usize) -> Option<Return> {
+        let s0 = self.seq.load(Acquire);
+        if s0 == 0 || s0 & 1 != 0 {
+            return None;
+        }
+        let rec = Return {
+            ts: cycles_to_ns(self.ts.load(Relaxed)),
+            pid: self.pid.load(Relaxed),
+            cpu: self.cpu.load(Relaxed),
+            ret: self.ret.load(Relaxed),
+            caller: self.caller.load(Relaxed),
+            func,
+        };
+        core::sync::atomic::fence(Acquire);
+        (self.seq.load(Relaxed) == s0).then_some(rec)
+    }
+}
 
 /// A recorded return; `seq` is odd while the owning CPU writes it.
 #[derive(Default)]
-struct RetRecord {
+pub(crate) struct RetRecord {
     seq: AtomicU64,
     ts: AtomicU64,
     pid: AtomicU32,

@@ -45,6 +45,16 @@ const char *rprobes_param_uprobes(void)
 	return uprobes;
 }
 
+static char uretprobes[RPROBES_PARAM_MAX];
+module_param_string(uretprobes, uretprobes, sizeof(uretprobes), 0400);
+MODULE_PARM_DESC(uretprobes,
+		 "User return probes to add at load time: the points of uprobes=, each as the line r POINT");
+
+const char *rprobes_param_uretprobes(void)
+{
+	return uretprobes;
+}
+
 static unsigned int max_uprobes = RPROBES_MAX_UPROBES;
 module_param(max_uprobes, uint, 0444);
 MODULE_PARM_DESC(max_uprobes, "User probes in all, at most (1 to 65536, default 65536)");

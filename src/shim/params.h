@@ -22,6 +22,7 @@ const char *rprobes_param_kprobes(void);
 const char *rprobes_param_kretprobes(void);
 /* The `uprobes=` parameter: comma-separated PID:0xADDR|[PID:]PATH:0xOFF|[PID:]PATH:SYMBOL[+OFF] items. */
 const char *rprobes_param_uprobes(void);
+const char *rprobes_param_uretprobes(void);
 /* The `selftest` parameter: whether to create the `selftest` file. */
 bool rprobes_param_selftest(void);
 

@@ -20,7 +20,7 @@ use crate::events::filter::Filter;
 use crate::events::ring::{self, Head};
 use crate::insn::{Emulation, Fixups, Verdict, MAX_INSN_LEN};
 use crate::probe::{Name, Named};
-use crate::retprobes::handler::{cycles, cycles_to_ns};
+use crate::retprobes::handler::{cycles, cycles_to_ns, RetRecord, Return, RING};
 use crate::retprobes::hist::{self, BUCKETS};
 use crate::sys::bindings::pt_regs;
 use crate::sys::file::Inode;
@@ -45,6 +45,9 @@ unsafe impl Zeroable for UStats {}
 pub(super) struct URetStats {
     hist: [AtomicU64; BUCKETS],
     migrated: AtomicU64,
+    /// The last [`RING`] returns on this CPU (`returns`).
+    next: AtomicU64,
+    ring: [RetRecord; RING],
 }
 
 // SAFETY: As for `UStats`.
@@ -148,6 +151,9 @@ pub(crate) struct UProbe {
     pub(super) ret: bool,
     /// A return probe's latency histogram.
     pub(super) rstats: Option<PerCpu<URetStats>>,
+    /// The hash of `event` (looked up by name without comparing it with
+    /// every probe's).
+    pub(super) ev_hash: u32,
     /// Returns not hijacked: the thread had [`super::xol::MAX_DEPTH`] in flight;
     /// the address space [`super::xol::NFRAMES`], or the return address could
     /// not be read or written.
@@ -280,13 +286,25 @@ impl UProbe {
         s.hits.store(s.hits.load(Relaxed).wrapping_add(1), Relaxed);
         if let Some(rs) = self.rstats.as_ref() {
             let rs = rs.this_cpu();
-            let lat = cycles_to_ns(cycles().saturating_sub(r.t0));
+            let now = cycles();
+            let lat = cycles_to_ns(now.saturating_sub(r.t0));
             let b = &rs.hist[hist::bucket(lat)];
             b.store(b.load(Relaxed).wrapping_add(1), Relaxed);
-            if r.cpu != percpu::cpu() {
+            let cpu = percpu::cpu();
+            if r.cpu != cpu {
                 rs.migrated
                     .store(rs.migrated.load(Relaxed).wrapping_add(1), Relaxed);
             }
+            let n = rs.next.load(Relaxed);
+            rs.next.store(n.wrapping_add(1), Relaxed);
+            let pid = task::current_pid() as u32;
+            rs.ring[(n % RING as u64) as usize].write(
+                now,
+                pid,
+                cpu,
+                regs.ax as u64,
+                r.ret as usize,
+            );
         }
         let head = Head::ret(self.id, r.func, r.ret);
         match self.args.as_deref() {
@@ -316,6 +334,27 @@ impl UProbe {
             m = m.wrapping_add(s.migrated.load(Relaxed));
         });
         Some((h, m))
+    }
+
+    /// Appends the recent returns (every CPU's last [`RING`]) to `out`.
+    pub(super) fn recent(&self, out: &mut KVec<Return>) -> Result {
+        let Some(rs) = self.rstats.as_ref() else {
+            return Ok(());
+        };
+        let func = match self.kind {
+            Kind::Pid { vaddr } => vaddr as usize,
+            // Its address differs per process: the file offset.
+            Kind::Path { offset, .. } => offset as usize,
+        };
+        let mut err = Ok(());
+        rs.for_each(|s| {
+            for r in s.ring.iter() {
+                if let (Some(rec), true) = (r.read(func), err.is_ok()) {
+                    err = out.push(rec, GFP_KERNEL).map_err(|_| ENOMEM);
+                }
+            }
+        });
+        err
     }
 
     /// Returns not hijacked (depth, other causes).

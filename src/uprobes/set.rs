@@ -25,8 +25,8 @@ use crate::lang::elf::ReadAt;
 use crate::lang::error::{ErrorKind, ParseError, UprobeLimit};
 use crate::lang::line::{write_target, Target};
 use crate::lang::upoint::UTarget;
-use crate::probe::{CmdError, Name, Named, TargetText};
-use crate::retprobes::hist;
+use crate::probe::{CmdError, FullName, Name, Named, TargetText};
+use crate::retprobes::{handler::Return, hist};
 use crate::sys::percpu::PerCpu;
 use crate::sys::task;
 use crate::sys::user::{self, vma, FileVma};
@@ -142,9 +142,10 @@ impl UProbes {
     }
 
     pub(crate) fn find(&self, group: Option<&str>, event: &str) -> Option<&UProbe> {
+        let h = ev_hash(event);
         self.probes
             .iter()
-            .find(|p| p.is(group, event))
+            .find(|p| p.ev_hash == h && p.is(group, event))
             .map(|p| &**p)
     }
 
@@ -168,9 +169,12 @@ impl UProbes {
         group: Option<&'a str>,
         event: &'a str,
     ) -> impl Iterator<Item = &'a UProbe> + 'a {
+        // The event name's hash first: a write of thousands of lines looks
+        // names up for each, over every probe.
+        let h = ev_hash(event);
         self.probes
             .iter()
-            .filter(move |p| p.is(group, event))
+            .filter(move |p| p.ev_hash == h && p.is(group, event))
             .map(|p| &**p)
     }
 
@@ -313,6 +317,7 @@ impl UProbes {
             let wrap32 = decoded.prefixes.has(crate::insn::Prefixes::ADSIZE);
             scratch = Some((f.reg.number(), f.value.wrapping_sub(vaddr), wrap32));
         }
+        let eh = ev_hash(n.event.as_str());
         let mut text = TargetText::new();
         let _ = write_target(&mut text, &Target::User(n.target));
         let oom = || cmd_err(NoMemory, 0);
@@ -345,6 +350,7 @@ impl UProbes {
                 args: n.args,
                 filter: Default::default(),
                 ret: n.ret,
+                ev_hash: eh,
                 rstats: match n.ret {
                     true => Some(PerCpu::new().map_err(|_| oom())?),
                     false => None,
@@ -495,11 +501,9 @@ impl UProbes {
         let inode = file.inode();
         drop(file);
         let key = inode.key();
-        let exists = self.probes.iter().any(|p| match &p.kind {
-            Kind::Path { inode, offset: o } => inode.key() == key && *o == offset,
-            Kind::Pid { .. } => false,
-        });
-        if exists {
+        // SAFETY: The registry mutex is held: no probe is freed.
+        let exists = unsafe { PATHS.find(hash_point(key, offset), |p| p.is_at(key, offset)) };
+        if exists.is_some() {
             return Err(cmd_err(UprobeExists, pos));
         }
         let new_file = !self.probes.iter().any(|p| p.inode_key() == Some(key));
@@ -972,7 +976,7 @@ impl UProbes {
     pub(crate) fn remove(&mut self, group: Option<&str>, event: &str) -> Result<bool> {
         let mut idx = KVec::new();
         for (i, p) in self.probes.iter().enumerate() {
-            if p.is(group, event) {
+            if p.ev_hash == ev_hash(event) && p.is(group, event) {
                 idx.push(i, GFP_KERNEL)?;
             }
         }
@@ -1183,6 +1187,32 @@ impl UProbes {
             .sum()
     }
 
+    /// User returns in flight, in every probed process.
+    pub(crate) fn returns_in_flight(&self) -> u64 {
+        self.mms
+            .iter()
+            .map(|u| u64::from(u.xol.frames_in_flight()))
+            .sum()
+    }
+
+    /// The recent returns of every user return probe: (time, probe index,
+    /// return) appended to `out`.
+    pub(crate) fn recent(&self, out: &mut KVec<(u64, usize, Return)>) -> Result {
+        for (i, p) in self.probes.iter().enumerate() {
+            let mut recs = KVec::new();
+            p.recent(&mut recs)?;
+            for r in recs.into_iter() {
+                out.push((r.ts, i, r), GFP_KERNEL)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The full name of the `i`th user probe.
+    pub(crate) fn full_name(&self, i: usize) -> Option<FullName> {
+        self.probes.get(i).map(|p| p.full_name())
+    }
+
     /// `latency` rows of the user return probes (as the kernel ones').
     pub(crate) fn show_latency(&self, w: &mut impl Write) -> core::fmt::Result {
         for p in self.probes.iter() {
@@ -1326,6 +1356,13 @@ fn sem_down(p: &mut UProbe, umm: &UMm) {
         let _ = user::ref_ctr_add(umm.mm(), p.inode_ptr(), r, &mut at, -1);
         let _ = p.sems.remove(j);
     }
+}
+
+/// The hash of an event name ([`UProbe::ev_hash`]): FNV-1a.
+fn ev_hash(event: &str) -> u32 {
+    event.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
 }
 
 /// Waits for an RCU grace period, and frees the tables' arrays retired by
