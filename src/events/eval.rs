@@ -357,8 +357,9 @@ fn symbol_string(addr: u64, out: &mut [u8]) -> usize {
 
 /// The words a return probe saves at entry when some of its `$argN` are
 /// on the stack ([`EntrySave::Slots`]): each argument as `$argN` reads it
-/// at the entry (a stack word by a nofault read; 0 if it faults).
-pub(crate) fn entry_words(save: &EntrySave, regs: &pt_regs) -> [u64; MAX_ENTRY_ARGS] {
+/// at the entry (a stack word by a nofault read, of user memory if `user`;
+/// 0 if it faults).
+pub(crate) fn entry_words(save: &EntrySave, regs: &pt_regs, user: bool) -> [u64; MAX_ENTRY_ARGS] {
     let mut w = [0u64; MAX_ENTRY_ARGS];
     if let EntrySave::Slots { len, args } = save {
         let sp = reg(regs, off::SP);
@@ -369,7 +370,7 @@ pub(crate) fn entry_words(save: &EntrySave, regs: &pt_regs) -> [u64; MAX_ENTRY_A
             *d = match kernel_argument(u32::from(n)) {
                 ArgLocation::Reg(o) => reg(regs, o),
                 ArgLocation::Stack(k) => {
-                    read_u64(sp.wrapping_add(u64::from(k) * 8), false).unwrap_or(0)
+                    read_u64(sp.wrapping_add(u64::from(k) * 8), user).unwrap_or(0)
                 }
             };
         }

@@ -998,8 +998,8 @@ impl<'w> Parser<'w> {
                 // user says so by asking): the x86-64 System V registers,
                 // then the caller's stack in user memory.
                 ProbeSite::FunctionEntry | ProbeSite::User => Insn::Arg(n),
-                ProbeSite::FunctionReturn => Insn::EntryArg(n),
-                ProbeSite::Other | ProbeSite::UserReturn => {
+                ProbeSite::FunctionReturn | ProbeSite::UserReturn => Insn::EntryArg(n),
+                ProbeSite::Other => {
                     return Err(ArgError::inval(ErrorKind::NofentryArgs, self.offset))
                 }
             }
@@ -1584,7 +1584,7 @@ impl<'a> ArgList<'a> {
                 continue;
             };
             last = Some(pos);
-            if matches!(site, ProbeSite::Other | ProbeSite::UserReturn) {
+            if site == ProbeSite::Other {
                 return Err(ParseError::new(ErrorKind::NofentryArgs, pos));
             }
             match rest.first() {
@@ -1631,7 +1631,7 @@ impl<'a> ArgList<'a> {
         for a in list.iter() {
             a?;
         }
-        if site == ProbeSite::FunctionReturn {
+        if matches!(site, ProbeSite::FunctionReturn | ProbeSite::UserReturn) {
             list.entry_save()?;
         }
         Ok(list)

@@ -263,7 +263,7 @@ impl RetCore {
                     }
                 }
                 EntrySave::Slots { .. } => {
-                    let words = eval::entry_words(&a.entry, regs);
+                    let words = eval::entry_words(&a.entry, regs, false);
                     for (d, v) in inst.args.iter().zip(words) {
                         d.store(v, Relaxed);
                     }

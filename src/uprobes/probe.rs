@@ -19,6 +19,7 @@ use crate::events::eval::{self, Args, Ctx};
 use crate::events::filter::Filter;
 use crate::events::ring::{self, Head};
 use crate::insn::{Emulation, Fixups, Verdict, MAX_INSN_LEN};
+use crate::lang::fetch_arg::{EntrySave, MAX_ENTRY_ARGS};
 use crate::probe::{Name, Named};
 use crate::retprobes::handler::{cycles, cycles_to_ns, RetRecord, Return, RING};
 use crate::retprobes::hist::{self, BUCKETS};
@@ -313,7 +314,7 @@ impl UProbe {
                 let ctx = Ctx {
                     regs,
                     retval: Some(regs.ax as u64),
-                    entry_args: None,
+                    entry_args: Some((&r.args, &args.entry)),
                     user: true,
                     file_base: self.file_offset.map(|o| r.func.wrapping_sub(o)),
                 };
@@ -470,8 +471,23 @@ impl Site<'_> {
             p.miss_other.fetch_add(1, Relaxed);
             return true;
         }
-        let when = (percpu::cpu(), cycles());
-        let pushed = umm.xol.push_frame(me, sp, ret, self.vaddr, p.id, when);
+        // `$argN` of the return: the words the entry has.
+        let args = match p.args.as_deref().map(|a| &a.entry) {
+            None | Some(EntrySave::None) => [0; MAX_ENTRY_ARGS],
+            Some(EntrySave::Regs) => {
+                [regs.di, regs.si, regs.dx, regs.cx, regs.r8, regs.r9].map(|v| v as u64)
+            }
+            Some(save) => eval::entry_words(save, regs, true),
+        };
+        let frame = Ret {
+            ret,
+            func: self.vaddr,
+            id: p.id,
+            cpu: percpu::cpu(),
+            t0: cycles(),
+            args,
+        };
+        let pushed = umm.xol.push_frame(me, sp, &frame);
         let stale = match pushed {
             Ok(n) | Err((_, n)) => n,
         };

@@ -29,6 +29,7 @@
 //! pushes and pops its frames (in its own traps), or the task-free hook
 //! once it died.
 
+use crate::lang::fetch_arg::MAX_ENTRY_ARGS;
 use crate::sys::user;
 use core::sync::atomic::{
     AtomicPtr, AtomicU32, AtomicU64, AtomicUsize,
@@ -148,6 +149,9 @@ struct Frame {
     cpu: AtomicU32,
     /// TSC at the entry.
     t0: AtomicU64,
+    /// The `$argN` words saved at the entry (see
+    /// [`crate::lang::fetch_arg::EntrySave`]).
+    args: [AtomicU64; MAX_ENTRY_ARGS],
 }
 
 /// A return frame popped: see [`Xol::pop_frame`].
@@ -158,6 +162,7 @@ pub(crate) struct Ret {
     pub(crate) id: u32,
     pub(crate) cpu: u32,
     pub(crate) t0: u64,
+    pub(crate) args: [u64; MAX_ENTRY_ARGS],
 }
 
 /// Why a return probe's entry did not hijack the return.
@@ -526,8 +531,8 @@ impl Xol {
         found
     }
 
-    /// Records a return of `owner` (a call of `func`, probe `id`, whose
-    /// return address `ret` is at `sp`). Frames of `owner` at `sp` or
+    /// Records a return of `owner` (`f`: a call of `f.func`, probe `f.id`,
+    /// whose return address `f.ret` is at `sp`). Frames of `owner` at `sp` or
     /// deeper are dropped first: their calls are gone (`longjmp`, an
     /// exception, a coroutine switch: a new call now uses their stack
     /// slot), but a frame at `sp` when `ret` is the trampoline (a probed
@@ -537,11 +542,9 @@ impl Xol {
         &self,
         owner: usize,
         sp: u64,
-        ret: u64,
-        func: u64,
-        id: u32,
-        (cpu, t0): (u32, u64),
+        f: &Ret,
     ) -> core::result::Result<u32, (Miss, u32)> {
+        let ret = f.ret;
         let mut stale = 0u32;
         let mut depth = 0usize;
         let chained = ret == self.tramp();
@@ -572,10 +575,13 @@ impl Xol {
                         fr.seq.store(self.fseq.fetch_add(1, Relaxed), Relaxed);
                         fr.sp.store(sp, Relaxed);
                         fr.ret.store(ret, Relaxed);
-                        fr.func.store(func, Relaxed);
-                        fr.id.store(id, Relaxed);
-                        fr.cpu.store(cpu, Relaxed);
-                        fr.t0.store(t0, Relaxed);
+                        fr.func.store(f.func, Relaxed);
+                        fr.id.store(f.id, Relaxed);
+                        fr.cpu.store(f.cpu, Relaxed);
+                        fr.t0.store(f.t0, Relaxed);
+                        for (d, v) in fr.args.iter().zip(&f.args) {
+                            d.store(*v, Relaxed);
+                        }
                         fr.owner.store(owner, Release);
                         return Ok(stale);
                     }
@@ -620,6 +626,7 @@ impl Xol {
                 id: fr.id.load(Relaxed),
                 cpu: fr.cpu.load(Relaxed),
                 t0: fr.t0.load(Relaxed),
+                args: core::array::from_fn(|k| fr.args[k].load(Relaxed)),
             };
             if !self.drop_frame(i, owner) {
                 break;

@@ -204,10 +204,11 @@ fn uprobe_symbol_refused() {
     assert!(accepted("p 1:0x1000 x=@0x1000:u64"));
     assert!(accepted("p vfs_read x=@jiffies:u64"));
     assert!(accepted("p vfs_read+4 x=+8(@jiffies+4)"));
-    // `$argN` at a user entry (the System V registers, then the stack);
-    // not at a user return (no entry values kept yet).
+    // `$argN` at a user entry (the System V registers, then the stack),
+    // and at a user return (the entry's, saved).
     assert!(accepted("p 1:0x1000 $arg1"));
-    check_error("r 1:0x1000 ^$arg1", NofentryArgs);
+    assert!(accepted("r 1:0x1000 $arg1 $arg8"));
+    check_error("p 1:0x1000 ^$arg0", BadArgNum);
     // `@+OFF`: a file offset, for user probes only.
     assert!(accepted("p 1:0x1000 @+10"));
     assert!(accepted("r 1:/bin/ls:0x10 x=@+0x20:u8"));

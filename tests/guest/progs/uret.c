@@ -7,10 +7,13 @@
  *   jumper(x)  calls leaf(x), then longjmp()s out: its return never comes;
  *   forker(x)  forks inside: the child returns from it too (100 + x),
  *              prints "child V" and exits 0; the parent waits and returns x;
- *   blocker(f) waits until file f exists, returns 42.
+ *   blocker(f) waits until file f exists, returns 42;
+ *   exiter(x)  exits (status x) or execs /tests/progs/uret (x < 0) from
+ *              inside: its return never comes.
  * MODE: rec (rec(N)), jump (N setjmp/jumper rounds), fork (forker(5)),
  * threads (8 threads, N calls of leaf each), block (blocker(N): N is
- * a file name here). Prints "ready", waits for
+ * a file name here), exit (exiter(0) inside rec(3)), exec (exiter(-1):
+ * exec of uret GOFILE rec 5, which prints its result). Prints "ready", waits for
  * GOFILE, runs MODE, prints "result ...", waits for ENDFILE (if given)
  * and exits 0.
  */
@@ -71,6 +74,24 @@ __attribute__((noinline, noipa)) long blocker(const char *f)
 	return 42;
 }
 
+static char *self_go;
+
+__attribute__((noinline, noipa)) long exiter(long x)
+{
+	if (x >= 0)
+		exit((int)x);
+	execl("/tests/progs/uret", "uret", self_go, "rec", "5", (char *)NULL);
+	return -1;
+}
+
+__attribute__((noinline, noipa)) long deep(long n)
+{
+	long r = n ? deep(n - 1) : exiter(n_arg);
+
+	asm volatile("" : "+r"(r));
+	return r;
+}
+
 static void *thread_fn(void *arg)
 {
 	long s = 0;
@@ -122,6 +143,10 @@ int main(int argc, char **argv)
 			sum += s[i];
 		}
 		printf("result threads=%ld\n", sum);
+	} else if (!strcmp(argv[2], "exit") || !strcmp(argv[2], "exec")) {
+		self_go = argv[1];
+		n_arg = !strcmp(argv[2], "exit") ? 0 : -1;
+		printf("result deep=%ld\n", deep(3));
 	} else if (!strcmp(argv[2], "block")) {
 		printf("result block=%ld\n", blocker(argv[3]));
 	} else {
