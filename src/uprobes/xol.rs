@@ -536,7 +536,9 @@ impl Xol {
     /// deeper are dropped first: their calls are gone (`longjmp`, an
     /// exception, a coroutine switch: a new call now uses their stack
     /// slot), but a frame at `sp` when `ret` is the trampoline (a probed
-    /// function's tail call into this one: a chain). Returns how many
+    /// function's tail call into this one: a chain) and one deeper whose
+    /// slot still holds the trampoline's address (another stack's: a
+    /// `sigaltstack` above this one). Trap context (current is `owner`). Returns how many
     /// were dropped, or why none could be taken.
     pub(crate) fn push_frame(
         &self,
@@ -547,10 +549,16 @@ impl Xol {
         let ret = f.ret;
         let mut stale = 0u32;
         let mut depth = 0usize;
-        let chained = ret == self.tramp();
+        let tramp = self.tramp();
+        let chained = ret == tramp;
         self.each_frame(owner, |i, fr| {
             let at = fr.sp.load(Relaxed);
-            if at < sp || (at == sp && !chained) {
+            // Below the stack pointer: gone, unless its slot still holds
+            // the trampoline's address (a signal handler on a
+            // `sigaltstack` above the interrupted stack: that call is
+            // alive; a dead one's slot is soon another call's).
+            let below = at < sp && user::read_u64(at) != Some(tramp);
+            if below || (at == sp && !chained) {
                 if self.drop_frame(i, owner) {
                     stale += 1;
                 }

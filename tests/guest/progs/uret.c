@@ -9,16 +9,23 @@
  *              prints "child V" and exits 0; the parent waits and returns x;
  *   blocker(f) waits until file f exists, returns 42;
  *   exiter(x)  exits (status x) or execs /tests/progs/uret (x < 0) from
- *              inside: its return never comes.
+ *              inside: its return never comes;
+ *   sigwaiter(x) raises SIGUSR1, whose handler runs on a sigaltstack
+ *              mapped above the main stack and calls leaf(7); returns
+ *              x + 22.
  * MODE: rec (rec(N)), jump (N setjmp/jumper rounds), fork (forker(5)),
  * threads (8 threads, N calls of leaf each), block (blocker(N): N is
  * a file name here), exit (exiter(0) inside rec(3)), exec (exiter(-1):
- * exec of uret GOFILE rec 5, which prints its result). Prints "ready", waits for
+ * exec of uret GOFILE rec 5, which prints its result), sig
+ * (sigwaiter(5); "result sig=27 alt=above|below"). Prints "ready", waits for
  * GOFILE, runs MODE, prints "result ...", waits for ENDFILE (if given)
  * and exits 0.
  */
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +99,36 @@ __attribute__((noinline, noipa)) long deep(long n)
 	return r;
 }
 
+static volatile long sig_got;
+
+static void on_usr1(int s)
+{
+	(void)s;
+	sig_got = leaf(7);
+}
+
+__attribute__((noinline, noipa)) long sigwaiter(long x)
+{
+	raise(SIGUSR1);
+	asm volatile("" ::: "memory");
+	return x + sig_got;
+}
+
+/* A sigaltstack above the main stack, if the kernel takes the hint. */
+static const char *alt_stack_above(void)
+{
+	char here;
+	uintptr_t hint = ((uintptr_t)&here + (256UL << 20)) & ~0xfffUL;
+	size_t len = 256 << 10;
+	void *p = mmap((void *)hint, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	stack_t ss = { .ss_sp = p, .ss_size = len };
+	struct sigaction sa = { .sa_handler = on_usr1, .sa_flags = SA_ONSTACK };
+
+	if (p == MAP_FAILED || sigaltstack(&ss, NULL) || sigaction(SIGUSR1, &sa, NULL))
+		return "none";
+	return (uintptr_t)p > (uintptr_t)&here ? "above" : "below";
+}
+
 static void *thread_fn(void *arg)
 {
 	long s = 0;
@@ -147,6 +184,10 @@ int main(int argc, char **argv)
 		self_go = argv[1];
 		n_arg = !strcmp(argv[2], "exit") ? 0 : -1;
 		printf("result deep=%ld\n", deep(3));
+	} else if (!strcmp(argv[2], "sig")) {
+		const char *where = alt_stack_above();
+
+		printf("result sig=%ld alt=%s\n", sigwaiter(5), where);
 	} else if (!strcmp(argv[2], "block")) {
 		printf("result block=%ld\n", blocker(argv[3]));
 	} else {
