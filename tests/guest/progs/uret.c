@@ -10,6 +10,8 @@
  *   blocker(f) waits until file f exists, returns 42;
  *   exiter(x)  exits (status x) or execs /tests/progs/uret (x < 0) from
  *              inside: its return never comes;
+ *   many8(a..h), many8r(a..h): 8 arguments (2 on the stack), return
+ *              their sum;
  *   sigwaiter(x) raises SIGUSR1, whose handler runs on a sigaltstack
  *              mapped above the main stack and calls leaf(7); returns
  *              x + 22.
@@ -17,7 +19,8 @@
  * threads (8 threads, N calls of leaf each), block (blocker(N): N is
  * a file name here), exit (exiter(0) inside rec(3)), exec (exiter(-1):
  * exec of uret GOFILE rec 5, which prints its result), sig
- * (sigwaiter(5); "result sig=27 alt=above|below"). Prints "ready", waits for
+ * (sigwaiter(5); "result sig=27 alt=above|below"), args (N calls of
+ * many8 and many8r with i .. i+7, i = 0 .. N-1). Prints "ready", waits for
  * GOFILE, runs MODE, prints "result ...", waits for ENDFILE (if given)
  * and exits 0.
  */
@@ -97,6 +100,18 @@ __attribute__((noinline, noipa)) long deep(long n)
 
 	asm volatile("" : "+r"(r));
 	return r;
+}
+
+__attribute__((noinline, noipa)) long many8(long a, long b, long c, long d, long e, long f,
+					   long g, long h)
+{
+	return a + b + c + d + e + f + g + h;
+}
+
+__attribute__((noinline, noipa)) long many8r(long a, long b, long c, long d, long e, long f,
+					    long g, long h)
+{
+	return a + b + c + d + e + f + g + h;
 }
 
 static volatile long sig_got;
@@ -184,6 +199,13 @@ int main(int argc, char **argv)
 		self_go = argv[1];
 		n_arg = !strcmp(argv[2], "exit") ? 0 : -1;
 		printf("result deep=%ld\n", deep(3));
+	} else if (!strcmp(argv[2], "args")) {
+		long s = 0;
+
+		for (long i = 0; i < n_arg; i++)
+			s += many8(i, i + 1, i + 2, i + 3, i + 4, i + 5, i + 6, i + 7) +
+			     many8r(i, i + 1, i + 2, i + 3, i + 4, i + 5, i + 6, i + 7);
+		printf("result args=%ld\n", s);
 	} else if (!strcmp(argv[2], "sig")) {
 		const char *where = alt_stack_above();
 
