@@ -289,17 +289,8 @@ impl RetCore {
         }
         let n = s.next.load(Relaxed);
         s.next.store(n.wrapping_add(1), Relaxed);
-        let r = &s.ring[(n % RING as u64) as usize];
-        let seq = r.seq.load(Relaxed);
-        r.seq.store(seq | 1, Relaxed);
-        core::sync::atomic::fence(Release);
-        r.ts.store(now, Relaxed);
-        let pid = task::current_pid();
-        r.pid.store(pid as u32, Relaxed);
-        r.cpu.store(cpu, Relaxed);
-        r.ret.store(regs.ax as u64, Relaxed);
-        r.caller.store(regs.ip, Relaxed);
-        r.seq.store((seq | 1).wrapping_add(1), Release);
+        let pid = task::current_pid() as u32;
+        s.ring[(n % RING as u64) as usize].write(now, pid, cpu, regs.ax as u64, regs.ip);
         let func = self.func.load(Relaxed) as u64;
         let head = Head::ret(self.id, func, regs.ip as u64);
         match self.args.as_deref() {
@@ -405,22 +396,10 @@ impl RetCore {
     /// Appends the recent returns of every CPU to `out`.
     pub(crate) fn recent(&self, out: &mut KVec<Return>) -> Result {
         let mut err = Ok(());
+        let func = self.func.load(Relaxed);
         self.stats.for_each(|s| {
             for r in s.ring.iter() {
-                let s0 = r.seq.load(Acquire);
-                if s0 == 0 || s0 & 1 != 0 {
-                    continue;
-                }
-                let rec = Return {
-                    ts: cycles_to_ns(r.ts.load(Relaxed)),
-                    pid: r.pid.load(Relaxed),
-                    cpu: r.cpu.load(Relaxed),
-                    ret: r.ret.load(Relaxed),
-                    caller: r.caller.load(Relaxed),
-                    func: self.func.load(Relaxed),
-                };
-                core::sync::atomic::fence(Acquire);
-                if r.seq.load(Relaxed) == s0 && err.is_ok() {
+                if let (Some(rec), true) = (r.read(func), err.is_ok()) {
                     err = out.push(rec, GFP_KERNEL).map_err(|_| ENOMEM);
                 }
             }
