@@ -123,6 +123,7 @@ impl Registry {
             target_pos: def.target_pos,
             args,
             ret: matches!(def.kind, Kind::Return { .. }),
+            guard: None,
         })?;
         self.next_id = next_id(self.next_id);
         if appended {

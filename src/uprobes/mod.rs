@@ -28,7 +28,8 @@
 //! [`xol`] (the XOL area), [`reaper`] (freeing dead address spaces),
 //! [`set`] (the registry's part: add, remove, views), [`explain`] (the
 //! decoder's verdict on a live process's instruction), [`symbol`]
-//! (`PID:PATH:SYMBOL[+OFF]` looked up in the ELF file).
+//! (`PID:PATH:SYMBOL[+OFF]` looked up in the ELF file), [`guard`] (the
+//! unwinder guards that let C++ exceptions pass hijacked returns).
 //!
 //! Objects: a [`mm::UMm`] per probed address space (its XOL area, step
 //! statistics, its mappings of probed files), a [`probe::UProbe`] per probe
@@ -50,6 +51,7 @@
 
 pub(crate) mod emulate;
 pub(crate) mod explain;
+pub(crate) mod guard;
 pub(crate) mod mm;
 pub(crate) mod path;
 pub(crate) mod probe;

@@ -11,6 +11,7 @@
 //! in the probed task): no lock, no allocation.
 
 use super::emulate::{emulate, gpr, set_gpr, TF};
+use super::guard::{self, Guard};
 use super::mm::UMm;
 use super::table::{hash_point, Hashed};
 use super::xol::{Miss, Ret, Step, StepInfo};
@@ -160,6 +161,9 @@ pub(crate) struct UProbe {
     /// not be read or written.
     pub(super) miss_depth: AtomicU64,
     pub(super) miss_other: AtomicU64,
+    /// An unwinder guard: no event, its entry parks or unparks the
+    /// thread's return frames ([`super::guard`]).
+    pub(super) guard: Option<Guard>,
 }
 
 // A probe fits a 512-byte slab object (memory per probe point).
@@ -253,7 +257,12 @@ impl UProbe {
     /// counter and the ring buffer's reserve and commit.
     #[inline(always)]
     fn count(&self, regs: &pt_regs, vaddr: u64) {
-        if self.ret || !ENABLED.load(Relaxed) || !self.armed.load(Relaxed) || !self.filter.pass() {
+        if self.ret
+            || self.guard.is_some()
+            || !ENABLED.load(Relaxed)
+            || !self.armed.load(Relaxed)
+            || !self.filter.pass()
+        {
             return;
         }
         let s = self.stats.this_cpu();
@@ -408,6 +417,9 @@ impl Site<'_> {
         let bp = self.vaddr;
         regs.ip = bp as usize;
         let me = task::current() as usize;
+        if let Some(g) = p.guard {
+            guard::run(g, umm, regs);
+        }
         if p.ret && !self.hijack(regs, me) {
             // No trampoline yet: the task traps again once it exists.
             return;

@@ -11,6 +11,7 @@
 //! leaves the lock-free tables before it is freed, with an RCU grace
 //! period in between.
 
+use super::guard::{Guard, Guards};
 use super::mm::{restore, Maps, UMm};
 use super::path::{self, MapHook};
 use super::probe::{Kind, UInst, UProbe};
@@ -73,7 +74,10 @@ impl Mappers {
 /// All user probes and probed address spaces (inside the registry, under
 /// its mutex).
 pub(crate) struct UProbes {
+    /// The user's probes, and the unwinder guards (hidden from the views).
     probes: KVec<KBox<UProbe>>,
+    /// The unwinder guards' state ([`super::guard`]).
+    pub(super) guards: Guards,
     mms: KVec<Arc<UMm>>,
     /// Polls of the reaper for address spaces that are dying.
     reap_budget: u32,
@@ -114,6 +118,8 @@ pub(crate) struct NewUProbe<'a> {
     pub(crate) args: Option<KBox<Args>>,
     /// A return probe.
     pub(crate) ret: bool,
+    /// An unwinder guard's ([`super::guard`]); `None` for a user's probe.
+    pub(crate) guard: Option<Guard>,
 }
 
 fn cmd_err(kind: ErrorKind, pos: usize) -> CmdError {
@@ -124,6 +130,7 @@ impl UProbes {
     pub(crate) fn new() -> Self {
         Self {
             probes: KVec::new(),
+            guards: Guards::default(),
             mms: KVec::new(),
             reap_budget: 0,
             signal: None,
@@ -137,8 +144,19 @@ impl UProbes {
         }
     }
 
+    /// The user's probes (not the guards).
     pub(crate) fn len(&self) -> usize {
-        self.probes.len()
+        self.visible().count()
+    }
+
+    /// The user's probes, the unwinder guards aside.
+    fn visible(&self) -> impl Iterator<Item = &KBox<UProbe>> {
+        self.probes.iter().filter(|p| p.guard.is_none())
+    }
+
+    /// Every probe, the guards included, in the registry's order.
+    pub(super) fn all(&self) -> impl Iterator<Item = &KBox<UProbe>> {
+        self.probes.iter()
     }
 
     pub(crate) fn find(&self, group: Option<&str>, event: &str) -> Option<&UProbe> {
@@ -151,7 +169,7 @@ impl UProbes {
 
     /// The `(group, event)` of every user probe.
     pub(crate) fn names(&self) -> impl Iterator<Item = (&Name, &Name)> {
-        self.probes.iter().map(|p| p.names())
+        self.visible().map(|p| p.names())
     }
 
     pub(crate) fn by_id(&self, id: u32) -> Option<&UProbe> {
@@ -228,12 +246,32 @@ impl UProbes {
     /// probe ([`Self::add_path`]). A failure leaves nothing behind, not
     /// even the state of a process it had to make.
     pub(crate) fn add(&mut self, n: NewUProbe<'_>) -> Result<(), CmdError> {
-        if self.probes.len() >= LIMIT_PROBES.load(Relaxed) {
+        if self.len() >= LIMIT_PROBES.load(Relaxed) {
             return Err(cmd_err(
                 ErrorKind::UprobeTooMany(UprobeLimit::All),
                 n.target_pos,
             ));
         }
+        let ret = n.ret;
+        let own = match n.target {
+            UTarget::File { path, .. } | UTarget::Symbol { path, .. } => Some(path),
+            UTarget::Addr { .. } => None,
+        };
+        let r = self.add_user(n);
+        if r.is_ok() && ret {
+            self.ensure_guards(own);
+        }
+        r
+    }
+
+    /// An unwinder guard ([`super::guard`]): a path probe, out of the
+    /// user's limit.
+    pub(super) fn add_guard(&mut self, n: NewUProbe<'_>) -> Result<(), CmdError> {
+        self.add_path(n)
+    }
+
+    /// [`Self::add`] of the user's probe `n`.
+    fn add_user(&mut self, n: NewUProbe<'_>) -> Result<(), CmdError> {
         if n.target.pid().is_none() {
             return self.add_path(n);
         }
@@ -342,6 +380,7 @@ impl UProbes {
                 len,
                 verdict,
                 fixups: step_fixups(verdict),
+                guard: n.guard,
                 step,
                 scratch,
                 rep: decoded.is_rep_string(),
@@ -900,7 +939,7 @@ impl UProbes {
     /// breakpoint left (see [`Self::disarm`]) stays, and the first error is
     /// returned: nothing is left behind unhandled, and the line can be
     /// removed again. `ENOMEM` before anything changes.
-    fn remove_indexes(&mut self, idx: &[usize]) -> Result {
+    pub(super) fn remove_indexes(&mut self, idx: &[usize]) -> Result {
         let mut gone = KVec::with_capacity(idx.len(), GFP_KERNEL)?;
         let mut kept = KVec::with_capacity(idx.len(), GFP_KERNEL)?;
         let mut files: KVec<usize> = KVec::with_capacity(idx.len(), GFP_KERNEL)?;
@@ -984,6 +1023,7 @@ impl UProbes {
             return Ok(false);
         }
         self.remove_indexes(&idx)?;
+        self.drop_guards_if_unused();
         Ok(true)
     }
 
@@ -994,13 +1034,15 @@ impl UProbes {
             .probes
             .iter()
             .enumerate()
-            .filter(|(_, p)| p.is(group, event))
+            .filter(|(_, p)| p.guard.is_none() && p.is(group, event))
             .nth(n)
             .map(|(i, _)| i)
         else {
             return Ok(());
         };
-        self.remove_indexes(&[i])
+        self.remove_indexes(&[i])?;
+        self.drop_guards_if_unused();
+        Ok(())
     }
 
     /// The probe point text of `[GRP/]EVENT`.
@@ -1012,11 +1054,15 @@ impl UProbes {
     /// An error: see [`Self::remove_indexes`].
     pub(crate) fn clear(&mut self) -> Result {
         let mut idx = KVec::with_capacity(self.probes.len(), GFP_KERNEL)?;
-        for i in 0..self.probes.len() {
-            // Cannot fail: reserved.
-            let _ = idx.push(i, GFP_KERNEL);
+        for (i, p) in self.probes.iter().enumerate() {
+            if p.guard.is_none() {
+                // Cannot fail: reserved.
+                let _ = idx.push(i, GFP_KERNEL);
+            }
         }
-        self.remove_indexes(&idx)
+        self.remove_indexes(&idx)?;
+        self.drop_guards_if_unused();
+        Ok(())
     }
 
     /// Forgets every address space too (module exit, after `clear`
@@ -1112,7 +1158,7 @@ impl UProbes {
 
     /// `probes` lines.
     pub(crate) fn show_probes(&self, w: &mut impl Write) -> core::fmt::Result {
-        for p in self.probes.iter() {
+        for p in self.visible() {
             w.write_str(if p.ret { "r:" } else { "p:" })?;
             p.write_name(w)?;
             write!(w, " {}", p.target_text())?;
@@ -1126,7 +1172,7 @@ impl UProbes {
 
     /// `profile` rows.
     pub(crate) fn show_profile(&self, w: &mut impl Write) -> core::fmt::Result {
-        for p in self.probes.iter() {
+        for p in self.visible() {
             let n = p.full_name();
             // A return probe: returns; missed (all causes, and for want
             // of depth: as a kernel return probe's maxactive misses).
@@ -1148,7 +1194,7 @@ impl UProbes {
 
     /// `list` rows.
     pub(crate) fn show_list(&self, w: &mut impl Write, enabled: bool) -> core::fmt::Result {
-        for p in self.probes.iter() {
+        for p in self.visible() {
             // A `PID:` probe's address; a path probe's file offset, and
             // in how many mappings its breakpoint is.
             match p.kind {
@@ -1215,7 +1261,7 @@ impl UProbes {
 
     /// `latency` rows of the user return probes (as the kernel ones').
     pub(crate) fn show_latency(&self, w: &mut impl Write) -> core::fmt::Result {
-        for p in self.probes.iter() {
+        for p in self.visible() {
             let Some((h, migrated)) = p.histogram() else {
                 continue;
             };
@@ -1232,7 +1278,7 @@ impl UProbes {
 
     /// `filter` rows.
     pub(crate) fn show_filters(&self, w: &mut impl Write) -> core::fmt::Result {
-        for p in self.probes.iter() {
+        for p in self.visible() {
             p.write_name(w)?;
             w.write_char(' ')?;
             p.filter.show(w)?;
@@ -1243,7 +1289,7 @@ impl UProbes {
 
     /// `armed` rows.
     pub(crate) fn show_armed(&self, w: &mut impl Write) -> core::fmt::Result {
-        for p in self.probes.iter() {
+        for p in self.visible() {
             p.write_name(w)?;
             writeln!(w, " {}", u8::from(p.armed.load(Relaxed)))?;
         }

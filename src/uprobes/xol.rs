@@ -32,7 +32,7 @@
 use crate::lang::fetch_arg::MAX_ENTRY_ARGS;
 use crate::sys::user;
 use core::sync::atomic::{
-    AtomicPtr, AtomicU32, AtomicU64, AtomicUsize,
+    AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize,
     Ordering::{AcqRel, Acquire, Relaxed, Release},
 };
 use kernel::page::{Page, PAGE_SIZE};
@@ -152,6 +152,9 @@ struct Frame {
     /// The `$argN` words saved at the entry (see
     /// [`crate::lang::fetch_arg::EntrySave`]).
     args: [AtomicU64; MAX_ENTRY_ARGS],
+    /// The slot holds the real return address while an unwinder walks
+    /// the stack ([`Xol::park`]).
+    parked: AtomicBool,
 }
 
 /// A return frame popped: see [`Xol::pop_frame`].
@@ -590,6 +593,7 @@ impl Xol {
                         for (d, v) in fr.args.iter().zip(&f.args) {
                             d.store(*v, Relaxed);
                         }
+                        fr.parked.store(false, Relaxed);
                         fr.owner.store(owner, Release);
                         return Ok(stale);
                     }
@@ -620,31 +624,124 @@ impl Xol {
     }
 
     /// The return `owner` just made to the trampoline, its return address
-    /// popped from `slot` (`%rsp` - 8 now): its newest frame there, taken;
-    /// frames deeper than `slot` (calls gone without returning) are
-    /// dropped on the way. Also returns how many frames went (the taken
-    /// one included): each held a module reference.
+    /// popped from `slot` (`%rsp` - 8 now): its newest frame there, taken
+    /// (a chain has several there: the caller takes them in turn). The
+    /// frames are not a stack: coroutines (`swapcontext`) suspend calls on
+    /// other stacks and resume them in any order, so the frame is found by
+    /// its slot, not by age. Frames newer than it and deeper than `slot`
+    /// whose slot no longer holds the trampoline's address are calls gone
+    /// without returning (`longjmp`): dropped on the way. Without a frame at
+    /// `slot` (a `ret $imm` popped more), the nearest one below it within
+    /// 64 KiB. Also returns how many frames went (the taken one included):
+    /// each held a module reference.
     pub(crate) fn pop_frame(&self, owner: usize, slot: u64) -> (Option<Ret>, u32) {
-        let mut gone = 0;
-        while let Some((i, sp)) = self.newest_frame(owner) {
-            let fr = &self.frames()[i];
-            let r = Ret {
-                ret: fr.ret.load(Relaxed),
-                func: fr.func.load(Relaxed),
-                id: fr.id.load(Relaxed),
-                cpu: fr.cpu.load(Relaxed),
-                t0: fr.t0.load(Relaxed),
-                args: core::array::from_fn(|k| fr.args[k].load(Relaxed)),
+        // (seq, index, sp) of the frame at `slot`, else of the nearest below.
+        let mut best: Option<(u64, usize, u64)> = None;
+        self.each_frame(owner, |i, fr| {
+            let (seq, sp) = (fr.seq.load(Relaxed), fr.sp.load(Relaxed));
+            if sp > slot || slot - sp >= 1 << 16 || fr.parked.load(Relaxed) {
+                return;
+            }
+            let better = match best {
+                None => true,
+                Some((s, _, b)) => sp > b || (sp == b && seq > s),
             };
-            if !self.drop_frame(i, owner) {
-                break;
+            if better {
+                best = Some((seq, i, sp));
             }
-            gone += 1;
-            if sp >= slot {
-                return (Some(r), gone);
-            }
+        });
+        let Some((seq, i, _)) = best else {
+            return (None, 0);
+        };
+        let fr = &self.frames()[i];
+        let r = Ret {
+            ret: fr.ret.load(Relaxed),
+            func: fr.func.load(Relaxed),
+            id: fr.id.load(Relaxed),
+            cpu: fr.cpu.load(Relaxed),
+            t0: fr.t0.load(Relaxed),
+            args: core::array::from_fn(|k| fr.args[k].load(Relaxed)),
+        };
+        if !self.drop_frame(i, owner) {
+            return (None, 0);
         }
-        (None, gone)
+        let mut gone = 1;
+        let tramp = self.tramp();
+        self.each_frame(owner, |j, f| {
+            let at = f.sp.load(Relaxed);
+            if f.seq.load(Relaxed) > seq
+                && at < slot
+                && user::read_u64(at) != Some(tramp)
+                && self.drop_frame(j, owner)
+            {
+                gone += 1;
+            }
+        });
+        (Some(r), gone)
+    }
+
+    /// An unwinder starts walking `owner`'s stack (`_Unwind_RaiseException`
+    /// and its kin, [`super::guard`]): the real return address put back in
+    /// the slot of each of its frames that holds the trampoline's, and the
+    /// frame parked (it gets no return while parked). An unwinder finds no
+    /// unwind information for the trampoline and stops there (a C++
+    /// exception would call `std::terminate()`); the real addresses lead
+    /// it on. Trap context (current is `owner`).
+    pub(crate) fn park(&self, owner: usize) {
+        let tramp = self.tramp();
+        // Real return addresses first, then the chains' frames on them
+        // (a function's tail call into another: one slot, several frames).
+        for chains in [false, true] {
+            self.each_frame(owner, |_, fr| {
+                let (at, ret) = (fr.sp.load(Relaxed), fr.ret.load(Relaxed));
+                if (ret == tramp) != chains || fr.parked.load(Relaxed) {
+                    return;
+                }
+                let parked = match user::read_u64(at) {
+                    Some(v) if v == tramp => !chains && user::write_u64(at, ret),
+                    Some(_) => chains,
+                    None => false,
+                };
+                if parked {
+                    fr.parked.store(true, Relaxed);
+                }
+            });
+        }
+    }
+
+    /// A catch handler starts (`__cxa_begin_catch`, `sp` its `%rsp`): the
+    /// parked frames of `owner` whose call is alive (above `sp`, the slot
+    /// still holding the real return address) get the trampoline back;
+    /// the others' calls were unwound: dropped. Returns how many were
+    /// dropped (each held a module reference). Trap context.
+    pub(crate) fn unpark(&self, owner: usize, sp: u64) -> u32 {
+        let tramp = self.tramp();
+        let mut gone = 0;
+        // Real return addresses first, then the chains' frames on them.
+        for chains in [false, true] {
+            self.each_frame(owner, |i, fr| {
+                if !fr.parked.load(Relaxed) {
+                    return;
+                }
+                let (at, ret) = (fr.sp.load(Relaxed), fr.ret.load(Relaxed));
+                if (ret == tramp) != chains {
+                    return;
+                }
+                let now = user::read_u64(at);
+                let alive = at > sp
+                    && if chains {
+                        now == Some(tramp)
+                    } else {
+                        now == Some(ret) && user::write_u64(at, tramp)
+                    };
+                if alive {
+                    fr.parked.store(false, Relaxed);
+                } else if self.drop_frame(i, owner) {
+                    gone += 1;
+                }
+            });
+        }
+        gone
     }
 
     /// Frees every frame of a dead task; returns how many.

@@ -14,13 +14,24 @@
  *              their sum;
  *   sigwaiter(x) raises SIGUSR1, whose handler runs on a sigaltstack
  *              mapped above the main stack and calls leaf(7); returns
- *              x + 22.
+ *              x + 22;
+ *   strfn(s, a, bad, pp, a5..a8) returns strlen(s) + a[0] + a5..a8:
+ *              strings, bytes, a bad pointer, a pointer chain and two
+ *              stack arguments for fetch arguments;
+ *   strret(i)  returns a pointer to the string "ret-I";
+ *   cofn(x)    runs in a coroutine (ucontext, its own stack): yields to
+ *              main in the middle, returns 5x + 2 when resumed.
  * MODE: rec (rec(N)), jump (N setjmp/jumper rounds), fork (forker(5)),
  * threads (8 threads, N calls of leaf each), block (blocker(N): N is
  * a file name here), exit (exiter(0) inside rec(3)), exec (exiter(-1):
  * exec of uret GOFILE rec 5, which prints its result), sig
  * (sigwaiter(5); "result sig=27 alt=above|below"), args (N calls of
- * many8 and many8r with i .. i+7, i = 0 .. N-1). Prints "ready", waits for
+ * many8 and many8r with i .. i+7, i = 0 .. N-1), coro (N rounds: two
+ * coroutines enter cofn(2i) and cofn(2i+1) and yield; main calls leaf(i),
+ * then resumes them, the older first in even rounds, the newer first in
+ * odd ones; "result coro=SUM" of the values), str (N calls of strfn with
+ * "name-I", bytes I..I+3, bad = I % 16, a chain to {3I, -I}, I, 2I, 3I,
+ * 4I, and of strret(I); "result str=SUM"). Prints "ready", waits for
  * GOFILE, runs MODE, prints "result ...", waits for ENDFILE (if given)
  * and exits 0.
  */
@@ -33,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 static jmp_buf env;
@@ -154,6 +166,82 @@ static void *thread_fn(void *arg)
 	return NULL;
 }
 
+__attribute__((noinline, noipa)) long strfn(const char *s, const unsigned char *a, long bad,
+					    const void *const *pp, long a5, long a6, long a7, long a8)
+{
+	asm volatile("" : "+r"(bad), "+r"(pp));
+	return (long)strlen(s) + a[0] + a5 + a6 + a7 + a8;
+}
+
+static char rbuf[32];
+
+__attribute__((noinline, noipa)) const char *strret(long i)
+{
+	snprintf(rbuf, sizeof(rbuf), "ret-%ld", i);
+	return rbuf;
+}
+
+static long strs(long n)
+{
+	long sum = 0;
+
+	for (long i = 0; i < n; i++) {
+		char name[32];
+		unsigned char bytes[4] = { i, i + 1, i + 2, i + 3 };
+		struct {
+			long x;
+			int y;
+		} st = { 3 * i, -i };
+		const void *p = &st;
+
+		snprintf(name, sizeof(name), "name-%ld", i);
+		sum += strfn(name, bytes, i % 16, &p, i, 2 * i, 3 * i, 4 * i);
+		sum += strlen(strret(i));
+	}
+	return sum;
+}
+
+static ucontext_t main_ctx, co_ctx[2], yield_ctx[2];
+static long co_arg[2], co_res[2];
+
+__attribute__((noinline, noipa)) long cofn(long x)
+{
+	swapcontext(&yield_ctx[x & 1], &main_ctx);
+	asm volatile("" : "+r"(x));
+	return 5 * x + 2;
+}
+
+static void co_body(int id)
+{
+	co_res[id] = cofn(co_arg[id]);
+}
+
+static long coro(long rounds)
+{
+	static char stacks[2][65536] __attribute__((aligned(16)));
+	long sum = 0;
+
+	for (long i = 0; i < rounds; i++) {
+		for (int id = 0; id < 2; id++) {
+			co_arg[id] = 2 * i + id;
+			getcontext(&co_ctx[id]);
+			co_ctx[id].uc_stack.ss_sp = stacks[id];
+			co_ctx[id].uc_stack.ss_size = sizeof(stacks[id]);
+			co_ctx[id].uc_link = &main_ctx;
+			makecontext(&co_ctx[id], (void (*)(void))co_body, 1, id);
+			swapcontext(&main_ctx, &co_ctx[id]);
+		}
+		sum += leaf(i);
+		for (int k = 0; k < 2; k++) {
+			int id = i & 1 ? 1 - k : k;
+
+			swapcontext(&main_ctx, &yield_ctx[id]);
+			sum += co_res[id];
+		}
+	}
+	return sum;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 4)
@@ -210,6 +298,10 @@ int main(int argc, char **argv)
 		const char *where = alt_stack_above();
 
 		printf("result sig=%ld alt=%s\n", sigwaiter(5), where);
+	} else if (!strcmp(argv[2], "str")) {
+		printf("result str=%ld\n", strs(n_arg));
+	} else if (!strcmp(argv[2], "coro")) {
+		printf("result coro=%ld\n", coro(n_arg));
 	} else if (!strcmp(argv[2], "block")) {
 		printf("result block=%ld\n", blocker(argv[3]));
 	} else {
