@@ -359,6 +359,9 @@ pub(crate) fn run(line: &[u8]) -> Result {
         }
         "regs" => check_regs()?,
         "args" => call_args()?,
+        "step_only" => {
+            crate::uprobes::STEP_ONLY.store(n != 0, core::sync::atomic::Ordering::Relaxed)
+        }
         "fail_pokes" => {
             crate::sys::user::fail_pokes(u32::try_from(n).map_err(|_| EINVAL)?);
         }

@@ -8,12 +8,17 @@
 //! blank lines are skipped. Output:
 //!
 //! ```text
-//! len=N verdict=<step|step-fixup|emulate-KIND> [rip_disp_off=K scratch=REG] [fixups=a,b]
+//! len=N verdict=<step|step-fixup|emulate-KIND> [fallback=<step|step-fixup>] [rip_disp_off=K scratch=REG] [fixups=a,b]
 //! [len=N] refuse=<reason>
 //! ```
 //!
 //! `len` is printed for a refusal when the instruction could be decoded.
 //! Bad hex prints `error=bad-hex` and makes the exit status 1.
+//!
+//! `rprobes-insn --sweep < TEXT` decodes raw bytes one instruction after
+//! the other and prints `COUNT VERDICT` lines (`scripts/emul-coverage`);
+//! `--calls` prints the offsets that `call rel32`s target instead (the
+//! function starts of a file without symbols or unwind table).
 
 use rprobes_core::insn::write_description;
 use std::io::{self, BufRead, Write};
@@ -68,7 +73,56 @@ fn describe(bytes: &[u8]) -> String {
     s
 }
 
+/// `--sweep`: raw bytes on stdin (a text section), decoded one instruction
+/// after the other; prints how many got each verdict (an undecodable byte
+/// is skipped and counted as `undecodable`).
+fn sweep(calls: bool) -> io::Result<()> {
+    use std::collections::BTreeMap;
+    use std::io::Read;
+    let mut text = Vec::new();
+    io::stdin().lock().read_to_end(&mut text)?;
+    let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut targets = std::collections::BTreeSet::new();
+    let mut at = 0;
+    while at < text.len() {
+        let end = (at + rprobes_core::insn::MAX_INSN_LEN).min(text.len());
+        let (len, name) = match rprobes_core::insn::decode(&text[at..end]) {
+            Ok(i) => {
+                if calls && i.map == rprobes_core::insn::OpcodeMap::Primary && i.opcode == 0xe8 {
+                    let to = (at + i.len()) as i64 + i.imm_value().unwrap_or(0);
+                    if (0..text.len() as i64).contains(&to) {
+                        targets.insert(to as usize);
+                    }
+                }
+                (i.len(), i.verdict().name())
+            }
+            Err(_) => (1, "undecodable"),
+        };
+        *counts.entry(name).or_default() += 1;
+        at += len.max(1);
+    }
+    let mut out = io::stdout().lock();
+    if calls {
+        for t in targets {
+            writeln!(out, "{t}")?;
+        }
+        return Ok(());
+    }
+    for (k, v) in counts {
+        writeln!(out, "{v} {k}")?;
+    }
+    Ok(())
+}
+
 fn main() {
+    let mode = std::env::args().nth(1);
+    if matches!(mode.as_deref(), Some("--sweep" | "--calls")) {
+        if let Err(e) = sweep(mode.as_deref() == Some("--calls")) {
+            eprintln!("rprobes-insn: {e}");
+            std::process::exit(2);
+        }
+        return;
+    }
     let stdin = io::stdin();
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
@@ -128,11 +182,19 @@ mod tests {
         assert_eq!(describe(&[0x0f]), "refuse=truncated");
         assert_eq!(
             describe(&[0x48, 0x8b, 0x05, 1, 0, 0, 0]),
-            "len=7 verdict=step-fixup rip_disp_off=3 scratch=rsi fixups=ip,rip-rel"
+            "len=7 verdict=emulate-mov fallback=step-fixup rip_disp_off=3 scratch=rsi fixups=ip,rip-rel"
         );
         assert_eq!(describe(&[0x48, 0x89, 0xe5]), "len=3 verdict=emulate-mov");
         assert_eq!(
             describe(&[0x48, 0x89, 0x45, 0xf8]),
+            "len=4 verdict=emulate-mov fallback=step fixups=ip"
+        );
+        assert_eq!(
+            describe(&[0xf3, 0x0f, 0x10, 0x05, 1, 0, 0, 0]),
+            "len=8 verdict=step-fixup rip_disp_off=4 scratch=rsi fixups=ip,rip-rel"
+        );
+        assert_eq!(
+            describe(&[0xf0, 0x48, 0x01, 0x07]),
             "len=4 verdict=step fixups=ip"
         );
     }

@@ -17,8 +17,25 @@ type Classified = Result<Class, Reason>;
 const STEP: Classified = Ok(Class::Step(Fixups::IP));
 
 impl Insn {
-    /// The out-of-line execution verdict.
+    /// The out-of-line execution verdict: emulated when
+    /// [`super::emul::plan`] has a plan for it (and no other emulation
+    /// applies), with the step it falls back to (a fault, a task that
+    /// steps itself with TF) in its fix-ups.
     pub fn verdict(&self) -> Verdict {
+        let v = self.step_verdict();
+        let fixups = match v {
+            Verdict::Step { fixups } | Verdict::StepRipFixup { fixups, .. } => fixups,
+            _ => return v,
+        };
+        match super::emul::plan(self) {
+            Some(plan) => Verdict::Emulate(Emulation::Exec { plan, fixups }),
+            None => v,
+        }
+    }
+
+    /// The verdict without [`super::emul`]: how the instruction is stepped
+    /// (also the fallback of an emulated one).
+    pub fn step_verdict(&self) -> Verdict {
         let class = match self.classify() {
             Ok(c) => c,
             Err(reason) => return Verdict::Refuse(reason),

@@ -26,7 +26,7 @@ impl Insn {
             disp_offset,
             scratch,
             ..
-        } = self.verdict()
+        } = self.step_verdict()
         else {
             return None;
         };
@@ -66,7 +66,7 @@ impl Insn {
     /// `None` unless the verdict is [`Verdict::StepRipFixup`] and the new
     /// displacement fits.
     pub fn fixup_rip_disp(&self, orig_addr: u64, xol_addr: u64) -> Option<Rewritten> {
-        let Verdict::StepRipFixup { disp_offset, .. } = self.verdict() else {
+        let Verdict::StepRipFixup { disp_offset, .. } = self.step_verdict() else {
             return None;
         };
         let target = self.rip_target(orig_addr)?;

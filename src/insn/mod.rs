@@ -472,6 +472,16 @@ pub enum Emulation {
         /// Displacement from the end of the instruction.
         rel: i32,
     },
+    /// The common integer instructions, run by [`emul::exec`] (loads and
+    /// stores, arithmetic and logic, shifts, `imul`, `cmov`, `setcc`,
+    /// `push`/`pop`, `leave`, `ret`, indirect `call`/`jmp` ...).
+    Exec {
+        /// What it does.
+        plan: emul::Plan,
+        /// The fix-ups of its step, when it is stepped after all (the
+        /// task steps itself, or a memory access would fault).
+        fixups: Fixups,
+    },
 }
 
 impl Emulation {
@@ -484,6 +494,7 @@ impl Emulation {
             Emulation::Jmp { .. } => "jmp",
             Emulation::Call { .. } => "call",
             Emulation::Jcc { .. } => "jcc",
+            Emulation::Exec { plan, .. } => plan.op.class(),
         }
     }
 }
@@ -586,20 +597,34 @@ pub fn write_description(w: &mut impl fmt::Write, bytes: &[u8]) -> fmt::Result {
     let len = insn.len();
     match insn.verdict() {
         Verdict::Refuse(reason) => write!(w, "len={len} refuse={reason}"),
-        v @ Verdict::Emulate(_) => write!(w, "len={len} verdict={}", v.name()),
-        v @ Verdict::Step { fixups } => {
-            write!(w, "len={len} verdict={} fixups={fixups}", v.name())
+        v @ Verdict::Emulate(Emulation::Exec { .. }) => {
+            // And how it is stepped when it cannot be emulated.
+            write!(w, "len={len} verdict={} fallback=", v.name())?;
+            write_step(w, insn.step_verdict())
         }
-        v @ Verdict::StepRipFixup {
+        v @ Verdict::Emulate(_) => write!(w, "len={len} verdict={}", v.name()),
+        v => {
+            write!(w, "len={len} verdict=")?;
+            write_step(w, v)
+        }
+    }
+}
+
+/// `step fixups=...` or `step-fixup rip_disp_off=K scratch=R fixups=...`.
+fn write_step(w: &mut impl fmt::Write, v: Verdict) -> fmt::Result {
+    match v {
+        Verdict::Step { fixups } => write!(w, "{} fixups={fixups}", v.name()),
+        Verdict::StepRipFixup {
             disp_offset,
             scratch,
             fixups,
         } => write!(
             w,
-            "len={len} verdict={} rip_disp_off={disp_offset} scratch={} fixups={fixups}",
+            "{} rip_disp_off={disp_offset} scratch={} fixups={fixups}",
             v.name(),
             scratch.name()
         ),
+        v => w.write_str(v.name()),
     }
 }
 
@@ -638,6 +663,7 @@ impl Verdict {
             Verdict::Emulate(Emulation::Jmp { .. }) => "emulate-jmp",
             Verdict::Emulate(Emulation::Call { .. }) => "emulate-call",
             Verdict::Emulate(Emulation::Jcc { .. }) => "emulate-jcc",
+            Verdict::Emulate(Emulation::Exec { plan, .. }) => plan.op.verdict_name(),
             Verdict::Step { .. } => "step",
             Verdict::StepRipFixup { .. } => "step-fixup",
             Verdict::Refuse(_) => "refuse",
@@ -695,6 +721,7 @@ pub struct ScratchFixup {
 
 mod classify;
 mod decode;
+pub mod emul;
 mod fixup;
 mod tables;
 
@@ -803,6 +830,15 @@ impl Insn {
 pub fn analyze(bytes: &[u8]) -> Verdict {
     match decode(bytes) {
         Ok(insn) => insn.verdict(),
+        Err(reason) => Verdict::Refuse(reason),
+    }
+}
+
+/// [`analyze`] without the emulator: how the instruction is stepped
+/// ([`Insn::step_verdict`]).
+pub fn analyze_step(bytes: &[u8]) -> Verdict {
+    match decode(bytes) {
+        Ok(insn) => insn.step_verdict(),
         Err(reason) => Verdict::Refuse(reason),
     }
 }

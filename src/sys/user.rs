@@ -35,6 +35,23 @@ pub(crate) fn write_u64(addr: u64, v: u64) -> bool {
     unsafe { bindings::rprobes_user_write_u64(addr as kernel::ffi::c_ulong, v) }
 }
 
+/// Writes `buf` at `addr` of current's user memory without faulting a
+/// page in (trap context); false (nothing written) if it cannot be
+/// written now. The emulator's stores.
+#[inline]
+pub(crate) fn write_nofault(addr: u64, buf: &[u8]) -> bool {
+    // SAFETY: The nofault copy checks the user destination itself (and
+    // fails instead of faulting); `buf` is valid for its length.
+    let r = unsafe {
+        bindings::copy_to_user_nofault(
+            addr as usize as *mut kernel::ffi::c_void,
+            buf.as_ptr().cast(),
+            buf.len(),
+        )
+    };
+    r == 0
+}
+
 /// Reads `buf.len()` bytes at `addr` of current's user memory (`user`) or
 /// of the kernel without faulting; false on a fault.
 #[inline]

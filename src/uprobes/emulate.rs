@@ -4,10 +4,16 @@
 //! marked as emulated does to the task's registers (and stack), done in
 //! the trap handler instead of a single step.
 //!
-//! Context: trap (interrupts off, in the probed task); user memory is
-//! written without faulting a page in, and an instruction whose write
-//! would fault is stepped instead.
+//! The common integer instructions (loads, stores, arithmetic, `ret`,
+//! indirect branches ...) are run by the pure emulator
+//! ([`crate::insn::emul`]) on [`User`]: the task's `pt_regs` and its user
+//! memory.
+//!
+//! Context: trap (interrupts off, in the probed task); user memory is read
+//! and written without faulting a page in, and an instruction whose access
+//! would fault is stepped instead (the task then gets the real fault).
 
+use crate::insn::emul::{self, Machine};
 use crate::insn::{Emulation, Fixups, Verdict};
 use crate::sys::bindings::pt_regs;
 use crate::sys::user;
@@ -78,6 +84,41 @@ pub(super) fn set_gpr(r: &mut pt_regs, n: u8, v: u64) {
     }
 }
 
+/// The trapping task as the emulator's machine: its registers, and its
+/// user memory read and written without faulting (a fault: the
+/// instruction is stepped, and the task gets the real one).
+struct User<'a>(&'a mut pt_regs);
+
+impl Machine for User<'_> {
+    fn gpr(&self, n: u8) -> u64 {
+        gpr(self.0, n)
+    }
+
+    fn set_gpr(&mut self, n: u8, v: u64) {
+        set_gpr(self.0, n, v);
+    }
+
+    fn flags(&self) -> u64 {
+        self.0.flags as u64
+    }
+
+    fn set_flags(&mut self, f: u64) {
+        // Only the status flags differ from what the task had.
+        self.0.flags = f as usize;
+    }
+
+    fn read(&mut self, addr: u64, size: u8) -> Option<u64> {
+        let mut b = [0u8; 8];
+        let n = usize::from(size).min(8);
+        user::read_nofault(addr, &mut b[..n], true).then(|| u64::from_le_bytes(b))
+    }
+
+    fn write(&mut self, addr: u64, size: u8, v: u64) -> bool {
+        let n = usize::from(size).min(8);
+        user::write_nofault(addr, &v.to_le_bytes()[..n])
+    }
+}
+
 /// Whether a `jcc` condition holds for these flags.
 fn condition(cond: u8, flags: u64) -> bool {
     let cf = flags & 0x1 != 0;
@@ -128,6 +169,7 @@ pub(super) fn emulate(e: Emulation, regs: &mut pt_regs, bp: u64, len: u8) -> boo
             regs.sp = sp as usize;
             regs.ip = next.wrapping_add(i64::from(rel) as u64) as usize;
         }
+        Emulation::Exec { plan, .. } => return exec(&plan, regs, bp, len),
         Emulation::Jcc { cond, rel } => {
             let to = if condition(cond, regs.flags as u64) {
                 next.wrapping_add(i64::from(rel) as u64)
@@ -140,6 +182,19 @@ pub(super) fn emulate(e: Emulation, regs: &mut pt_regs, bp: u64, len: u8) -> boo
     true
 }
 
+/// [`emulate`] of an instruction the emulator runs (out of line: the
+/// emulations above stay a few instructions in the trap handler).
+#[inline(never)]
+fn exec(plan: &emul::Plan, regs: &mut pt_regs, bp: u64, len: u8) -> bool {
+    match emul::exec(plan, &mut User(regs), bp, len) {
+        Ok(rip) => {
+            regs.ip = rip as usize;
+            true
+        }
+        Err(_) => false,
+    }
+}
+
 /// The fix-ups of a step of an instruction with this verdict: an emulated
 /// one is stepped as well when the task has TF set (or a stack write would
 /// fault); it is relative to its address, and a `call` pushes it.
@@ -149,6 +204,7 @@ pub(super) fn step_fixups(v: Verdict) -> Fixups {
         Verdict::Emulate(Emulation::Jmp { .. } | Emulation::Jcc { .. }) => {
             Fixups::IP.with(Fixups::BRANCH_REL)
         }
+        Verdict::Emulate(Emulation::Exec { fixups, .. }) => fixups,
         Verdict::Emulate(_) => Fixups::IP,
         v => v.fixups(),
     }

@@ -85,6 +85,10 @@ pub(crate) const MAX_UPROBE_PROCS: usize = bindings::RPROBES_MAX_UPROBE_PROCS as
 /// Whether hits are counted and recorded (the registry's `enabled`).
 pub(crate) static ENABLED: AtomicBool = AtomicBool::new(true);
 
+/// Step what [`crate::insn::emul`] would emulate (`echo 'step_only 1' >
+/// selftest`): the differential test of emulation against execution.
+pub(crate) static STEP_ONLY: AtomicBool = AtomicBool::new(false);
+
 /// The limit of user probes in all (`max_uprobes=`, at most
 /// [`MAX_UPROBES`]); set at load by [`set_limits`].
 static LIMIT_PROBES: AtomicUsize = AtomicUsize::new(MAX_UPROBES);

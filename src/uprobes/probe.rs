@@ -15,7 +15,7 @@ use super::guard::{self, Guard};
 use super::mm::UMm;
 use super::table::{hash_point, Hashed};
 use super::xol::{Miss, Ret, Step, StepInfo};
-use super::ENABLED;
+use super::{ENABLED, STEP_ONLY};
 use crate::events::eval::{self, Args, Ctx};
 use crate::events::filter::Filter;
 use crate::events::ring::{self, Head};
@@ -164,6 +164,17 @@ pub(crate) struct UProbe {
     /// An unwinder guard: no event, its entry parks or unparks the
     /// thread's return frames ([`super::guard`]).
     pub(super) guard: Option<Guard>,
+}
+
+/// The emulation of verdict `v`, unless the emulator's are stepped
+/// ([`STEP_ONLY`]).
+#[inline(always)]
+fn emulation(v: Verdict) -> Option<Emulation> {
+    match v {
+        Verdict::Emulate(Emulation::Exec { .. }) if STEP_ONLY.load(Relaxed) => None,
+        Verdict::Emulate(e) => Some(e),
+        _ => None,
+    }
 }
 
 // A probe fits a 512-byte slab object (memory per probe point).
@@ -429,7 +440,7 @@ impl Site<'_> {
         let counted = umm.take_replay(me, bp);
         // A task that steps itself (TF) gets its trap from a real step.
         if regs.flags as u64 & TF == 0 {
-            if let Verdict::Emulate(e) = p.verdict {
+            if let Some(e) = emulation(p.verdict) {
                 if p.args.is_none() {
                     if emulate(e, regs, bp, p.len) {
                         umm.emulated.fetch_add(1, Relaxed);
@@ -440,7 +451,7 @@ impl Site<'_> {
                         }
                         return;
                     }
-                } else if self.emulate_args(e, regs, counted) {
+                } else if self.emulate_args(e, regs, me, counted) {
                     return;
                 }
             }
@@ -525,8 +536,21 @@ impl Site<'_> {
     /// The emulated case of [`Self::hit`] with fetch arguments: they see
     /// the registers from before the instruction.
     #[inline(never)]
-    fn emulate_args(&self, e: Emulation, regs: &mut pt_regs, counted: bool) -> bool {
+    fn emulate_args(&self, e: Emulation, regs: &mut pt_regs, me: usize, counted: bool) -> bool {
         let p = self.p;
+        if let Emulation::Exec { .. } = e {
+            // It may store: the arguments are fetched before it runs, as
+            // before a step (and the step, if it comes to one, is counted).
+            if !counted {
+                p.count(regs, self.vaddr);
+            }
+            if emulate(e, regs, self.vaddr, p.len) {
+                self.umm.emulated.fetch_add(1, Relaxed);
+            } else {
+                self.step(regs, me, true);
+            }
+            return true;
+        }
         let before = *regs;
         if !emulate(e, regs, self.vaddr, p.len) {
             return false;

@@ -347,7 +347,10 @@ impl UProbes {
         let mut step = [0u8; MAX_INSN_LEN];
         step[..usize::from(len)].copy_from_slice(&bytes[..usize::from(len)]);
         let mut scratch = None;
-        if let Verdict::StepRipFixup { .. } = verdict {
+        // A `%rip`-relative instruction that is emulated keeps its step's
+        // rewrite too: it is stepped when the task steps itself or an
+        // access would fault.
+        if let Verdict::StepRipFixup { .. } = decoded.step_verdict() {
             let Some(f) = decoded.fixup_rip_scratch(vaddr) else {
                 return Err(cmd_err(UprobeInsn(insn::Reason::RipUnfixable), pos));
             };

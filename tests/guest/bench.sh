@@ -52,7 +52,7 @@ sed 's/^p:m/p:kprobes\/m/' /tmp/many >/tmp/many-tracefs
 UITERS=$((ITERS / 4))
 UCHUNK=100
 UB=/tests/progs/bench
-ucase() { # case: uprobe_base | uprobe_{emu,mov,step,rip,ret}_{tracefs,rprobes} | uprobe_emu_rprobes_noevent | uprobe_{emu,step}_rprobes_path
+ucase() { # case: uprobe_base | uprobe_{emu,mov,step,rip,ret,sub,load,test,plt}_{tracefs,rprobes} | uprobe_emu_rprobes_noevent | uprobe_{emu,step}_rprobes_path
 	k=${1#uprobe_}
 	mech=${k#*_}
 	k=${k%%_*}
@@ -67,6 +67,8 @@ ucase() { # case: uprobe_base | uprobe_{emu,mov,step,rip,ret}_{tracefs,rprobes} 
 	fi
 	fn=ub_fn
 	[ "$k" = rip ] && fn=ub_rip
+	# What the kernel steps and rprobes emulates (sub, load, test, plt).
+	case $k in sub | load | test | plt) fn=ub_fn2 ;; esac
 	n=$UITERS
 	chunk=$UCHUNK
 	[ "$k" = base ] && n=$((ITERS * 10)) && chunk=100000
@@ -351,7 +353,8 @@ measure() {
 cases="syscall_base kprobe_tracefs kprobe_rprobes kprobe_rprobes_noevent kprobe_rprobes_disarmed kprobe_rprobes_1000 ufunc_base
 kretprobe_tracefs kretprobe_rprobes kprobe3_tracefs kprobe3_rprobes
 uprobe_base uprobe_emu_tracefs uprobe_emu_rprobes uprobe_emu_rprobes_noevent uprobe_mov_tracefs uprobe_mov_rprobes uprobe_step_tracefs uprobe_step_rprobes uprobe_rip_tracefs uprobe_rip_rprobes
-uprobe_emu_rprobes_path uprobe_step_rprobes_path uprobe_ret_tracefs uprobe_ret_rprobes libc_points"
+uprobe_emu_rprobes_path uprobe_step_rprobes_path uprobe_ret_tracefs uprobe_ret_rprobes libc_points
+uprobe_sub_tracefs uprobe_sub_rprobes uprobe_load_tracefs uprobe_load_rprobes uprobe_test_tracefs uprobe_test_rprobes uprobe_plt_tracefs uprobe_plt_rprobes"
 # BENCH_CASES=a,b,... (kernel command line, e.g. RPROBES_CMDLINE) runs
 # only those cases, for a quick look at one path.
 [ -n "$BENCH_CASES" ] && cases=$(echo "$BENCH_CASES" | tr , ' ')

@@ -6,8 +6,8 @@
 
 use iced_x86::{Decoder, DecoderError, DecoderOptions, Instruction, Mnemonic, OpKind, Register};
 use rprobes_core::insn::{
-    analyze, choose_scratch, decode, fixup_rip_disp, fixup_rip_scratch, Emulation, Fixups, Gpr,
-    OpcodeMap, Prefixes, Reason, Verdict, VexKind, MAX_INSN_LEN,
+    analyze, analyze_step, choose_scratch, decode, fixup_rip_disp, fixup_rip_scratch, Emulation,
+    Fixups, Gpr, OpcodeMap, Prefixes, Reason, Verdict, VexKind, MAX_INSN_LEN,
 };
 use std::collections::BTreeMap;
 
@@ -27,7 +27,12 @@ fn summary(bytes: &[u8]) -> (Option<usize>, String) {
     match decode(bytes) {
         Err(r) => (None, format!("refuse={r}")),
         Ok(insn) => {
-            let v = insn.verdict();
+            // The stepping classifier's verdict (what the emulator falls
+            // back to; tests/host/emul.rs checks the emulation).
+            let v = match insn.verdict() {
+                Verdict::Emulate(Emulation::Exec { .. }) => insn.step_verdict(),
+                v => v,
+            };
             let s = match v {
                 Verdict::Refuse(r) => format!("refuse={r}"),
                 _ => v.name().to_string(),
@@ -609,7 +614,7 @@ fn scratch_register_choice() {
     assert_eq!(choose_scratch((1 << 6) | (1 << 7) | (1 << 3)), None);
     assert_eq!(choose_scratch(0xffff), None);
 
-    let scratch = |h: &str| match analyze(&hex(h)) {
+    let scratch = |h: &str| match analyze_step(&hex(h)) {
         Verdict::StepRipFixup { scratch, .. } => scratch,
         v => panic!("{h}: {v:?}"),
     };
@@ -667,7 +672,7 @@ fn emulation_details() {
 
 #[test]
 fn step_fixups() {
-    let fx = |h: &str| analyze(&hex(h)).fixups();
+    let fx = |h: &str| analyze_step(&hex(h)).fixups();
     assert_eq!(fx("48 89 45 f8"), Fixups::IP);
     assert_eq!(fx("c3"), Fixups::NONE);
     assert_eq!(fx("c2 10 00"), Fixups::NONE);
@@ -690,7 +695,7 @@ fn step_fixups() {
         "ip,rip-rel"
     );
     assert_eq!(format!("{}", Fixups::NONE), "none");
-    match analyze(&hex("48 8b 05 00 00 00 00")) {
+    match analyze_step(&hex("48 8b 05 00 00 00 00")) {
         Verdict::StepRipFixup { disp_offset, .. } => assert_eq!(disp_offset, 3),
         v => panic!("{v:?}"),
     }

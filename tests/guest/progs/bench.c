@@ -63,9 +63,21 @@ asm(".text\n"
     ".globl ub_step\n ub_step: lea 1(%rdi),%rax\n"
     " pop %rbp\n ret\n"
     ".globl ub_rip\n ub_rip: mov ub_val(%rip),%rax\n"
-    " add %rdi,%rax\n ret\n");
-long ub_fn(long), ub_rip(long);
-extern const char ub_emu[], ub_mov[], ub_step[];
+    " add %rdi,%rax\n ret\n"
+    /* What the kernel steps and rprobes emulates (issue 19): a frame,
+     * a load through an argument, a test, and a PLT-style jump through a
+     * %rip-relative slot (to ub_tail: ret). ub_fn2(p) returns p[1]. */
+    ".globl ub_fn2\n ub_fn2:\n"
+    ".globl ub_sub\n ub_sub: sub $0x18,%rsp\n"
+    ".globl ub_load\n ub_load: mov 8(%rdi),%rax\n"
+    ".globl ub_test\n ub_test: test %rdi,%rdi\n"
+    " add $0x18,%rsp\n"
+    ".globl ub_plt\n ub_plt: jmp *ub_slot(%rip)\n"
+    "ub_tail: ret\n"
+    ".data\n ub_slot: .quad ub_tail\n .text\n");
+long ub_fn(long), ub_rip(long), ub_fn2(long);
+extern const char ub_emu[], ub_mov[], ub_step[], ub_sub[], ub_load[], ub_test[], ub_plt[];
+static long ub_arr[2] = { 0, 1 };
 
 /* File offset of ADDR in its mapping of this program, from /proc/self/maps. */
 static unsigned long file_off(const void *addr)
@@ -202,6 +214,7 @@ int main(int argc, char **argv)
 		long n = atol(argv[2]), x = 0, chunk = argc == 6 ? atol(argv[5]) : n;
 		double best = -1;
 		long (*fn)(long) = !strcmp(argv[3], "ub_rip") ? ub_rip : ub_fn;
+		int fn2 = !strcmp(argv[3], "ub_fn2");
 		char done[256];
 
 		printf("pid %d\n", getpid());
@@ -209,6 +222,10 @@ int main(int argc, char **argv)
 		printf("target ub_mov %p %#lx\n", (void *)ub_mov, file_off(ub_mov));
 		printf("target ub_step %p %#lx\n", (void *)ub_step, file_off(ub_step));
 		printf("target ub_rip %p %#lx\n", (void *)ub_rip, file_off(ub_rip));
+		printf("target ub_sub %p %#lx\n", (void *)ub_sub, file_off(ub_sub));
+		printf("target ub_load %p %#lx\n", (void *)ub_load, file_off(ub_load));
+		printf("target ub_test %p %#lx\n", (void *)ub_test, file_off(ub_test));
+		printf("target ub_plt %p %#lx\n", (void *)ub_plt, file_off(ub_plt));
 		printf("ready\n");
 		fflush(stdout);
 		if (n <= 0 || chunk <= 0)
@@ -223,8 +240,12 @@ int main(int argc, char **argv)
 			double v;
 
 			t0 = now();
-			for (long i = 0; i < m; i++)
-				x = fn(x);
+			if (fn2)
+				for (long i = 0; i < m; i++)
+					x += ub_fn2((long)ub_arr);
+			else
+				for (long i = 0; i < m; i++)
+					x = fn(x);
 			t1 = now();
 			v = (double)(t1 - t0) / m;
 			if (m == chunk && (best < 0 || v < best))

@@ -370,55 +370,55 @@ static const long a_flags[] = { A, A | 0x1, A | 0x4, A | 0x10, A | 0x40, A | 0x8
 	X(nop, nop_nopl, "emulate-nop", N(a_nop))                       \
 	X(nop, nop_nopw, "emulate-nop", N(a_nop))                       \
 	X(nop, nop_endbr, "emulate-nop", N(a_nop))                      \
-	X(nop, nop_lea, "step", N(a_nop))                               \
+	X(nop, nop_lea, "emulate-lea", N(a_nop))                               \
 	X(push, push_rbp, "emulate-push", N(a_push))                    \
 	X(push, push_movrbp, "emulate-mov", N(a_push))                  \
 	X(push, push_r12, "emulate-push", N(a_push))                    \
 	X(push, push_r12b, "emulate-push", N(a_push))                   \
 	X(push, push_rbx, "emulate-push", N(a_push))                    \
 	X(push, push_rbx2, "emulate-push", N(a_push))                   \
-	X(push, push_imm, "step", N(a_push))                            \
+	X(push, push_imm, "emulate-push", N(a_push))                            \
 	X(push, pushrsp, "emulate-push", 2)                             \
 	X(mov, mov_entry, "emulate-mov", N(a_mov))                      \
 	X(mov, mov_zext, "emulate-mov", N(a_mov))                       \
 	X(mov, mov_rexrb, "emulate-mov", N(a_mov))                      \
 	X(mov, mov_load, "emulate-mov", N(a_mov))                       \
-	X(mov, mov_16, "step", N(a_mov))                                \
+	X(mov, mov_16, "emulate-mov", N(a_mov))                                \
 	X(mov, mov_fromsp, "emulate-mov", N(a_mov))                     \
 	X(mov, mov_tosp, "emulate-mov", N(a_mov))                       \
-	X(mov, mov_add, "step", N(a_mov))                               \
-	X(mov, mov_imul, "step", N(a_mov))                              \
-	X(rip, rip_load, "step-fixup", N(a_rip))                        \
-	X(rip, rip_load_rsi, "step-fixup", N(a_rip))                    \
-	X(rip, rip_lea, "step-fixup", N(a_rip))                         \
-	X(rip, rip_movzb, "step-fixup", N(a_rip))                       \
-	X(rip, rip_cmpimm, "step-fixup", N(a_rip))                      \
-	X(rip, rip_store, "step-fixup", N(a_store))                     \
-	X(rip, rip_addimm, "step-fixup", N(a_store))                    \
-	X(rip, rip_movb, "step-fixup", N(a_store))                      \
+	X(mov, mov_add, "emulate-alu", N(a_mov))                               \
+	X(mov, mov_imul, "emulate-imul", N(a_mov))                              \
+	X(rip, rip_load, "emulate-mov", N(a_rip))                        \
+	X(rip, rip_load_rsi, "emulate-mov", N(a_rip))                    \
+	X(rip, rip_lea, "emulate-lea", N(a_rip))                         \
+	X(rip, rip_movzb, "emulate-mov", N(a_rip))                       \
+	X(rip, rip_cmpimm, "emulate-alu", N(a_rip))                      \
+	X(rip, rip_store, "emulate-mov", N(a_store))                     \
+	X(rip, rip_addimm, "emulate-alu", N(a_store))                    \
+	X(rip, rip_movb, "emulate-mov", N(a_store))                      \
 	X(rip, rip_xadd, "step-fixup", N(a_store))                      \
-	X(rip, rip_ld2, "step-fixup", N(a_store))                       \
-	X(scratch, scr_rsi_load, "step-fixup", N(a_scr))                \
-	X(scratch, scr_rdi_load, "step-fixup", N(a_scr))                \
-	X(scratch, scr_rdi_store, "step-fixup", N(a_scr))               \
+	X(rip, rip_ld2, "emulate-alu", N(a_store))                       \
+	X(scratch, scr_rsi_load, "emulate-mov", N(a_scr))                \
+	X(scratch, scr_rdi_load, "emulate-mov", N(a_scr))                \
+	X(scratch, scr_rdi_store, "emulate-mov", N(a_scr))               \
 	X(scratch, scr_rdi_shld, "step-fixup", N(a_scr))                \
-	X(scratch, scr_rsi_shl, "step-fixup", N(a_scr))                 \
+	X(scratch, scr_rsi_shl, "emulate-shift", N(a_scr))                 \
 	X(scratch, scr_rsi_xadd, "step-fixup", N(a_scr))                \
 	X(scratch, scr_rdi_cmpxchg, "step-fixup", N(a_scr))             \
-	X(scratch, scr_rsi_icall, "step-fixup", N(a_scr))               \
+	X(scratch, scr_rsi_icall, "emulate-icall", N(a_scr))               \
 	X(call, call_rel, "emulate-call", N(a_call))                    \
-	X(call, call_site, "step-fixup", N(a_call))                     \
-	X(call, retaddr_entry, "step", N(a_call))                       \
-	X(call, retaddr_ret, "step", N(a_call))                         \
+	X(call, call_site, "emulate-lea", N(a_call))                     \
+	X(call, retaddr_entry, "emulate-mov", N(a_call))                       \
+	X(call, retaddr_ret, "emulate-ret", N(a_call))                         \
 	X(jmp, jmp8, "emulate-jmp", N(a_jmp))                           \
 	X(jmp, jmp32, "emulate-jmp", N(a_jmp))                          \
-	X(jmp, jmp_target, "step", N(a_jmp))                            \
+	X(jmp, jmp_target, "emulate-lea", N(a_jmp))                            \
 	X(jcc, jcc8, "emulate-jcc", 3)                                  \
-	X(jcc, jcc8_fall, "step", 2)                                    \
-	X(jcc, jcc8_taken, "step", 1)                                   \
+	X(jcc, jcc8_fall, "emulate-mov", 2)                                    \
+	X(jcc, jcc8_taken, "emulate-mov", 1)                                   \
 	X(jcc, jcc32, "emulate-jcc", 3)                                 \
-	X(jcc, jcc32_fall, "step", 1)                                   \
-	X(jcc, jcc32_taken, "step", 2)                                  \
+	X(jcc, jcc32_fall, "emulate-alu", 1)                                   \
+	X(jcc, jcc32_taken, "emulate-alu", 2)                                  \
 	CCP(o) CCP(no) CCP(b) CCP(ae) CCP(e) CCP(ne) CCP(be) CCP(a)     \
 	CCP(s) CCP(ns) CCP(p) CCP(np) CCP(l) CCP(ge) CCP(le) CCP(g)     \
 	X(flags, flags_popf, "step", N(a_flags))                        \
@@ -426,20 +426,20 @@ static const long a_flags[] = { A, A | 0x1, A | 0x4, A | 0x10, A | 0x40, A | 0x8
 	X(flags, flags_mov, "emulate-mov", N(a_flags))                  \
 	X(flags, flags_push, "emulate-push", N(a_flags))                \
 	X(flags, flags_jmp, "emulate-jmp", N(a_flags))                  \
-	X(flags, flags_lea, "step-fixup", N(a_flags))                   \
+	X(flags, flags_lea, "emulate-lea", N(a_flags))                   \
 	X(flags, flags_pushf, "step", N(a_flags))                       \
-	X(ret, ret, "step", N(a_ret))                                   \
-	X(ret, reti_mov, "step", N(a_ret))                              \
-	X(ret, reti, "step", N(a_ret))                                  \
-	X(icall, icall_rip, "step-fixup", N(a_icall))                   \
-	X(icall, icall_site, "step-fixup", N(a_icall))                  \
-	X(icall, icall_reg, "step", N(a_icall))                         \
-	X(icall, icall_site2, "step-fixup", N(a_icall))                 \
-	X(icall, ijmp_rip, "step-fixup", N(a_icall))                    \
-	X(icall, ijmp_target, "step", N(a_icall))                       \
-	X(icall, ijmp_reg, "step", N(a_icall))                          \
-	X(icall, ijmp_reg_target, "step", N(a_icall))                   \
-	X(icall, retaddr2_entry, "step", 2 * N(a_icall))                \
+	X(ret, ret, "emulate-ret", N(a_ret))                                   \
+	X(ret, reti_mov, "emulate-mov", N(a_ret))                              \
+	X(ret, reti, "emulate-ret", N(a_ret))                                  \
+	X(icall, icall_rip, "emulate-icall", N(a_icall))                   \
+	X(icall, icall_site, "emulate-lea", N(a_icall))                  \
+	X(icall, icall_reg, "emulate-icall", N(a_icall))                         \
+	X(icall, icall_site2, "emulate-lea", N(a_icall))                 \
+	X(icall, ijmp_rip, "emulate-ijmp", N(a_icall))                    \
+	X(icall, ijmp_target, "emulate-lea", N(a_icall))                       \
+	X(icall, ijmp_reg, "emulate-ijmp", N(a_icall))                          \
+	X(icall, ijmp_reg_target, "emulate-alu", N(a_icall))                   \
+	X(icall, retaddr2_entry, "emulate-mov", 2 * N(a_icall))                \
 	X(sse, sse_movss, "step-fixup", N(a_sse))                       \
 	X(sse, sse_addss, "step", N(a_sse))                             \
 	X(sse, sse_movaps, "step-fixup", N(a_sse))                      \
@@ -458,11 +458,11 @@ static const long a_flags[] = { A, A | 0x1, A | 0x4, A | 0x10, A | 0x40, A | 0x8
 	X(scratchv, scr_rdi_vmov, "step-fixup", N(a_scr))               \
 	X(scratchv, scr_rbx_vadd, "step-fixup", N(a_scr))               \
 	X(scratchv, scr_rbx_vadd2, "step-fixup", N(a_scr))              \
-	X(loop, loop_body, "step", 11)                                  \
+	X(loop, loop_body, "emulate-alu", 11)                                  \
 	X(loop, loop, "step", 11)                                       \
 	X(loop, jrcxz, "step", N(a_jrcxz))                              \
-	X(loop, jrcxz_fall, "step", 1)                                  \
-	X(loop, jrcxz_taken, "step", 1)                                 \
+	X(loop, jrcxz_fall, "emulate-mov", 1)                                  \
+	X(loop, jrcxz_taken, "emulate-mov", 1)                                 \
 	X(tf, tf_nop, "emulate-nop", N(a_tf))                           \
 	X(tf, tf_mov, "emulate-mov", N(a_tf))                           \
 	X(tf, tf_jmp, "emulate-jmp", N(a_tf))                           \

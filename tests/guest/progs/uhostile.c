@@ -6,7 +6,7 @@
  *   uhostile -m MODE [-g GOFILE] [-h] [-f]
  *
  * Probe points (see uprog.h): h_emu (push %rbp, emulated), h_step (a
- * rip-relative load, stepped), h_rw (push %rbp, emulated; rewritten by
+ * rip-relative SSE load, stepped), h_rw (push %rbp, emulated; rewritten by
  * the rewrite mode).
  *
  * Each mode first calls h_emu and h_step once (the XOL area now exists;
@@ -52,7 +52,7 @@ asm(".text\n"
     P(h_emu) " push %rbp\n"
     " mov %rsp,%rbp\n lea 1(%rdi),%rax\n pop %rbp\n ret\n"
     ".globl h_step\n h_step:\n"
-    P(h_step) " mov g_base(%rip),%rax\n"
+    P(h_step) " movq g_base(%rip),%xmm0\n movq %xmm0,%rax\n"
     " add %rdi,%rax\n ret\n"
     ".globl h_rw\n h_rw:\n"
     P(h_rw) " push %rbp\n"

@@ -6,8 +6,8 @@
  *   ulife -m MODE [-k N] [-w N] [-t T] [-g GOFILE] [-h]
  *
  * Probe points (see uprog.h): l_emu (push %rbp, emulated), l_step (a
- * rip-relative load, stepped), l_fault (mov (%rdi),%rax, stepped; faults
- * when asked to).
+ * rip-relative SSE load: stepped, the emulator leaves SSE alone), l_fault
+ * (mov (%rdi),%rax: emulated; faults when asked to, then stepped).
  *
  * fork:     l_emu+l_step once; fork: the child checks that its text holds
  *           the original bytes and no XOL area, calls both 5 times and
@@ -66,7 +66,7 @@ asm(".text\n"
     P(l_emu) " push %rbp\n"
     " mov %rsp,%rbp\n lea 1(%rdi),%rax\n pop %rbp\n ret\n"
     ".globl l_step\n l_step:\n"
-    P(l_step) " mov g_base(%rip),%rax\n"
+    P(l_step) " movq g_base(%rip),%xmm0\n movq %xmm0,%rax\n"
     " add %rdi,%rax\n ret\n"
     ".globl l_fault\n l_fault:\n"
     P(l_fault) " mov (%rdi),%rax\n"
@@ -126,7 +126,7 @@ static int mode_fork(void)
 		int bad = 0;
 
 		printf("child text l_emu=%02x l_step=%02x\n", up_l_emu[0], up_l_step[0]);
-		bad += up_l_emu[0] != 0x55 || up_l_step[0] != 0x48;
+		bad += up_l_emu[0] != 0x55 || up_l_step[0] != 0xf3;
 		printf("child xol mapped %d\n", area ? mapped_at(area) : 0);
 		bad += area && mapped_at(area);
 		calls(5);
@@ -177,7 +177,7 @@ static int mode_after(void)
 {
 	printf("after exec pid %d text l_emu=%02x l_step=%02x\n", getpid(), up_l_emu[0], up_l_step[0]);
 	calls(3);
-	return up_l_emu[0] != 0x55 || up_l_step[0] != 0x48;
+	return up_l_emu[0] != 0x55 || up_l_step[0] != 0xf3;
 }
 
 static int cycles(long n)
@@ -408,7 +408,7 @@ int main(int argc, char **argv)
 	printf("pid %d\n", getpid());
 	print_point("l_emu", up_l_emu, -1, "emulate-push");
 	print_point("l_step", up_l_step, -1, "step-fixup");
-	print_point("l_fault", up_l_fault, -1, "step");
+	print_point("l_fault", up_l_fault, -1, "emulate-mov");
 	printf("ready\n");
 	fflush(stdout);
 	wait_for_file(go);

@@ -16,7 +16,8 @@
  *
  * xol:  fills the XOL area with steps that wait, and shows a thread
  *	retry for a slot. The probe point "load" is a load from memory
- *	(`mov (%rdi),%rax`, stepped). Prints "point load 0xADDR", "ready",
+ *	(`movq (%rdi),%xmm0`: SSE, stepped; the emulator would run a
+ *	`mov`). Prints "point load 0xADDR", "ready",
  *	and once GOFILE exists (the probe is there), starts T threads that
  *	each load from a page of their own, missing and registered with
  *	userfaultfd: each stepped copy faults and waits for the page,
@@ -59,7 +60,7 @@ asm(".text\n"
     ".rept 80\n nop\n .endr\n"
     " ret\n"
     ".globl u_load\n u_load:\n"
-    P(load) " mov (%rdi),%rax\n"
+    P(load) " movq (%rdi),%xmm0\n movq %xmm0,%rax\n"
     " ret\n");
 
 void u_sled(void);

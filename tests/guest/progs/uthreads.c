@@ -7,7 +7,7 @@
  *   uthreads -m storm   -t T      [-g GOFILE]
  *
  * Probe points (see uprog.h): t_emu (push %rbp, emulated), t_step (a
- * rip-relative load, stepped), t_ret (ret, stepped), t_sig (a rip-relative
+ * rip-relative SSE load, stepped), t_ret (ret, emulated), t_sig (a rip-relative SSE
  * load in a function only the SIGUSR1 handler calls). The loads' scratch
  * register (%rsi, see `explain`) holds the argument across the load, which
  * is added after it: a scratch register not given back after the step, or
@@ -42,12 +42,12 @@ asm(".text\n"
     " mov %rsp,%rbp\n lea 1(%rdi),%rax\n pop %rbp\n ret\n"
     ".globl t_step\n t_step:\n"
     " mov %rdi,%rsi\n"
-    P(t_step) " mov g_base(%rip),%rax\n"
+    P(t_step) " movq g_base(%rip),%xmm0\n movq %xmm0,%rax\n"
     " add %rsi,%rax\n"
     P(t_ret) " ret\n"
     ".globl t_sig\n t_sig:\n"
     " mov %rdi,%rsi\n"
-    P(t_sig) " mov g_base(%rip),%rax\n"
+    P(t_sig) " movq g_base(%rip),%xmm0\n movq %xmm0,%rax\n"
     " sub %rsi,%rax\n ret\n");
 
 long t_emu(long), t_step(long), t_sig(long);
@@ -121,7 +121,7 @@ int main(int argc, char **argv)
 	printf("pid %d\n", getpid());
 	print_point("t_emu", up_t_emu, nthreads * iters, "emulate-push");
 	print_point("t_step", up_t_step, nthreads * iters, "step-fixup");
-	print_point("t_ret", up_t_ret, nthreads * iters, "step");
+	print_point("t_ret", up_t_ret, nthreads * iters, "emulate-ret");
 	print_point("t_sig", up_t_sig, -1, "step-fixup");
 	printf("ready\n");
 	fflush(stdout);

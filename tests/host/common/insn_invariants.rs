@@ -5,9 +5,10 @@
 
 #![allow(dead_code)]
 
+use rprobes_core::insn::emul::{Loc, Mem};
 use rprobes_core::insn::{
-    analyze, decode, fixup_rip_disp, fixup_rip_scratch, Emulation, Fixups, Insn, OpcodeMap, Reason,
-    Verdict, MAX_INSN_LEN,
+    analyze, decode, fixup_rip_disp, fixup_rip_scratch, Emulation, Fixups, Insn, OpcodeMap,
+    Prefixes, Reason, Verdict, MAX_INSN_LEN,
 };
 
 fn hex(bytes: &[u8]) -> String {
@@ -162,6 +163,32 @@ fn check_verdict(insn: &Insn, ctx: &dyn Fn() -> String) {
                     assert!(legacy_primary && op == 0xe8, "{}", ctx());
                     assert_eq!(Some(r), rel, "{}", ctx());
                 }
+                Emulation::Exec { plan, fixups } => {
+                    // The emulator's: what would be stepped otherwise, with
+                    // the same fix-ups, no `lock`, no fs/gs base.
+                    match insn.step_verdict() {
+                        Verdict::Step { fixups: f } | Verdict::StepRipFixup { fixups: f, .. } => {
+                            assert_eq!(f, fixups, "{}", ctx())
+                        }
+                        other => panic!("emulated, but its step verdict is {other:?}: {}", ctx()),
+                    }
+                    assert!(
+                        !insn
+                            .prefixes
+                            .has(Prefixes::LOCK | Prefixes::SEG_FS | Prefixes::SEG_GS),
+                        "{}",
+                        ctx()
+                    );
+                    let mem = plan.dst == Loc::Mem || plan.src == Loc::Mem;
+                    assert!(!mem || insn.has_mem(), "{}", ctx());
+                    assert_eq!(
+                        mem && insn.rip_relative.is_some(),
+                        mem && plan.mem.base == Mem::RIP,
+                        "{}",
+                        ctx()
+                    );
+                    assert!(matches!(plan.size, 1 | 2 | 4 | 8), "{}", ctx());
+                }
                 Emulation::Jcc { cond, rel: r } => {
                     assert_eq!(cond, op & 0xf, "{}", ctx());
                     assert!(
@@ -233,7 +260,7 @@ fn check_rewrites(insn: &Insn, orig: u64, xol: u64, ctx: &dyn Fn() -> String) {
         scratch: reg,
         fixups,
         ..
-    } = insn.verdict()
+    } = insn.step_verdict()
     else {
         assert!(scratch.is_none() && disp.is_none(), "{}", ctx());
         return;
@@ -261,7 +288,7 @@ fn check_rewrites(insn: &Insn, orig: u64, xol: u64, ctx: &dyn Fn() -> String) {
     let expect = Verdict::Step {
         fixups: fixups.without(Fixups::RIP_REL),
     };
-    assert_eq!(new.verdict(), expect, "{}", ctx());
+    assert_eq!(new.step_verdict(), expect, "{}", ctx());
 
     let xol_next = xol.wrapping_add(insn.len() as u64);
     let fits = insn.prefixes.has(rprobes_core::insn::Prefixes::ADSIZE)
@@ -271,7 +298,7 @@ fn check_rewrites(insn: &Insn, orig: u64, xol: u64, ctx: &dyn Fn() -> String) {
         let new = decode(d.as_bytes()).unwrap_or_else(|e| panic!("rewrite {e}: {}", ctx()));
         assert_eq!(new.len(), insn.len(), "{}", ctx());
         assert_eq!(new.rip_target(xol), Some(target), "{}", ctx());
-        assert_eq!(new.verdict().fixups(), fixups, "{}", ctx());
+        assert_eq!(new.step_verdict().fixups(), fixups, "{}", ctx());
     }
 }
 
