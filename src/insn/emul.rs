@@ -66,6 +66,11 @@ pub enum Op {
     Imul,
     /// `imul` with three (`dst = src * imm`).
     Imul3,
+    /// `mul`, one operand: `%rdx:%rax = %rax * src` (`%ax = %al * src`
+    /// for a byte).
+    Mul,
+    /// `imul`, one operand: the same, signed.
+    Imul1,
     /// `cmovcc` (condition in [`Plan::cond`]).
     Cmov,
     /// `setcc`.
@@ -98,7 +103,7 @@ impl Op {
             Op::Lea => "lea",
             Op::Alu(_) | Op::Unary(_) => "alu",
             Op::Shift(..) => "shift",
-            Op::Imul | Op::Imul3 => "imul",
+            Op::Imul | Op::Imul3 | Op::Mul | Op::Imul1 => "imul",
             Op::Cmov => "cmov",
             Op::Setcc => "setcc",
             Op::Xchg => "xchg",
@@ -119,7 +124,7 @@ impl Op {
             Op::Lea => "emulate-lea",
             Op::Alu(_) | Op::Unary(_) => "emulate-alu",
             Op::Shift(..) => "emulate-shift",
-            Op::Imul | Op::Imul3 => "emulate-imul",
+            Op::Imul | Op::Imul3 | Op::Mul | Op::Imul1 => "emulate-imul",
             Op::Cmov => "emulate-cmov",
             Op::Setcc => "emulate-setcc",
             Op::Xchg => "emulate-xchg",
@@ -170,14 +175,17 @@ pub enum Unary {
     Not,
 }
 
-/// Shifts and rotates (ModRM.reg order of the `C0` group; `rcl`, `rcr`
-/// are not emulated).
+/// Shifts and rotates (ModRM.reg order of the `C0` group).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shift {
     /// `rol`.
     Rol,
     /// `ror`.
     Ror,
+    /// `rcl` (through CF).
+    Rcl,
+    /// `rcr` (through CF).
+    Rcr,
     /// `shl`/`sal`.
     Shl,
     /// `shr`.
@@ -280,6 +288,7 @@ pub trait Machine {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Fault;
 
+#[inline(always)]
 fn mask(size: u8) -> u64 {
     match size {
         8 => u64::MAX,
@@ -287,6 +296,7 @@ fn mask(size: u8) -> u64 {
     }
 }
 
+#[inline(always)]
 fn sign_bit(size: u8) -> u64 {
     1u64 << (u32::from(size) * 8 - 1)
 }
@@ -297,23 +307,32 @@ pub fn sext(v: u64, size: u8) -> u64 {
     (((v << sh) as i64) >> sh) as u64
 }
 
+/// Bit `b` set when byte `b` has an even number of ones (PF).
+const PARITY: [u64; 4] = {
+    let mut t = [0u64; 4];
+    let mut b = 0;
+    while b < 256 {
+        if (b as u8).count_ones() % 2 == 0 {
+            t[b / 64] |= 1 << (b % 64);
+        }
+        b += 1;
+    }
+    t
+};
+
+#[inline(always)]
 fn parity(v: u64) -> bool {
-    (v as u8).count_ones() % 2 == 0
+    let b = (v & 0xff) as usize;
+    PARITY[b >> 6] >> (b & 63) & 1 != 0
 }
 
 /// SF, ZF and PF of a result.
+#[inline(always)]
 fn szp(r: u64, size: u8) -> u64 {
-    let mut f = 0;
-    if r & sign_bit(size) != 0 {
-        f |= SF;
-    }
-    if r & mask(size) == 0 {
-        f |= ZF;
-    }
-    if parity(r) {
-        f |= PF;
-    }
-    f
+    let sf = (r >> (u32::from(size) * 8 - 1) & 1) << 7;
+    let zf = u64::from(r & mask(size) == 0) << 6;
+    let pf = u64::from(parity(r)) << 2;
+    sf | zf | pf
 }
 
 /// Whether condition `cond` (`jcc`'s encoding) holds for `flags`.
@@ -336,42 +355,32 @@ pub fn condition(cond: u8, flags: u64) -> bool {
 /// A two-operand operation on `size`-byte `a` and `b` with the flags
 /// `flags`: the result (masked) and the new flags (only the status flags
 /// change).
+#[inline]
 pub fn alu(op: Alu, size: u8, a: u64, b: u64, flags: u64) -> (u64, u64) {
     let m = mask(size);
     let (a, b) = (a & m, b & m);
-    let sb = sign_bit(size);
-    let cin = u64::from(flags & CF != 0);
+    let top = u32::from(size) * 8 - 1;
+    let cin = flags & CF;
+    // Branch-free on the hit path: the carry out of the operand size, OF
+    // from the sign bits, AF from bit 4.
     let (r, st) = match op {
         Alu::Add | Alu::Adc => {
             let c = if op == Alu::Adc { cin } else { 0 };
-            let wide = u128::from(a) + u128::from(b) + u128::from(c);
-            let r = (wide as u64) & m;
-            let mut f = 0;
-            if wide > u128::from(m) {
-                f |= CF;
-            }
-            if (a ^ r) & (b ^ r) & sb != 0 {
-                f |= OF;
-            }
-            if (a ^ b ^ r) & 0x10 != 0 {
-                f |= AF;
-            }
-            (r, f)
+            let (s1, o1) = a.overflowing_add(b);
+            let (s2, o2) = s1.overflowing_add(c);
+            let r = s2 & m;
+            let carry = if size == 8 { o1 | o2 } else { s2 > m };
+            let of = ((a ^ r) & (b ^ r)) >> top & 1;
+            (r, u64::from(carry) | of << 11 | (a ^ b ^ r) & AF)
         }
         Alu::Sub | Alu::Sbb | Alu::Cmp => {
             let c = if op == Alu::Sbb { cin } else { 0 };
-            let r = a.wrapping_sub(b).wrapping_sub(c) & m;
-            let mut f = 0;
-            if u128::from(a) < u128::from(b) + u128::from(c) {
-                f |= CF;
-            }
-            if (a ^ b) & (a ^ r) & sb != 0 {
-                f |= OF;
-            }
-            if (a ^ b ^ r) & 0x10 != 0 {
-                f |= AF;
-            }
-            (r, f)
+            // a, b < 2^bits: the 64-bit borrow is the operand size's.
+            let (d1, b1) = a.overflowing_sub(b);
+            let (d2, b2) = d1.overflowing_sub(c);
+            let r = d2 & m;
+            let of = ((a ^ b) & (a ^ r)) >> top & 1;
+            (r, u64::from(b1 | b2) | of << 11 | (a ^ b ^ r) & AF)
         }
         Alu::And | Alu::Test => (a & b, 0),
         Alu::Or => (a | b, 0),
@@ -412,6 +421,41 @@ pub fn shift(op: Shift, size: u8, a: u64, count: u64, flags: u64) -> (u64, u64) 
     }
     let msb = |v: u64| v & sign_bit(size) != 0;
     match op {
+        Shift::Rcl | Shift::Rcr => {
+            // Through CF: a rotate of `bits + 1` bits, CF the top one.
+            let k = match size {
+                1 => n % 9,
+                2 => n % 17,
+                _ => n,
+            };
+            let cf = u128::from(flags & CF != 0);
+            let w = bits + 1;
+            let v = (cf << bits) | u128::from(a);
+            let full = (1u128 << w) - 1;
+            let rot = if k == 0 {
+                v
+            } else if op == Shift::Rcl {
+                ((v << k) | (v >> (w - k))) & full
+            } else {
+                ((v >> k) | (v << (w - k))) & full
+            };
+            let r = (rot as u64) & m;
+            let new_cf = (rot >> bits) & 1 != 0;
+            let of = if op == Shift::Rcl {
+                msb(r) != new_cf
+            } else {
+                // Before the rotation: the operand's top bit and CF.
+                msb(a) != (cf != 0)
+            };
+            let mut f = flags & !(CF | OF);
+            if new_cf {
+                f |= CF;
+            }
+            if of {
+                f |= OF;
+            }
+            (r, f)
+        }
         Shift::Rol | Shift::Ror => {
             let k = n % bits;
             let r = if k == 0 {
@@ -483,7 +527,7 @@ pub fn imul(size: u8, a: u64, b: u64, flags: u64) -> (u64, u64) {
 pub fn undefined_flags(p: &Plan, cl: u64) -> u64 {
     match p.op {
         Op::Alu(Alu::And | Alu::Or | Alu::Xor | Alu::Test) => AF,
-        Op::Imul | Op::Imul3 => SF | ZF | AF | PF,
+        Op::Imul | Op::Imul3 | Op::Mul | Op::Imul1 => SF | ZF | AF | PF,
         Op::Shift(s, c) => {
             let count = match c {
                 Count::One => 1,
@@ -699,6 +743,8 @@ pub fn plan(insn: &Insn) -> Option<Plan> {
                 let s = match regf {
                     0 => Shift::Rol,
                     1 => Shift::Ror,
+                    2 => Shift::Rcl,
+                    3 => Shift::Rcr,
                     4 | 6 => Shift::Shl,
                     5 => Shift::Shr,
                     7 => Shift::Sar,
@@ -736,6 +782,9 @@ pub fn plan(insn: &Insn) -> Option<Plan> {
                     }
                     2 => Op::Unary(Unary::Not),
                     3 => Op::Unary(Unary::Neg),
+                    4 => Op::Mul,
+                    5 => Op::Imul1,
+                    // div, idiv: #DE on a zero or too large quotient.
                     _ => return None,
                 };
             }
@@ -882,6 +931,7 @@ impl Writes {
     }
 
     /// Register `n`, the whole 64 bits.
+    #[inline(always)]
     fn set(&mut self, n: u8, v: u64) {
         if let Some(slot) = self.regs.get_mut(self.n) {
             *slot = (n, v);
@@ -889,22 +939,90 @@ impl Writes {
         }
     }
 
-    /// `v` into the `size`-byte part of register `n` as the CPU writes it.
+    /// `v` into the `size`-byte part of register `n` as the CPU writes it
+    /// (merged with what this instruction wrote there already: `xchg
+    /// %bh,%bl`).
+    #[inline(always)]
     fn part(&mut self, m: &impl Machine, n: u8, high8: bool, size: u8, v: u64) {
-        let old = self.regs[..self.n]
-            .iter()
-            .rev()
-            .find(|(r, _)| *r == n)
-            .map_or_else(|| m.gpr(n), |(_, v)| *v);
+        let old = match self.regs[..self.n].iter().rev().find(|(r, _)| *r == n) {
+            Some(&(_, v)) => v,
+            None => m.gpr(n),
+        };
         self.set(n, merged(old, v, size, high8));
     }
+}
+
+/// [`exec`]'s most common forms, small enough to inline into a trap
+/// handler: `None` for the others (then [`exec`]). `next` is the address
+/// of the next instruction.
+#[inline(always)]
+pub fn exec_fast(p: &Plan, m: &mut impl Machine, next: u64) -> Option<Result<u64, Fault>> {
+    // The most common forms first, straight to the registers: an
+    // operation between registers or with an immediate (`sub
+    // $0x18,%rsp`, `test %rdi,%rdi`, `cmp $1,%eax`): nothing can fault.
+    if let (Op::Alu(op), Loc::Reg { n: d, high8: false }) = (p.op, p.dst) {
+        let b = match p.src {
+            Loc::Reg { n, high8: false } => Some(m.gpr(n)),
+            Loc::Imm => Some(p.imm as u64),
+            _ => None,
+        };
+        if let Some(b) = b {
+            let old = m.gpr(d);
+            let flags = m.flags();
+            let (r, f) = alu(op, p.size, old, b, flags);
+            if !matches!(op, Alu::Cmp | Alu::Test) {
+                m.set_gpr(d, merged(old, r, p.size, false));
+            }
+            m.set_flags(f);
+            return Some(Ok(next));
+        }
+    }
+    // A load or a move into a register, and an indirect jump (every PLT
+    // entry): one read at most, then one register.
+    match (p.op, p.dst) {
+        (Op::Mov, Loc::Reg { n: d, high8: false }) => {
+            let v = match p.src {
+                Loc::Reg { n, high8: false } => Some(m.gpr(n)),
+                Loc::Imm => Some(p.imm as u64),
+                Loc::Mem => match m.read(address(&p.mem, m, next), p.size) {
+                    Some(v) => Some(v),
+                    None => return Some(Err(Fault)),
+                },
+                _ => None,
+            };
+            if let Some(v) = v {
+                let old = m.gpr(d);
+                m.set_gpr(d, merged(old, v & mask(p.size), p.size, false));
+                return Some(Ok(next));
+            }
+        }
+        (Op::JmpIndirect, _) => {
+            let to = match p.src {
+                Loc::Reg { n, .. } => m.gpr(n),
+                _ => match m.read(address(&p.mem, m, next), 8) {
+                    Some(v) => v,
+                    None => return Some(Err(Fault)),
+                },
+            };
+            return Some(if canonical(to) { Ok(to) } else { Err(Fault) });
+        }
+        _ => {}
+    }
+    None
 }
 
 /// Runs plan `p` of the instruction at `ip` (`len` bytes) on `m`: returns
 /// the next `%rip`. On a fault, nothing changed.
 pub fn exec(p: &Plan, m: &mut impl Machine, ip: u64, len: u8) -> Result<u64, Fault> {
     let next = ip.wrapping_add(u64::from(len));
-    let addr = address(&p.mem, m, next);
+    if let Some(r) = exec_fast(p, m, next) {
+        return r;
+    }
+    let addr = if p.dst == Loc::Mem || p.src == Loc::Mem {
+        address(&p.mem, m, next)
+    } else {
+        0
+    };
     let size = p.size;
     let flags = m.flags();
     let mut out = Writes::new();
@@ -986,6 +1104,35 @@ pub fn exec(p: &Plan, m: &mut impl Machine, ip: u64, len: u8) -> Result<u64, Fau
             new_flags = f;
             put!(p.dst, size, r);
         }
+        Op::Mul | Op::Imul1 => {
+            let b = get!(p.dst, size);
+            let a = m.gpr(0) & mask(size);
+            let (lo, hi, wide) = if p.op == Op::Mul {
+                let full = u128::from(a) * u128::from(b);
+                let bits = u32::from(size) * 8;
+                let lo = (full as u64) & mask(size);
+                let hi = ((full >> bits) as u64) & mask(size);
+                (lo, hi, hi != 0)
+            } else {
+                let full = i128::from(sext(a, size) as i64) * i128::from(sext(b, size) as i64);
+                let bits = u32::from(size) * 8;
+                let lo = (full as u64) & mask(size);
+                let hi = ((full >> bits) as u64) & mask(size);
+                (lo, hi, i128::from(sext(lo, size) as i64) != full)
+            };
+            let mut f = (flags & !STATUS) | szp(lo, size);
+            if wide {
+                f |= CF | OF;
+            }
+            new_flags = f;
+            if size == 1 {
+                // %ax = %ah:%al.
+                out.part(m, 0, false, 2, (hi << 8) | lo);
+            } else {
+                out.part(m, 0, false, size, lo);
+                out.part(m, 2, false, size, hi);
+            }
+        }
         Op::Cmov => {
             let v = get!(p.src, size);
             let old = get!(p.dst, size);
@@ -1047,7 +1194,7 @@ pub fn exec(p: &Plan, m: &mut impl Machine, ip: u64, len: u8) -> Result<u64, Fau
         }
     }
     // A branch to a non-canonical address faults at the branch: stepped.
-    if !canonical(rip) {
+    if rip != next && !canonical(rip) {
         return Err(Fault);
     }
     if let Some((a, s, v)) = store {

@@ -90,12 +90,24 @@ pub(super) fn set_gpr(r: &mut pt_regs, n: u8, v: u64) {
 struct User<'a>(&'a mut pt_regs);
 
 impl Machine for User<'_> {
+    #[inline(always)]
     fn gpr(&self, n: u8) -> u64 {
         gpr(self.0, n)
     }
 
+    #[inline(always)]
     fn set_gpr(&mut self, n: u8, v: u64) {
-        set_gpr(self.0, n, v);
+        let at = GPR_AT[usize::from(n & 15)];
+        // SAFETY: `at` is the offset of one of `pt_regs`' `unsigned long`
+        // fields (`GPR_AT`), inside `*self.0`, aligned; we hold it
+        // exclusively.
+        unsafe {
+            core::ptr::from_mut(self.0)
+                .cast::<u8>()
+                .add(at)
+                .cast::<kernel::ffi::c_ulong>()
+                .write(v as kernel::ffi::c_ulong)
+        };
     }
 
     fn flags(&self) -> u64 {
@@ -108,12 +120,19 @@ impl Machine for User<'_> {
     }
 
     fn read(&mut self, addr: u64, size: u8) -> Option<u64> {
+        if size == 8 {
+            // The common case, as the stack of an emulated `push`.
+            return user::read_u64(addr);
+        }
         let mut b = [0u8; 8];
         let n = usize::from(size).min(8);
         user::read_nofault(addr, &mut b[..n], true).then(|| u64::from_le_bytes(b))
     }
 
     fn write(&mut self, addr: u64, size: u8, v: u64) -> bool {
+        if size == 8 {
+            return user::write_u64(addr, v);
+        }
         let n = usize::from(size).min(8);
         user::write_nofault(addr, &v.to_le_bytes()[..n])
     }
@@ -142,9 +161,9 @@ fn condition(cond: u8, flags: u64) -> bool {
 /// Runs an emulated instruction at `bp` (`len` bytes); false if it cannot
 /// be done here (its stack write would fault): then it is stepped.
 #[inline(always)]
-pub(super) fn emulate(e: Emulation, regs: &mut pt_regs, bp: u64, len: u8) -> bool {
+pub(super) fn emulate(e: &Emulation, regs: &mut pt_regs, bp: u64, len: u8) -> bool {
     let next = bp.wrapping_add(u64::from(len));
-    match e {
+    match *e {
         Emulation::Nop => regs.ip = next as usize,
         Emulation::Push { reg } => {
             let v = gpr(regs, reg);
@@ -169,7 +188,14 @@ pub(super) fn emulate(e: Emulation, regs: &mut pt_regs, bp: u64, len: u8) -> boo
             regs.sp = sp as usize;
             regs.ip = next.wrapping_add(i64::from(rel) as u64) as usize;
         }
-        Emulation::Exec { plan, .. } => return exec(&plan, regs, bp, len),
+        Emulation::Exec { ref plan, .. } => {
+            // The common forms here; the others out of line.
+            match emul::exec_fast(plan, &mut User(regs), next) {
+                Some(Ok(rip)) => regs.ip = rip as usize,
+                Some(Err(_)) => return false,
+                None => return exec(plan, regs, bp, len),
+            }
+        }
         Emulation::Jcc { cond, rel } => {
             let to = if condition(cond, regs.flags as u64) {
                 next.wrapping_add(i64::from(rel) as u64)

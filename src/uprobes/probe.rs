@@ -169,7 +169,7 @@ pub(crate) struct UProbe {
 /// The emulation of verdict `v`, unless the emulator's are stepped
 /// ([`STEP_ONLY`]).
 #[inline(always)]
-fn emulation(v: Verdict) -> Option<Emulation> {
+fn emulation(v: &Verdict) -> Option<&Emulation> {
     match v {
         Verdict::Emulate(Emulation::Exec { .. }) if STEP_ONLY.load(Relaxed) => None,
         Verdict::Emulate(e) => Some(e),
@@ -440,7 +440,7 @@ impl Site<'_> {
         let counted = umm.take_replay(me, bp);
         // A task that steps itself (TF) gets its trap from a real step.
         if regs.flags as u64 & TF == 0 {
-            if let Some(e) = emulation(p.verdict) {
+            if let Some(e) = emulation(&p.verdict) {
                 if p.args.is_none() {
                     if emulate(e, regs, bp, p.len) {
                         umm.emulated.fetch_add(1, Relaxed);
@@ -536,7 +536,7 @@ impl Site<'_> {
     /// The emulated case of [`Self::hit`] with fetch arguments: they see
     /// the registers from before the instruction.
     #[inline(never)]
-    fn emulate_args(&self, e: Emulation, regs: &mut pt_regs, me: usize, counted: bool) -> bool {
+    fn emulate_args(&self, e: &Emulation, regs: &mut pt_regs, me: usize, counted: bool) -> bool {
         let p = self.p;
         if let Emulation::Exec { .. } = e {
             // It may store: the arguments are fetched before it runs, as

@@ -481,6 +481,8 @@ fn assert_coverage(stats: &BTreeMap<String, u64>) {
         "Unary(Not)",
         "Imul",
         "Imul3",
+        "Mul",
+        "Imul1",
         "Cmov",
         "Setcc",
         "Xchg",
@@ -495,7 +497,7 @@ fn assert_coverage(stats: &BTreeMap<String, u64>) {
     ] {
         assert!(ops.contains(&want), "no case of {want}");
     }
-    for s in ["Rol", "Ror", "Shl", "Shr", "Sar"] {
+    for s in ["Rol", "Ror", "Rcl", "Rcr", "Shl", "Shr", "Sar"] {
         for c in ["One", "Imm", "Cl"] {
             let k = format!("Shift({s}, {c})");
             assert!(ops.contains(&k.as_str()), "no case of {k}");
@@ -578,9 +580,9 @@ fn plans_of_known_instructions() {
             ..
         })
     ));
-    // Not emulated: lock add, xchg with memory, fs loads, rcl.
+    // Not emulated: lock add, xchg with memory, fs loads, div.
     assert_eq!(p(&[0xf0, 0x48, 0x01, 0x07]), None);
     assert_eq!(p(&[0x48, 0x87, 0x07]), None);
     assert_eq!(p(&[0x64, 0x48, 0x8b, 0x04, 0x25, 0x28, 0, 0, 0]), None);
-    assert_eq!(p(&[0x48, 0xd1, 0xd0]), None);
+    assert_eq!(p(&[0x48, 0xf7, 0xf1]), None); // div %rcx
 }

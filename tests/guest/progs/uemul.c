@@ -115,6 +115,10 @@ enum { K_NONE, K_RET, K_RAX, K_BUF, K_FPTR };
 	X(ror_cl8, "ror %cl,%r9b", K_NONE, U_SHIFT)                        \
 	X(shl_mem, "shlq %cl,8(%rbx)", K_NONE, U_SHIFT)                    \
 	X(sar_31, "sarl $31,%edi", K_NONE, U_SHIFT)                        \
+	X(rcl_cl, "rcl %cl,%rdx", K_NONE, U_SHIFT)                         \
+	X(rcr_8, "rcrb $3,5(%rbx)", K_NONE, U_SHIFT)                       \
+	X(mul_64, "mul %rsi", K_NONE, U_IMUL)                              \
+	X(imul1_8, "imulb 7(%rbx)", K_NONE, U_IMUL)                        \
 	X(imul_rr, "imul %rsi,%rdi", K_NONE, U_IMUL)                       \
 	X(imul_3, "imul $-3,%edx,%eax", K_NONE, U_IMUL)                    \
 	X(imul_mem, "imul 8(%rbx),%r14", K_NONE, U_IMUL)                   \
