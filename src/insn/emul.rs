@@ -335,7 +335,9 @@ fn szp(r: u64, size: u8) -> u64 {
     sf | zf | pf
 }
 
-/// Whether condition `cond` (`jcc`'s encoding) holds for `flags`.
+/// Whether condition `cond` (`jcc`'s encoding) holds for `flags` (also
+/// the emulated `jcc`'s).
+#[inline]
 pub fn condition(cond: u8, flags: u64) -> bool {
     let (cf, pf, zf) = (flags & CF != 0, flags & PF != 0, flags & ZF != 0);
     let (sf, of) = (flags & SF != 0, flags & OF != 0);

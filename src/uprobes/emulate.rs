@@ -138,26 +138,6 @@ impl Machine for User<'_> {
     }
 }
 
-/// Whether a `jcc` condition holds for these flags.
-fn condition(cond: u8, flags: u64) -> bool {
-    let cf = flags & 0x1 != 0;
-    let pf = flags & 0x4 != 0;
-    let zf = flags & 0x40 != 0;
-    let sf = flags & 0x80 != 0;
-    let of = flags & 0x800 != 0;
-    let base = match cond >> 1 {
-        0 => of,
-        1 => cf,
-        2 => zf,
-        3 => cf || zf,
-        4 => sf,
-        5 => pf,
-        6 => sf != of,
-        _ => zf || sf != of,
-    };
-    base != (cond & 1 != 0)
-}
-
 /// Runs an emulated instruction at `bp` (`len` bytes); false if it cannot
 /// be done here (its stack write would fault): then it is stepped.
 #[inline(always)]
@@ -197,7 +177,7 @@ pub(super) fn emulate(e: &Emulation, regs: &mut pt_regs, bp: u64, len: u8) -> bo
             }
         }
         Emulation::Jcc { cond, rel } => {
-            let to = if condition(cond, regs.flags as u64) {
+            let to = if emul::condition(cond, regs.flags as u64) {
                 next.wrapping_add(i64::from(rel) as u64)
             } else {
                 next
