@@ -34,3 +34,14 @@ pub(crate) mod percpu;
 pub(crate) mod security;
 pub(crate) mod task;
 pub(crate) mod user;
+
+/// Waits for an expedited RCU grace period: the guarantee of
+/// `synchronize_rcu()` (every RCU reader that began before has ended),
+/// forced with IPIs instead of waiting for the next ticks. For the control
+/// plane, where a write waits for one per removed object. Sleeps.
+pub(crate) fn synchronize_rcu_expedited() {
+    // SAFETY: No argument; the callers are in sleepable process context
+    // (no spinlock held, not in an RCU read-side section), as the function
+    // requires.
+    unsafe { bindings::synchronize_rcu_expedited() };
+}

@@ -1422,7 +1422,10 @@ fn grace_period() {
         PATHS.take_retired(),
         MMS.take_retired(),
     );
-    kernel::sync::rcu::synchronize_rcu();
+    // Expedited: a control-plane write waits for it (one per removal of a
+    // path probe); the same guarantee, without waiting for the ticks of a
+    // normal grace period (some 10 ms each under TCG).
+    crate::sys::synchronize_rcu_expedited();
     drop(retired);
 }
 
