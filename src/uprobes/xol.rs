@@ -315,26 +315,10 @@ impl Xol {
 
     /// Takes a free slot, or `None` when all are in use.
     pub(crate) fn alloc(&self) -> Option<usize> {
-        for (w, word) in self.used.iter().enumerate().take(self.limit.div_ceil(64)) {
-            // The slots past the limit count as taken.
-            let beyond = match self.limit - w * 64 {
-                n if n >= 64 => 0,
-                n => u64::MAX << n,
-            };
-            let mut cur = word.load(Relaxed);
-            while cur | beyond != u64::MAX {
-                let bit = (!(cur | beyond)).trailing_zeros();
-                match word.compare_exchange_weak(cur, cur | 1 << bit, Acquire, Relaxed) {
-                    Ok(_) => {
-                        let n = self.in_use.fetch_add(1, Relaxed) + 1;
-                        self.hwm.fetch_max(n, Relaxed);
-                        return Some(w * 64 + bit as usize);
-                    }
-                    Err(now) => cur = now,
-                }
-            }
-        }
-        None
+        let slot = claim_bit(&self.used, self.limit)?;
+        let n = self.in_use.fetch_add(1, Relaxed) + 1;
+        self.hwm.fetch_max(n, Relaxed);
+        Some(slot)
     }
 
     fn free(&self, slot: usize) {
@@ -418,22 +402,18 @@ impl Xol {
 
     fn newest(&self, owner: usize) -> Option<usize> {
         let mut best: Option<(u64, usize)> = None;
-        for (w, word) in self.used.iter().enumerate() {
-            let mut bits = word.load(Acquire);
-            while bits != 0 {
-                let i = w * 64 + bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                let Some(r) = self.records().get(i) else {
-                    continue;
-                };
-                if r.owner.load(Acquire) == owner {
-                    let seq = r.seq.load(Relaxed);
-                    if best.is_none_or(|(s, _)| seq > s) {
-                        best = Some((seq, i));
-                    }
+        let records = self.records();
+        for_each_bit(&self.used, |i| {
+            let Some(r) = records.get(i) else {
+                return;
+            };
+            if r.owner.load(Acquire) == owner {
+                let seq = r.seq.load(Relaxed);
+                if best.is_none_or(|(s, _)| seq > s) {
+                    best = Some((seq, i));
                 }
             }
-        }
+        });
         best.map(|(_, i)| i)
     }
 
@@ -494,18 +474,13 @@ impl Xol {
     /// Calls `f` with each frame of `owner` in flight (index, frame).
     fn each_frame(&self, owner: usize, mut f: impl FnMut(usize, &Frame)) {
         let frames = self.frames();
-        for (w, word) in self.fused.iter().enumerate() {
-            let mut bits = word.load(Acquire);
-            while bits != 0 {
-                let i = w * 64 + bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                if let Some(fr) = frames.get(i) {
-                    if fr.owner.load(Acquire) == owner {
-                        f(i, fr);
-                    }
+        for_each_bit(&self.fused, |i| {
+            if let Some(fr) = frames.get(i) {
+                if fr.owner.load(Acquire) == owner {
+                    f(i, fr);
                 }
             }
-        }
+        });
     }
 
     /// Frees frame `i` if `owner` still owns it.
@@ -573,35 +548,24 @@ impl Xol {
             return Err((Miss::Depth, stale));
         }
         let frames = self.frames();
-        for (w, word) in self.fused.iter().enumerate() {
-            let mut cur = word.load(Relaxed);
-            while cur != u64::MAX {
-                let bit = (!cur).trailing_zeros();
-                match word.compare_exchange_weak(cur, cur | 1 << bit, Acquire, Relaxed) {
-                    Ok(_) => {
-                        let Some(fr) = frames.get(w * 64 + bit as usize) else {
-                            word.fetch_and(!(1 << bit), Release);
-                            return Err((Miss::Full, stale));
-                        };
-                        fr.seq.store(self.fseq.fetch_add(1, Relaxed), Relaxed);
-                        fr.sp.store(sp, Relaxed);
-                        fr.ret.store(ret, Relaxed);
-                        fr.func.store(f.func, Relaxed);
-                        fr.id.store(f.id, Relaxed);
-                        fr.cpu.store(f.cpu, Relaxed);
-                        fr.t0.store(f.t0, Relaxed);
-                        for (d, v) in fr.args.iter().zip(&f.args) {
-                            d.store(*v, Relaxed);
-                        }
-                        fr.parked.store(false, Relaxed);
-                        fr.owner.store(owner, Release);
-                        return Ok(stale);
-                    }
-                    Err(now) => cur = now,
-                }
-            }
+        let Some(i) = claim_bit(&self.fused, frames.len()) else {
+            return Err((Miss::Full, stale));
+        };
+        // In range: `claim_bit` gives a bit below `frames.len()`.
+        let fr = &frames[i];
+        fr.seq.store(self.fseq.fetch_add(1, Relaxed), Relaxed);
+        fr.sp.store(sp, Relaxed);
+        fr.ret.store(ret, Relaxed);
+        fr.func.store(f.func, Relaxed);
+        fr.id.store(f.id, Relaxed);
+        fr.cpu.store(f.cpu, Relaxed);
+        fr.t0.store(f.t0, Relaxed);
+        for (d, v) in fr.args.iter().zip(&f.args) {
+            d.store(*v, Relaxed);
         }
-        Err((Miss::Full, stale))
+        fr.parked.store(false, Relaxed);
+        fr.owner.store(owner, Release);
+        Ok(stale)
     }
 
     /// Takes back `owner`'s newest frame (a hijack that could not be
@@ -802,6 +766,39 @@ impl Xol {
     /// The slots steps may use.
     pub(crate) fn limit(&self) -> usize {
         self.limit
+    }
+}
+
+/// Claims the first clear bit below `limit` of bitmap `words` (lock-free:
+/// a CAS per try); its index, or `None` when they are all taken. The bits
+/// at `limit` and above count as taken.
+fn claim_bit(words: &[AtomicU64], limit: usize) -> Option<usize> {
+    for (w, word) in words.iter().enumerate().take(limit.div_ceil(64)) {
+        let beyond = match limit - w * 64 {
+            n if n >= 64 => 0,
+            n => u64::MAX << n,
+        };
+        let mut cur = word.load(Relaxed);
+        while cur | beyond != u64::MAX {
+            let bit = (!(cur | beyond)).trailing_zeros();
+            match word.compare_exchange_weak(cur, cur | 1 << bit, Acquire, Relaxed) {
+                Ok(_) => return Some(w * 64 + bit as usize),
+                Err(now) => cur = now,
+            }
+        }
+    }
+    None
+}
+
+/// Calls `f` with the index of each bit set in bitmap `words` (a snapshot
+/// of each word, read with acquire).
+fn for_each_bit(words: &[AtomicU64], mut f: impl FnMut(usize)) {
+    for (w, word) in words.iter().enumerate() {
+        let mut bits = word.load(Acquire);
+        while bits != 0 {
+            f(w * 64 + bits.trailing_zeros() as usize);
+            bits &= bits - 1;
+        }
     }
 }
 
