@@ -14,6 +14,10 @@
 //! ```
 
 use rprobes_core::insn;
+#[path = "common/env.rs"]
+mod env;
+
+use env::env_u64;
 use rprobes_core::insn::emul::{self, Loc, Machine, Mem, Op, Plan, STATUS};
 use std::collections::BTreeMap;
 
@@ -513,13 +517,6 @@ fn assert_coverage(stats: &BTreeMap<String, u64>) {
 fn random_cases() {
     let stats = run(300_000, 0x5eed_e1u64);
     assert_coverage(&stats);
-}
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 #[test]

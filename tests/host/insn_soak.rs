@@ -10,8 +10,12 @@
 //! RPROBES_INSN_SOAK=100000000 cargo test --release --test insn_soak -- --ignored
 //! ```
 
+#[path = "common/env.rs"]
+mod env;
 #[path = "common/insn_invariants.rs"]
 mod invariants;
+
+use env::env_u64;
 
 use invariants::{check, random_addrs, random_insn, Rng};
 
@@ -35,19 +39,6 @@ fn run(n: u64, seed: u64) {
 #[test]
 fn invariants_random() {
     run(100_000, 0x0bad_5eed);
-}
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| {
-            let v = v.trim().replace('_', "");
-            match v.strip_prefix("0x") {
-                Some(h) => u64::from_str_radix(h, 16).ok(),
-                None => v.parse().ok(),
-            }
-        })
-        .unwrap_or(default)
 }
 
 #[test]
