@@ -11,6 +11,7 @@
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/mmap_lock.h>
+#include <linux/pagemap.h>
 #include <linux/pid.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
@@ -20,6 +21,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/userfaultfd_k.h>
 
 #include <asm/mmu_context.h>
 
@@ -427,6 +429,89 @@ long rprobes_mm_file_vmas(void *mmp, void *inode, struct rprobes_fvma *out, unsi
 	return n;
 }
 
+/*
+ * mmap_write_lock() without waiting: another process's mmap_lock is never
+ * waited for with the registry mutex held. As mmap_write_lock() does, less
+ * the tracepoints; undone by mmap_write_unlock().
+ */
+static bool rprobes_mmap_write_trylock(struct mm_struct *mm)
+{
+	if (!down_write_trylock(&mm->mmap_lock))
+		return false;
+	mm_lock_seqcount_begin(mm);
+	return true;
+}
+
+/*
+ * After the last breakpoint of a page of @mm at @addr was taken back: drop
+ * the private copy the first write made (copy-on-write), when the page is
+ * again what the file holds, so that the process shares the page cache's
+ * page as before the probe. As the kernel's uprobes do at unregister
+ * (__uprobe_write()), with mmap_lock held for write instead of the page
+ * table lock: no ptrace write (FOLL_FORCE, under mmap_lock) can change the
+ * page between the comparison and the zap, and the mapping, not writable,
+ * cannot be written by the process itself. Nothing happens when the lock is
+ * taken (not waited for), the page holds anything else (another probe's
+ * int3, a debugger's), is pinned for DMA, the mapping is
+ * writable or on a userfaultfd (a zap would be a fault it reports), or the
+ * file's page is not in the page cache. Returns whether the copy went.
+ */
+static bool rprobes_drop_copy(struct mm_struct *mm, unsigned long addr)
+{
+	struct vm_area_struct *vma;
+	struct folio *folio, *orig;
+	struct page *page;
+	void *a, *b;
+	pgoff_t index;
+	bool same = false;
+	long got;
+
+	addr &= PAGE_MASK;
+	if (!mmget_not_zero(mm))
+		return false;
+	if (!rprobes_mmap_write_trylock(mm))
+		goto put;
+	vma = vma_lookup(mm, addr);
+	if (!vma || !vma->vm_file || !vma_is_cow_mapping(vma) ||
+	    (vma->vm_flags & (VM_WRITE | VM_IO | VM_PFNMAP | VM_MIXEDMAP | VM_HUGETLB)) ||
+	    userfaultfd_armed(vma))
+		goto unlock;
+	got = get_user_pages_remote(mm, addr, 1, FOLL_FORCE | FOLL_NOWAIT, &page, NULL);
+	if (got != 1)
+		goto unlock;
+	folio = page_folio(page);
+	/*
+	 * Not a copy, or one a device may write (DMA pin): it stays. Other
+	 * references (the LRU's per-CPU batch, a migration, a reader of the
+	 * page) only delay its freeing: the page they see is what the file
+	 * holds, and no ptrace write can come (mmap_lock).
+	 */
+	if (!folio_test_anon(folio) || folio_test_large(folio) || folio_maybe_dma_pinned(folio))
+		goto put_page;
+	index = linear_page_index(vma, addr);
+	orig = filemap_get_folio(vma->vm_file->f_mapping, index);
+	if (IS_ERR(orig))
+		goto put_page;
+	if (folio_test_uptodate(orig)) {
+		a = kmap_local_page(page);
+		b = kmap_local_page(folio_file_page(orig, index));
+		same = !memcmp(a, b, PAGE_SIZE);
+		kunmap_local(b);
+		kunmap_local(a);
+	}
+	folio_put(orig);
+put_page:
+	put_page(page);
+	/* The next access faults the page cache's page in again. */
+	if (same)
+		zap_vma_range(vma, addr, PAGE_SIZE);
+unlock:
+	mmap_write_unlock(mm);
+put:
+	mmput(mm);
+	return same;
+}
+
 long rprobes_umm_poke(void *mmp, unsigned long addr, void *inode, u8 old, u8 new)
 {
 	struct mm_struct *mm = mmp;
@@ -486,6 +571,9 @@ long rprobes_umm_poke(void *mmp, unsigned long addr, void *inode, u8 old, u8 new
 	put_page(page);
 out:
 	mmap_read_unlock(mm);
+	/* A breakpoint taken back: the copy it made may go. */
+	if (!ret && old == 0xcc && new != 0xcc)
+		rprobes_drop_copy(mm, addr);
 	mmput(mm);
 	return ret;
 }
