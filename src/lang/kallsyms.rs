@@ -50,6 +50,25 @@ pub fn is_real_module(module: &[u8]) -> bool {
     !module.is_empty() && !module.starts_with(b"__builtin__") && module != b"bpf"
 }
 
+/// Whether kallsyms name `name` is a compiler clone of function `sym`:
+/// `SYM.SUFFIX[.SUFFIX...]`, as GCC names its clones (`SYM.isra.0`,
+/// `SYM.constprop.0`, `SYM.part.0`, `SYM.constprop.0.isra.0`) and clang
+/// its (`SYM.specialized.1`, `SYM.llvm.123`), but not a cold part split
+/// off a function (`SYM.cold`, `SYM.part.0.cold`): no entry there.
+/// `sym` itself has no `.` (a clone's name is probed as it is).
+pub fn is_clone_of(name: &[u8], sym: &[u8]) -> bool {
+    if sym.is_empty() || sym.contains(&b'.') {
+        return false;
+    }
+    let Some(rest) = name.strip_prefix(sym).and_then(|r| r.strip_prefix(b".")) else {
+        return false;
+    };
+    !rest.is_empty()
+        && rest
+            .split(|&b| b == b'.')
+            .all(|part| !part.is_empty() && !part.starts_with(b"cold"))
+}
+
 /// How many entries of sorted `v` are `x`.
 fn count_eq<T: Ord>(v: &[T], x: &T) -> usize {
     v.partition_point(|e| e <= x) - v.partition_point(|e| e < x)

@@ -35,9 +35,10 @@ use crate::events::ring::EventRef;
 use crate::kprobes::Probe;
 use crate::lang::error::ErrorKind;
 use crate::lang::fetch_arg::FetchArg;
-use crate::lang::line::{self, Command, ProbeDef};
+use crate::lang::line::{self, Command, ProbeDef, Target};
 use crate::probe::{split_spec, CmdError, FullName, Named};
 use crate::retprobes::instances::Ranges;
+use crate::sys::kprobe::KProbe;
 use crate::sys::ksym::SymTab;
 use crate::uprobes::UProbes;
 use core::fmt::Write;
@@ -163,8 +164,17 @@ impl Registry {
         // tracefs' validate_probe_symbol(), right after the probe point's
         // syntax: no such symbol, or several.
         let symbols = &mut self.symbols;
+        let mut clones = KVec::new();
         let cmd = line::parse_with(line, |sym| match symbols.count(sym) {
-            Ok(Some(0)) => Err(ErrorKind::BadProbeAddr),
+            // None: its compiler clones, if it has some (as perf probe
+            // does), else "no such symbol".
+            Ok(Some(0)) => match symbols.clones(sym) {
+                Ok(c) if !c.is_empty() => {
+                    clones = c;
+                    Ok(())
+                }
+                _ => Err(ErrorKind::BadProbeAddr),
+            },
             Ok(Some(n)) if n > 1 => Err(ErrorKind::NonUniqSymbol),
             // One; or a module that is not loaded, or no table (no
             // memory): register_kprobe() decides.
@@ -172,8 +182,64 @@ impl Registry {
         })?;
         match cmd {
             Command::Empty => Ok(()),
+            Command::Add(def) if !clones.is_empty() => self.add_clones(line, &def, &clones),
             Command::Add(def) => self.add(line, &def),
             Command::Remove(def) => self.remove(&def),
+        }
+    }
+
+    /// A probe line on `SYM` that kallsyms has only compiler clones of
+    /// (`SYM.isra.0`, `SYM.constprop.0`, ...): the line once per clone,
+    /// with the clone's name as its probe point, so each is a probe of its
+    /// own, named after the clone unless the line names the event (then
+    /// they are the probes of that one event). All or nothing: a line
+    /// refused for one clone removes the probes added for the others, and
+    /// its caret is put back where the user's line has it.
+    fn add_clones(
+        &mut self,
+        line: &str,
+        def: &ProbeDef<'_>,
+        clones: &[KVec<u8>],
+    ) -> Result<(), CmdError> {
+        let oom = || CmdError::at(ErrorKind::NoMemory, 0);
+        let Target::Symbol { name, .. } = def.target else {
+            return self.add(line, def);
+        };
+        let at = def.target_pos;
+        let before = self.probes.len();
+        for c in clones {
+            let mut l = KVec::<u8>::new();
+            l.extend_from_slice(line[..at].as_bytes(), GFP_KERNEL)
+                .and_then(|_| l.extend_from_slice(c, GFP_KERNEL))
+                .and_then(|_| l.extend_from_slice(line[at + name.len()..].as_bytes(), GFP_KERNEL))
+                .map_err(|_| oom())?;
+            let res = match core::str::from_utf8(&l) {
+                Ok(l) => self.execute(l),
+                Err(_) => Err(CmdError::at(ErrorKind::BadProbeAddr, at)),
+            };
+            if let Err(mut e) = res {
+                self.drop_since(before);
+                if e.err.pos > at {
+                    e.err.pos = e.err.pos.saturating_sub(c.len() - name.len()).max(at);
+                }
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Unregisters and frees the kernel probes added since there were
+    /// `before` (a line's own, undone).
+    fn drop_since(&mut self, before: usize) {
+        let _ = KProbe::unregister_all(self.probes[before..].iter().map(|p| &p.kprobe));
+        while self.probes.len() > before {
+            let i = self.probes.len() - 1;
+            if self.probes[i].kprobe.is_registered() {
+                break;
+            }
+            if let Ok(p) = self.probes.remove(i) {
+                self.retire(p);
+            }
         }
     }
 

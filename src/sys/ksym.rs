@@ -18,7 +18,9 @@
 //! [`SymTab`] sleeps (it reads a file) and is used under the registry
 //! mutex.
 
-use crate::lang::kallsyms::{count_symbol, hash, heapsort, is_real_module, parse_line};
+use crate::lang::kallsyms::{
+    count_symbol, hash, heapsort, is_clone_of, is_real_module, parse_line,
+};
 use crate::lang::lex::FixedBuf;
 use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -49,6 +51,10 @@ pub(crate) fn write_sym_name(w: &mut impl Write, addr: usize) -> core::fmt::Resu
     let s = full.as_str();
     w.write_str(s.split(['+', ' ']).next().unwrap_or(s))
 }
+
+/// Most compiler clones one `SYM` resolves to (kernels have a few per
+/// function at most).
+pub(crate) const MAX_CLONES: usize = 16;
 
 /// Set when the set of loaded modules changed since the last build.
 static STALE: AtomicBool = AtomicBool::new(true);
@@ -162,6 +168,67 @@ impl SymTab {
             Ok(())
         })?;
         Ok(found)
+    }
+
+    /// The compiler clones ([`is_clone_of`]) of `[MOD:]SYM`, for a name
+    /// kallsyms does not have, looked up as [`count_symbol`] counts: a
+    /// plain `SYM`'s in the core kernel, or, if it has none, in the
+    /// modules; `MOD:SYM`'s in module MOD (returned as `MOD:CLONE`). Text
+    /// symbols only, each name once (a clone name defined twice is not
+    /// unique and is left out, as tracefs refuses such a name), at most
+    /// [`MAX_CLONES`], in kallsyms' order. One scan of `/proc/kallsyms`.
+    /// Sleeps.
+    pub(crate) fn clones(&mut self, sym: &str) -> Result<KVec<KVec<u8>>> {
+        let (module, base) = match sym.split_once(':') {
+            Some((m, s)) => (Some(m.as_bytes()), s.as_bytes()),
+            None => (None, sym.as_bytes()),
+        };
+        // (name, defined twice, in a module).
+        let mut found: KVec<(KVec<u8>, bool, bool)> = KVec::new();
+        read_lines(c"/proc/kallsyms", |line| {
+            let ty = line.split(|&b| b == b' ').nth(1);
+            if !matches!(ty, Some(b"t") | Some(b"T")) {
+                return Ok(());
+            }
+            let Some((name, m)) = parse_line(line) else {
+                return Ok(());
+            };
+            let in_module = !m.is_empty();
+            let wanted = match module {
+                Some(want) => m == want,
+                None => !in_module || is_real_module(m),
+            };
+            if !wanted || !is_clone_of(name, base) {
+                return Ok(());
+            }
+            if let Some(f) = found
+                .iter_mut()
+                .find(|(n, _, im)| n.as_slice() == name && *im == in_module)
+            {
+                f.1 = true;
+            } else if found.len() < 2 * MAX_CLONES {
+                let mut n = KVec::new();
+                n.extend_from_slice(name, GFP_KERNEL)?;
+                found.push((n, false, in_module), GFP_KERNEL)?;
+            }
+            Ok(())
+        })?;
+        // The core kernel's, else the modules'.
+        let core = found.iter().any(|(_, _, im)| !*im);
+        let mut out = KVec::new();
+        for (n, dup, im) in found.into_iter() {
+            if dup || (core && im) || out.len() == MAX_CLONES {
+                continue;
+            }
+            let mut full = KVec::new();
+            if let Some(m) = module {
+                full.extend_from_slice(m, GFP_KERNEL)?;
+                full.push(b':', GFP_KERNEL)?;
+            }
+            full.extend_from_slice(&n, GFP_KERNEL)?;
+            out.push(full, GFP_KERNEL)?;
+        }
+        Ok(out)
     }
 
     fn build(&mut self) -> Result {

@@ -87,3 +87,38 @@ fn heapsort_sorts() {
         assert_eq!(v, want, "n={n}");
     }
 }
+
+#[test]
+fn compiler_clones() {
+    use rprobes_core::lang::kallsyms::is_clone_of;
+    // GCC's and clang's clone names.
+    for n in [
+        &b"foo.isra.0"[..],
+        b"foo.constprop.0",
+        b"foo.part.0",
+        b"foo.constprop.0.isra.0",
+        b"foo.specialized.1",
+        b"foo.llvm.1234567",
+    ] {
+        assert!(is_clone_of(n, b"foo"), "{}", String::from_utf8_lossy(n));
+    }
+    // Not clones of foo: the function itself, another function, cold
+    // parts (no entry), empty suffixes.
+    for n in [
+        &b"foo"[..],
+        b"foobar.isra.0",
+        b"fo.isra.0",
+        b"foo.cold",
+        b"foo.cold.12",
+        b"foo.part.0.cold",
+        b"foo.",
+        b"foo..isra",
+        b"foo.isra.",
+        b"bar.foo.isra.0",
+    ] {
+        assert!(!is_clone_of(n, b"foo"), "{}", String::from_utf8_lossy(n));
+    }
+    // A name with a `.` is probed as it is: it has no clones.
+    assert!(!is_clone_of(b"foo.isra.0.isra.1", b"foo.isra.0"));
+    assert!(!is_clone_of(b".isra.0", b""));
+}

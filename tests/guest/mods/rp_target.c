@@ -17,6 +17,11 @@
  *   echo 'percpu N' > ...  rp_target_percpu(&rp_target_pcpu) N times: each
  *	CPU's copy of rp_target_pcpu holds 1000 + that CPU's number
  *	(this_cpu_read/this_cpu_ptr)
+ *   echo 'clone N'  > ...  rp_target_cloned.isra.0() N times and
+ *	rp_target_cloned.constprop.0() 2N times: functions named as GCC
+ *	names its clones (asm labels), with no rp_target_cloned itself:
+ *	test kprobes/clones (a `.cold` part cannot be made so: objtool
+ *	looks for its parent function)
  *
  * The static rprobes_selftest_args() has the name of a C function of
  * rprobes.ko (src/shim/selftest_target.c) that is otherwise unique in
@@ -76,6 +81,30 @@ noinline unsigned long rp_target_percpu(unsigned long __percpu *p)
 	return this_cpu_read(*p);
 }
 
+/*
+ * Named as compiler clones are (kallsyms: rp_target_cloned.isra.0, ...):
+ * asm labels, so that the test does not depend on what the compiler
+ * clones.
+ */
+static noinline long rp_clone_isra(long x) __asm__("rp_target_cloned.isra.0");
+static noinline long rp_clone_isra(long x)
+{
+	OPTIMIZER_HIDE_VAR(x);
+	return x * 3 + 1;
+}
+
+static noinline long rp_clone_constprop(long x) __asm__("rp_target_cloned.constprop.0");
+static noinline long rp_clone_constprop(long x)
+{
+	OPTIMIZER_HIDE_VAR(x);
+	return x * 5 + 2;
+}
+
+static noinline long rp_target_clones(long i)
+{
+	return rp_clone_isra(i) + rp_clone_constprop(i) + rp_clone_constprop(i + 1);
+}
+
 static ssize_t call_write(struct file *file, const char __user *ubuf,
 			  size_t len, loff_t *ppos)
 {
@@ -106,6 +135,8 @@ static ssize_t call_write(struct file *file, const char __user *ubuf,
 			rp_target_sym(rp_target_add);
 		else if (!strcmp(buf, "percpu"))
 			rp_target_percpu(&rp_target_pcpu);
+		else if (!strcmp(buf, "clone"))
+			rp_target_clones(i);
 		else
 			return -EINVAL;
 	}
