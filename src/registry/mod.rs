@@ -210,8 +210,8 @@ impl Registry {
         for c in clones {
             let mut l = KVec::<u8>::new();
             l.extend_from_slice(line[..at].as_bytes(), GFP_KERNEL)
-                .and_then(|_| l.extend_from_slice(c, GFP_KERNEL))
-                .and_then(|_| l.extend_from_slice(line[at + name.len()..].as_bytes(), GFP_KERNEL))
+                .and_then(|()| l.extend_from_slice(c, GFP_KERNEL))
+                .and_then(|()| l.extend_from_slice(line[at + name.len()..].as_bytes(), GFP_KERNEL))
                 .map_err(|_| oom())?;
             let res = match core::str::from_utf8(&l) {
                 Ok(l) => self.execute(l),

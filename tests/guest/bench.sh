@@ -383,12 +383,19 @@ while [ $rep -le "$REPS" ]; do
 	v=$(bench trunc $D/probes) || die "rprobes clear"
 	echo "BENCH del_rprobes $rep $((v / NPROBES))"
 	m0=$(meminfo)
-	if v=$(bench write $T/kprobe_events /tmp/many-tracefs); then
+	# tracefs, like with like: rprobes' probes are armed when added,
+	# tracefs' when their events are enabled, so its add is the write and
+	# the enable (its write alone in reg_tracefs_write), its removal the
+	# disable and the truncation.
+	if v=$(bench ops write $T/kprobe_events /tmp/many-tracefs put $T/events/kprobes/enable 1); then
 		m1=$(meminfo)
-		echo "BENCH reg_tracefs $rep $((v / NPROBES))"
+		set -- $v
+		echo "BENCH reg_tracefs $rep $(($1 / NPROBES))"
+		echo "BENCH reg_tracefs_write $rep $(($2 / NPROBES))"
 		echo "BENCH mem_tracefs $rep $(((m1 - m0) * 1024 / NPROBES))"
-		v=$(bench trunc $T/kprobe_events) || die "tracefs clear"
-		echo "BENCH del_tracefs $rep $((v / NPROBES))"
+		v=$(bench ops put $T/events/kprobes/enable 0 trunc $T/kprobe_events) || die "tracefs clear"
+		set -- $v
+		echo "BENCH del_tracefs $rep $(($1 / NPROBES))"
 	fi
 	rep=$((rep + 1))
 done
