@@ -30,4 +30,5 @@ pub(crate) mod comm;
 pub(crate) mod eval;
 pub(crate) mod filter;
 pub(crate) mod ring;
+pub(crate) mod tevent;
 pub(crate) mod text;

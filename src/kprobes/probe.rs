@@ -11,6 +11,7 @@
 use crate::events::eval::{self, Args, Ctx};
 use crate::events::filter::Filter;
 use crate::events::ring::{self, Head};
+use crate::events::tevent;
 use crate::lang::error::ErrorKind;
 use crate::lang::line::Kind;
 use crate::probe::{CmdError, Name, Named, TargetText};
@@ -18,7 +19,10 @@ use crate::retprobes::handler::RetCore;
 use crate::sys::bindings as kbind;
 use crate::sys::kprobe::{KProbe, KProbeOwner, Place};
 use crate::sys::percpu::{self, PerCpu, Zeroable};
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
+use core::sync::atomic::{
+    AtomicBool, AtomicPtr, AtomicU32, AtomicU64,
+    Ordering::{Acquire, Relaxed},
+};
 use kernel::prelude::*;
 
 /// Per-CPU statistics of one probe.
@@ -66,6 +70,10 @@ pub(crate) struct Probe {
     /// Armed by the user (the kprobe is enabled iff this and the global
     /// `enabled` are set). Changed only with the registry mutex held.
     pub(crate) armed: AtomicBool,
+    /// The event's trace event (`trace_events=1`), or null: set and
+    /// cleared under the registry mutex, which frees the trace event only
+    /// an RCU grace period after clearing it in every probe of the event.
+    pub(crate) tevent: AtomicPtr<kbind::rprobes_tevent>,
 }
 
 // SAFETY: `Probe` is `#[repr(C)]` with its `KProbe` first, and the only
@@ -91,19 +99,26 @@ unsafe impl KProbeOwner for Probe {
         }
         s.active.store(1, Relaxed);
         bump(&s.hits);
-        let head = Head::entry(self.id, self.addr.load(Relaxed));
+        let addr = self.addr.load(Relaxed);
+        let head = Head::entry(self.id, addr);
+        let ctx = Ctx {
+            regs,
+            retval: None,
+            entry_args: None,
+            user: false,
+            file_base: None,
+        };
         match self.args.as_deref() {
             None => ring::record(head, 0, |_: &mut [u8]| {}),
-            Some(args) => {
-                let ctx = Ctx {
-                    regs,
-                    retval: None,
-                    entry_args: None,
-                    user: false,
-                    file_base: None,
-                };
-                eval::record_args(head, args, &ctx);
-            }
+            Some(args) => eval::record_args(head, args, &ctx),
+        }
+        let ev = self.tevent.load(Acquire);
+        // SAFETY: A probe handler runs in an RCU read-side section (its
+        // kprobe's), and a trace event is freed only a grace period after
+        // it was cleared here.
+        if !ev.is_null() && unsafe { tevent::on_raw(ev) } {
+            // SAFETY: As above.
+            unsafe { tevent::write_raw(ev, addr, self.args.as_deref(), &ctx) };
         }
         s.active.store(0, Relaxed);
     }
@@ -209,6 +224,7 @@ impl Probe {
             kind: n.kind,
             target: n.target,
             armed: AtomicBool::new(n.armed),
+            tevent: AtomicPtr::new(core::ptr::null_mut()),
         };
         if !n.filter.is_empty() {
             // What `show` wrote: `set` takes it back.

@@ -187,6 +187,9 @@ pub enum ErrorKind {
     UprobeBusy,
     /// `(0xREF)` malformed (tracefs' `BAD_REFCNT`).
     BadRefCtr,
+    /// Removing an event that a tracefs instance has enabled (its trace
+    /// event, `trace_events=1`), as tracefs refuses an enabled kprobe event.
+    TraceEventBusy,
     /// `(0xREF)` on a `PID:` probe (a USDT semaphore is a path probe's).
     RefCtrNeedsPath,
     /// A path probe without the kernel's `uprobe_mmap()` to hook.
@@ -271,6 +274,8 @@ pub mod errno {
     pub const ENOEXEC: i32 = 8;
     /// Input/output error.
     pub const EIO: i32 = 5;
+    /// Device or resource busy.
+    pub const EBUSY: i32 = 16;
 }
 
 impl ErrorKind {
@@ -362,6 +367,7 @@ impl ErrorKind {
             UprobeNoAccess => "No permission to attach to the process (ptrace)",
             UprobePastEof => "The offset is past the end of the file",
             BadRefCtr => "Invalid reference counter offset",
+            TraceEventBusy => "The event is enabled in tracefs: disable it first",
             UprobeBusy => "The page is not available without waiting (userfaultfd, FUSE or I/O)",
             UprobeCompat => "The process is 32-bit (IA32): user probes are x86-64 only",
             RefCtrNeedsPath => "A reference counter needs a path probe (no PID)",
@@ -499,6 +505,7 @@ const fn kind_errno(kind: ErrorKind) -> i32 {
         ErrorKind::NoMemory => errno::ENOMEM,
         ErrorKind::UprobeNoAccess | ErrorKind::KprobesLockedDown => errno::EPERM,
         ErrorKind::UprobeBusy => errno::EAGAIN,
+        ErrorKind::TraceEventBusy => errno::EBUSY,
         _ => errno::EINVAL,
     }
 }

@@ -7,6 +7,7 @@
 use super::{line_args, stored_args, Registry};
 use crate::events::eval::{Arg, Args, Fast};
 use crate::events::ring::ID_LIMIT;
+use crate::events::tevent::{self, TEvent};
 use crate::kprobes::{default_maxactive, NewProbe, Probe};
 use crate::lang::error::{errno, ErrorKind, ParseError};
 use crate::lang::fetch_arg::{compare_arg_types, diff_arg_type_error, same_arg_bodies, EntrySave};
@@ -18,7 +19,7 @@ use crate::retprobes::handler::RetCore;
 use crate::sys::kprobe::Place;
 use crate::sys::security::{self, Lockdown};
 use crate::uprobes::NewUProbe;
-use core::sync::atomic::Ordering::Relaxed;
+use core::sync::atomic::Ordering::{Relaxed, Release};
 use kernel::prelude::*;
 
 impl Registry {
@@ -238,7 +239,55 @@ impl Registry {
         })
         .map_err(|_| oom())?;
         self.probes.reserve(1, GFP_KERNEL).map_err(|_| oom())?;
-        Probe::register(probe.as_ref(), self.enabled && armed, def.target_pos)?;
+        // The event's trace event (`trace_events=1`, entry events): the
+        // one of the event it joins, or a new one, registered before the
+        // probe so that a refused name leaves nothing behind.
+        let mut new_tevent = None;
+        if matches!(def.kind, Kind::Entry) && tevent::enabled() {
+            let (g, e) = probe.names();
+            match self.tevent_of(g.as_str(), e.as_str()) {
+                Some(t) => probe.tevent.store(t.as_ptr(), Release),
+                None => {
+                    let t = TEvent::add(g.as_str(), e.as_str(), probe.args()).map_err(|err| {
+                        if err == EEXIST {
+                            CmdError::at(ErrorKind::EventExist, 0)
+                        } else {
+                            CmdError::kernel(ErrorKind::NoMemory, 0, err)
+                        }
+                    })?;
+                    probe.tevent.store(t.as_ptr(), Release);
+                    new_tevent = Some(t);
+                }
+            }
+        }
+        if let Err(e) = Probe::register(probe.as_ref(), self.enabled && armed, def.target_pos) {
+            if let Some(t) = new_tevent {
+                // Nobody enabled it yet (or it stays, harmless, until
+                // the module goes).
+                if let Err((t, _)) = t.remove() {
+                    let (g, ev) = probe.names();
+                    let _ = self
+                        .tevents
+                        .push((name(g.as_str()), name(ev.as_str()), t), GFP_KERNEL);
+                }
+            }
+            return Err(e);
+        }
+        if let Some(t) = new_tevent {
+            let (g, e) = probe.names();
+            if self
+                .tevents
+                .push((name(g.as_str()), name(e.as_str()), t), GFP_KERNEL)
+                .is_err()
+            {
+                // Not kept: it cannot be removed later; say so.
+                pr_warn!(
+                    "trace event {}/{}: no memory to keep it\n",
+                    g.as_str(),
+                    e.as_str()
+                );
+            }
+        }
         self.next_id = next_id(self.next_id);
         if let Some(r) = probe.ret.as_ref() {
             let (base, len) = r.range();

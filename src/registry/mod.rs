@@ -32,16 +32,18 @@ mod views;
 
 use crate::events::eval::{Arg, Args};
 use crate::events::ring::EventRef;
+use crate::events::tevent::TEvent;
 use crate::kprobes::Probe;
 use crate::lang::error::ErrorKind;
 use crate::lang::fetch_arg::FetchArg;
 use crate::lang::line::{self, Command, ProbeDef, Target};
-use crate::probe::{split_spec, CmdError, FullName, Named};
+use crate::probe::{split_spec, CmdError, FullName, Name, Named};
 use crate::retprobes::instances::Ranges;
 use crate::sys::kprobe::KProbe;
 use crate::sys::ksym::SymTab;
 use crate::uprobes::UProbes;
 use core::fmt::Write;
+use core::sync::atomic::Ordering::Release;
 use kernel::prelude::*;
 
 /// All probes, and the global switch.
@@ -57,6 +59,9 @@ pub(crate) struct Registry {
     next_id: u32,
     /// User probes.
     uprobes: UProbes,
+    /// The trace events of kernel entry events (`trace_events=1`): group,
+    /// event, and its trace event, shared by the event's probes.
+    tevents: KVec<(Name, Name, TEvent)>,
 }
 
 impl Registry {
@@ -70,7 +75,62 @@ impl Registry {
             symbols: SymTab::new(),
             next_id: 1,
             uprobes: UProbes::new(),
+            tevents: KVec::new(),
         }
+    }
+
+    /// The trace event of event `group/event`, if it has one.
+    fn tevent_of(&self, group: &str, event: &str) -> Option<&TEvent> {
+        self.tevents
+            .iter()
+            .find(|(g, e, _)| g.as_str() == group && e.as_str() == event)
+            .map(|(_, _, t)| t)
+    }
+
+    /// Before the kernel probes for which `going(index, probe)` is true
+    /// are removed: the
+    /// trace events of the events that lose all their probes are
+    /// unregistered (`EBUSY`, and nothing changed, while a tracefs
+    /// instance has one enabled). Their probes stop writing to them first,
+    /// and a grace period passes before they are freed.
+    fn release_tevents(&mut self, going: impl Fn(usize, &Probe) -> bool) -> Result<(), CmdError> {
+        let busy = || CmdError::at(ErrorKind::TraceEventBusy, 0);
+        let mut gone = KVec::<usize>::new();
+        for (i, (g, e, t)) in self.tevents.iter().enumerate() {
+            let mut of_event = self
+                .probes
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.is(Some(g.as_str()), e.as_str()));
+            if of_event.clone().any(|(j, p)| going(j, p)) && of_event.all(|(j, p)| going(j, p)) {
+                if t.on() {
+                    return Err(busy());
+                }
+                gone.push(i, GFP_KERNEL)
+                    .map_err(|_| CmdError::at(ErrorKind::NoMemory, 0))?;
+            }
+        }
+        if gone.is_empty() {
+            return Ok(());
+        }
+        for &i in gone.iter() {
+            point_tevent(&self.tevents, &self.probes, i, false);
+        }
+        crate::sys::synchronize_rcu_expedited();
+        let mut res = Ok(());
+        for &i in gone.iter().rev() {
+            let Ok((g, e, t)) = self.tevents.remove(i) else {
+                continue;
+            };
+            if let Err((t, _)) = t.remove() {
+                // Enabled meanwhile: it stays, with its probes.
+                let _ = self.tevents.push((g, e, t), GFP_KERNEL);
+                let last = self.tevents.len() - 1;
+                point_tevent(&self.tevents, &self.probes, last, true);
+                res = Err(busy());
+            }
+        }
+        res
     }
 
     /// The user probes.
@@ -231,6 +291,7 @@ impl Registry {
     /// Unregisters and frees the kernel probes added since there were
     /// `before` (a line's own, undone).
     fn drop_since(&mut self, before: usize) {
+        let _ = self.release_tevents(|i, _| i >= before);
         let _ = KProbe::unregister_all(self.probes[before..].iter().map(|p| &p.kprobe));
         while self.probes.len() > before {
             let i = self.probes.len() - 1;
@@ -278,6 +339,25 @@ impl Drop for Registry {
         // What cannot be unregistered now is when its probe drops (it
         // waits until the kernel can disarm it).
         let _ = self.clear();
+    }
+}
+
+/// Points the probes of trace event `tevents[i]`'s event at it (`on`) or
+/// at nothing.
+fn point_tevent(
+    tevents: &KVec<(Name, Name, TEvent)>,
+    probes: &KVec<Pin<KBox<Probe>>>,
+    i: usize,
+    on: bool,
+) {
+    let (g, e, t) = &tevents[i];
+    let ptr = if on {
+        t.as_ptr()
+    } else {
+        core::ptr::null_mut()
+    };
+    for p in probes.iter().filter(|p| p.is(Some(g.as_str()), e.as_str())) {
+        p.tevent.store(ptr, Release);
     }
 }
 

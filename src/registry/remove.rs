@@ -46,6 +46,7 @@ impl Registry {
         // period for all); returns already hijacked may still come back, so
         // a probe may have to be parked. The probes the kernel cannot disarm
         // stay as they were, and the error is returned.
+        self.release_tevents(|_, p| matches(p))?;
         let res =
             KProbe::unregister_all(self.probes.iter().filter(|p| matches(p)).map(|p| &p.kprobe));
         let mut i = self.probes.len();
@@ -140,6 +141,8 @@ impl Registry {
     /// Probes the kernel cannot disarm (no memory) stay, registered and
     /// armed, and the error is returned.
     pub(crate) fn clear(&mut self) -> Result {
+        self.release_tevents(|_, _| true)
+            .map_err(|e| Error::from_errno(-e.errno))?;
         let res = KProbe::unregister_all(self.probes.iter().map(|p| &p.kprobe));
         let mut i = self.probes.len();
         while i > 0 {

@@ -93,3 +93,17 @@ bool rprobes_param_selftest(void)
 {
 	return selftest;
 }
+
+/*
+ * trace_events=1: each kernel entry probe's event is also a trace event
+ * (tracefs events/GRP/EVENT; src/events/tevent.rs). Off by default while
+ * the rest of it (return and user probes, perf) is not there.
+ */
+static bool trace_events;
+module_param(trace_events, bool, 0444);
+MODULE_PARM_DESC(trace_events, "Kernel entry probes' events are also tracefs trace events");
+
+bool rprobes_param_trace_events(void)
+{
+	return trace_events;
+}

@@ -25,6 +25,8 @@ const char *rprobes_param_uprobes(void);
 const char *rprobes_param_uretprobes(void);
 /* The `selftest` parameter: whether to create the `selftest` file. */
 bool rprobes_param_selftest(void);
+/* The `trace_events` parameter: kernel entry probes' events in tracefs. */
+bool rprobes_param_trace_events(void);
 
 /*
  * User probes (lines) in all, at most (and the default of `max_uprobes=`):

@@ -25,3 +25,4 @@
 #include "../shim/ring.h"
 #include "../shim/seqread.h"
 #include "../shim/user.h"
+#include "../shim/tevent.h"

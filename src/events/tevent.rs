@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! rprobes' events as the kernel's trace events (`trace_events=1`): an
+//! event GRP/EVENT of kernel entry probes is also tracefs'
+//! `events/GRP/EVENT/` (`enable`, `filter`, `trigger`, `format`, `id`),
+//! with the fields of a kprobe event (`__probe_ip`, then the fetch
+//! arguments, laid out as tracefs lays them out); a hit is written to the
+//! buffer of every tracefs instance that enabled it, beside rprobes' own
+//! stream. The tracefs side is C (`src/shim/tevent.c`: the
+//! `trace_event_call`, its fields, `reg()`, the `trace` line); this is the
+//! description of the fields, and the hit's record.
+//!
+//! Context: [`TEvent::add`] and [`TEvent::remove`] sleep (they take the
+//! tracing core's event_mutex) and are called under the registry mutex;
+//! [`TEvent::on`] and [`TEvent::write`] run in probe handlers.
+
+use super::eval::{self, Args, Ctx};
+use crate::lang::fetch_arg::FetchType;
+use crate::lang::fetch_fmt::{data_loc_len, make_data_loc};
+use crate::lang::lex::FixedBuf;
+use crate::sys::bindings;
+use core::fmt::Write;
+use core::ptr::NonNull;
+use kernel::prelude::*;
+use kernel::str::CString;
+
+/// Where the arguments start in a record: the common fields, `__probe_ip`.
+const ARGS_AT: usize = bindings::RPROBES_TEVENT_ARGS as usize;
+
+/// Largest record (bytes after `__probe_ip`): strings are cut to fit, as
+/// in rprobes' own stream.
+const MAX_DATA: usize = 3072;
+
+/// Whether `trace_events=1` was given at load.
+pub(crate) fn enabled() -> bool {
+    // SAFETY: Reads a module parameter.
+    unsafe { bindings::rprobes_param_trace_events() }
+}
+
+/// One registered trace event.
+///
+/// # Invariants
+///
+/// `self.0` was returned by `rprobes_tevent_add()` and is not removed
+/// until [`TEvent::remove`] succeeds (which consumes it).
+pub(crate) struct TEvent(NonNull<bindings::rprobes_tevent>);
+
+// SAFETY: The C object is used from any thread: its list of instances is
+// RCU-protected and changed under event_mutex.
+unsafe impl Send for TEvent {}
+// SAFETY: As above.
+unsafe impl Sync for TEvent {}
+
+/// tracefs' `fmttype` of `ty` (its `format` file's type names).
+fn fmttype(ty: FetchType) -> &'static str {
+    use FetchType::*;
+    match ty {
+        U8 | X8 | Char => "u8",
+        U16 | X16 => "u16",
+        U32 | X32 => "u32",
+        U64 | X64 | Symbol => "u64",
+        S8 => "s8",
+        S16 => "s16",
+        S32 => "s32",
+        S64 => "s64",
+        String | UString | SymStr => "__data_loc char[]",
+    }
+}
+
+/// How the C side prints `ty`.
+fn kind(ty: FetchType) -> bindings::rprobes_tfield_kind {
+    use FetchType::*;
+    match ty {
+        U8 | U16 | U32 | U64 => bindings::rprobes_tfield_kind_RPROBES_TF_U,
+        S8 | S16 | S32 | S64 => bindings::rprobes_tfield_kind_RPROBES_TF_S,
+        X8 | X16 | X32 | X64 => bindings::rprobes_tfield_kind_RPROBES_TF_X,
+        Char => bindings::rprobes_tfield_kind_RPROBES_TF_CHAR,
+        Symbol => bindings::rprobes_tfield_kind_RPROBES_TF_SYMBOL,
+        String | UString | SymStr => bindings::rprobes_tfield_kind_RPROBES_TF_STRING,
+    }
+}
+
+/// The `print fmt` part of `ty` (tracefs' `__set_print_fmt()`).
+fn print_fmt(ty: FetchType) -> &'static str {
+    use FetchType::*;
+    match ty {
+        U8 | U16 | U32 => "%u",
+        U64 => "%Lu",
+        S8 | S16 | S32 => "%d",
+        S64 => "%Ld",
+        X8 | X16 | X32 => "0x%x",
+        X64 => "0x%Lx",
+        Char => "'%c'",
+        Symbol => "%pS",
+        String | UString | SymStr => "\\\"%s\\\"",
+    }
+}
+
+fn cstring(args: core::fmt::Arguments<'_>) -> Result<CString> {
+    CString::try_from_fmt(args)
+}
+
+impl TEvent {
+    /// Registers trace event `group/event` with the fields of `args`.
+    /// Errors: `EEXIST` (a trace event of that name exists), `ENOMEM`.
+    pub(crate) fn add(group: &str, event: &str, args: Option<&Args>) -> Result<Self> {
+        let list: &[eval::Arg] = args.map_or(&[], |a| &a.args);
+        // Names, types and the print format, kept until the C side copied
+        // them.
+        let mut names = KVec::<CString>::new();
+        let mut types = KVec::<CString>::new();
+        let mut fields = KVec::<bindings::rprobes_tfield>::new();
+        let mut fmt = KVec::<u8>::new();
+        let mut refs = KVec::<u8>::new();
+        fmt.extend_from_slice(b"\"(%lx)", GFP_KERNEL)?;
+        refs.extend_from_slice(b", REC->__probe_ip", GFP_KERNEL)?;
+        for a in list {
+            let fa = &a.arg;
+            let mut name = FixedBuf::<40>::new();
+            fa.write_name(&mut name, a.word()).map_err(|_| EINVAL)?;
+            let n = name.as_str();
+            let ty = if fa.count == 0 {
+                cstring(fmt!("{}", fmttype(fa.ty)))?
+            } else {
+                cstring(fmt!("{}[{}]", fmttype(fa.ty), fa.count))?
+            };
+            let elem = fa.ty.size() as u32;
+            let count = u32::from(fa.count);
+            names.push(cstring(fmt!("{n}"))?, GFP_KERNEL)?;
+            types.push(ty, GFP_KERNEL)?;
+            // The pointers go into `fields` below, once `names` and
+            // `types` no longer grow.
+            fields.push(
+                bindings::rprobes_tfield {
+                    name: core::ptr::null(),
+                    type_: core::ptr::null(),
+                    offset: (ARGS_AT + usize::from(fa.offset)) as u32,
+                    size: elem * count.max(1),
+                    elem,
+                    count,
+                    is_signed: i32::from(fa.ty.is_signed()),
+                    kind: kind(fa.ty),
+                },
+                GFP_KERNEL,
+            )?;
+            let mut part = FixedBuf::<160>::new();
+            if fa.count == 0 {
+                let _ = write!(part, " {n}={}", print_fmt(fa.ty));
+                refs_push(&mut refs, fa.ty, n, None)?;
+            } else {
+                let _ = write!(part, " {n}={{");
+                for i in 0..fa.count {
+                    let _ = part.write_str(print_fmt(fa.ty));
+                    let _ = part.write_str(if i + 1 == fa.count { "}" } else { "," });
+                    refs_push(&mut refs, fa.ty, n, Some(i))?;
+                }
+            }
+            fmt.extend_from_slice(part.as_str().as_bytes(), GFP_KERNEL)?;
+        }
+        fmt.push(b'"', GFP_KERNEL)?;
+        fmt.extend_from_slice(&refs, GFP_KERNEL)?;
+        fmt.push(0, GFP_KERNEL)?;
+        for (i, f) in fields.iter_mut().enumerate() {
+            f.name = names[i].as_char_ptr();
+            f.type_ = types[i].as_char_ptr();
+        }
+        let group = cstring(fmt!("{group}"))?;
+        let event = cstring(fmt!("{event}"))?;
+        let mut err: kernel::ffi::c_int = 0;
+        // SAFETY: Every string is NUL-terminated and lives until the call
+        // returns (the C side copies them); `fields` has `len` entries.
+        let ev = unsafe {
+            bindings::rprobes_tevent_add(
+                group.as_char_ptr(),
+                event.as_char_ptr(),
+                fields.as_ptr(),
+                fields.len() as u32,
+                fmt.as_ptr().cast(),
+                &mut err,
+            )
+        };
+        match NonNull::new(ev) {
+            // INVARIANT: Returned by `rprobes_tevent_add()`.
+            Some(ev) => Ok(Self(ev)),
+            None => Err(Error::from_errno(if err < 0 { err } else { -12 })),
+        }
+    }
+
+    /// Unregisters and frees the event; `Err((self, EBUSY))` while a
+    /// tracefs instance has it enabled (it stays as it was).
+    pub(crate) fn remove(self) -> core::result::Result<(), (Self, Error)> {
+        // SAFETY: By the type invariant, the event is registered.
+        let r = unsafe { bindings::rprobes_tevent_remove(self.0.as_ptr()) };
+        if r < 0 {
+            return Err((self, Error::from_errno(r)));
+        }
+        Ok(())
+    }
+
+    /// Whether a tracefs instance has the event enabled.
+    #[inline]
+    pub(crate) fn on(&self) -> bool {
+        // SAFETY: By the type invariant, the event is registered.
+        unsafe { bindings::rprobes_tevent_on(self.0.as_ptr()) }
+    }
+
+    /// The raw event, for the hit path ([`write_raw`]).
+    pub(crate) fn as_ptr(&self) -> *mut bindings::rprobes_tevent {
+        self.0.as_ptr()
+    }
+}
+
+/// Appends the `REC->` reference of one value to the print format's list.
+fn refs_push(refs: &mut KVec<u8>, ty: FetchType, n: &str, i: Option<u8>) -> Result {
+    let mut r = FixedBuf::<80>::new();
+    let _ = match (ty.is_string(), i) {
+        (true, None) => write!(r, ", __get_str({n})"),
+        (true, Some(i)) => write!(r, ", __get_str({n}[{i}])"),
+        (false, None) => write!(r, ", REC->{n}"),
+        (false, Some(i)) => write!(r, ", REC->{n}[{i}]"),
+    };
+    refs.extend_from_slice(r.as_str().as_bytes(), GFP_KERNEL)?;
+    Ok(())
+}
+
+/// What the fill callback needs.
+struct FillCtx<'a> {
+    args: Option<&'a Args>,
+    ctx: &'a Ctx<'a>,
+}
+
+/// Lays the arguments out after `__probe_ip`, as tracefs does: a string's
+/// `__data_loc` counts from the start of the record.
+///
+/// # Safety
+///
+/// `ctx` is a `FillCtx` of [`write_raw`]'s caller; `rec` has `size`
+/// writable bytes.
+unsafe extern "C" fn fill(ctx: *mut kernel::ffi::c_void, rec: *mut u8, size: u32) {
+    // SAFETY: The caller's guarantee.
+    let f = unsafe { &*(ctx as *const FillCtx<'_>) };
+    // SAFETY: The caller's guarantee.
+    let data = unsafe { core::slice::from_raw_parts_mut(rec, size as usize) };
+    let Some(args) = f.args else {
+        return;
+    };
+    let n = eval::build(args, f.ctx, data);
+    if let Some(rest) = data.get_mut(n..) {
+        rest.fill(0);
+    }
+    for a in args.args.iter().filter(|a| a.arg.ty.is_string()) {
+        for i in 0..usize::from(a.arg.count.max(1)) {
+            let at = usize::from(a.arg.offset) + 4 * i;
+            let Some(w) = data.get_mut(at..at + 4) else {
+                continue;
+            };
+            let loc = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+            let len = data_loc_len(loc);
+            if len != 0 {
+                let off = (loc & 0xffff) as u16;
+                let moved = make_data_loc(len, off.wrapping_add(ARGS_AT as u16));
+                w.copy_from_slice(&moved.to_le_bytes());
+            }
+        }
+    }
+}
+
+/// Writes the hit at `ip` to every tracefs instance that enabled `ev`
+/// (probe handler context).
+///
+/// # Safety
+///
+/// `ev` is a registered event ([`TEvent::as_ptr`]) that is not removed
+/// before this returns (removal waits for an RCU grace period after the
+/// probes stop seeing it).
+pub(crate) unsafe fn write_raw(
+    ev: *mut bindings::rprobes_tevent,
+    ip: u64,
+    args: Option<&Args>,
+    ctx: &Ctx<'_>,
+) {
+    let size = match args {
+        None => 0,
+        Some(a) if a.has_strings() => eval::data_size(a, ctx).min(MAX_DATA).max(a.min_size()),
+        Some(a) => a.fixed_size(),
+    };
+    let f = FillCtx { args, ctx };
+    // SAFETY: `ev` is registered (the caller's guarantee); `fill` gets
+    // `f`, alive until this returns.
+    unsafe {
+        bindings::rprobes_tevent_write(
+            ev,
+            ip as kernel::ffi::c_ulong,
+            size as u32,
+            Some(fill),
+            core::ptr::from_ref(&f).cast_mut().cast(),
+        )
+    }
+}
+
+/// Whether registered event `ev` is enabled somewhere.
+///
+/// # Safety
+///
+/// As for [`write_raw`].
+#[inline]
+pub(crate) unsafe fn on_raw(ev: *mut bindings::rprobes_tevent) -> bool {
+    // SAFETY: The caller's guarantee.
+    unsafe { bindings::rprobes_tevent_on(ev) }
+}
