@@ -26,6 +26,18 @@ use kernel::str::CString;
 
 /// Where the arguments start in a record: the common fields, `__probe_ip`.
 const ARGS_AT: usize = bindings::RPROBES_TEVENT_ARGS as usize;
+/// In a return event's: the common fields, `__probe_func`, `__probe_ret_ip`.
+const RET_ARGS_AT: usize = bindings::RPROBES_TEVENT_RET_ARGS as usize;
+
+/// Where the arguments start in a record of an entry (`false`) or return
+/// (`true`) event.
+fn args_at(ret: bool) -> usize {
+    if ret {
+        RET_ARGS_AT
+    } else {
+        ARGS_AT
+    }
+}
 
 /// Largest record (bytes after `__probe_ip`): strings are cut to fit, as
 /// in rprobes' own stream.
@@ -101,9 +113,10 @@ fn cstring(args: core::fmt::Arguments<'_>) -> Result<CString> {
 }
 
 impl TEvent {
-    /// Registers trace event `group/event` with the fields of `args`.
-    /// Errors: `EEXIST` (a trace event of that name exists), `ENOMEM`.
-    pub(crate) fn add(group: &str, event: &str, args: Option<&Args>) -> Result<Self> {
+    /// Registers trace event `group/event` of an entry or return (`ret`)
+    /// probe with the fields of `args`. Errors: `EEXIST` (a trace event of
+    /// that name exists), `ENOMEM`.
+    pub(crate) fn add(group: &str, event: &str, ret: bool, args: Option<&Args>) -> Result<Self> {
         let list: &[eval::Arg] = args.map_or(&[], |a| &a.args);
         // Names, types and the print format, kept until the C side copied
         // them.
@@ -112,8 +125,13 @@ impl TEvent {
         let mut fields = KVec::<bindings::rprobes_tfield>::new();
         let mut fmt = KVec::<u8>::new();
         let mut refs = KVec::<u8>::new();
-        fmt.extend_from_slice(b"\"(%lx)", GFP_KERNEL)?;
-        refs.extend_from_slice(b", REC->__probe_ip", GFP_KERNEL)?;
+        if ret {
+            fmt.extend_from_slice(b"\"(%lx <- %lx)", GFP_KERNEL)?;
+            refs.extend_from_slice(b", REC->__probe_func, REC->__probe_ret_ip", GFP_KERNEL)?;
+        } else {
+            fmt.extend_from_slice(b"\"(%lx)", GFP_KERNEL)?;
+            refs.extend_from_slice(b", REC->__probe_ip", GFP_KERNEL)?;
+        }
         for a in list {
             let fa = &a.arg;
             let mut name = FixedBuf::<40>::new();
@@ -134,7 +152,7 @@ impl TEvent {
                 bindings::rprobes_tfield {
                     name: core::ptr::null(),
                     type_: core::ptr::null(),
-                    offset: (ARGS_AT + usize::from(fa.offset)) as u32,
+                    offset: (args_at(ret) + usize::from(fa.offset)) as u32,
                     size: elem * count.max(1),
                     elem,
                     count,
@@ -173,6 +191,7 @@ impl TEvent {
             bindings::rprobes_tevent_add(
                 group.as_char_ptr(),
                 event.as_char_ptr(),
+                ret,
                 fields.as_ptr(),
                 fields.len() as u32,
                 fmt.as_ptr().cast(),
@@ -227,10 +246,12 @@ fn refs_push(refs: &mut KVec<u8>, ty: FetchType, n: &str, i: Option<u8>) -> Resu
 struct FillCtx<'a> {
     args: Option<&'a Args>,
     ctx: &'a Ctx<'a>,
+    /// Where the arguments start in the record.
+    at: usize,
 }
 
-/// Lays the arguments out after `__probe_ip`, as tracefs does: a string's
-/// `__data_loc` counts from the start of the record.
+/// Lays the arguments out after the record's head, as tracefs does: a
+/// string's `__data_loc` counts from the start of the record.
 ///
 /// # Safety
 ///
@@ -258,15 +279,16 @@ unsafe extern "C" fn fill(ctx: *mut kernel::ffi::c_void, rec: *mut u8, size: u32
             let len = data_loc_len(loc);
             if len != 0 {
                 let off = (loc & 0xffff) as u16;
-                let moved = make_data_loc(len, off.wrapping_add(ARGS_AT as u16));
+                let moved = make_data_loc(len, off.wrapping_add(f.at as u16));
                 w.copy_from_slice(&moved.to_le_bytes());
             }
         }
     }
 }
 
-/// Writes the hit at `ip` to every tracefs instance that enabled `ev`
-/// (probe handler context).
+/// Writes the hit at `ip` (a return event's: the return of function `ip`
+/// to `ret_ip`) to every tracefs instance that enabled `ev` and to the
+/// perf counters on it (probe handler context).
 ///
 /// # Safety
 ///
@@ -276,6 +298,7 @@ unsafe extern "C" fn fill(ctx: *mut kernel::ffi::c_void, rec: *mut u8, size: u32
 pub(crate) unsafe fn write_raw(
     ev: *mut bindings::rprobes_tevent,
     ip: u64,
+    ret_ip: Option<u64>,
     args: Option<&Args>,
     ctx: &Ctx<'_>,
 ) {
@@ -284,13 +307,19 @@ pub(crate) unsafe fn write_raw(
         Some(a) if a.has_strings() => eval::data_size(a, ctx).min(MAX_DATA).max(a.min_size()),
         Some(a) => a.fixed_size(),
     };
-    let f = FillCtx { args, ctx };
+    let f = FillCtx {
+        args,
+        ctx,
+        at: args_at(ret_ip.is_some()),
+    };
     // SAFETY: `ev` is registered (the caller's guarantee); `fill` gets
     // `f`, alive until this returns.
     unsafe {
         bindings::rprobes_tevent_write(
             ev,
+            core::ptr::from_ref(ctx.regs).cast_mut().cast(),
             ip as kernel::ffi::c_ulong,
+            ret_ip.unwrap_or(0) as kernel::ffi::c_ulong,
             size as u32,
             Some(fill),
             core::ptr::from_ref(&f).cast_mut().cast(),

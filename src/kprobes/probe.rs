@@ -21,7 +21,7 @@ use crate::sys::kprobe::{KProbe, KProbeOwner, Place};
 use crate::sys::percpu::{self, PerCpu, Zeroable};
 use core::sync::atomic::{
     AtomicBool, AtomicPtr, AtomicU32, AtomicU64,
-    Ordering::{Acquire, Relaxed},
+    Ordering::{Acquire, Relaxed, Release},
 };
 use kernel::prelude::*;
 
@@ -118,7 +118,7 @@ unsafe impl KProbeOwner for Probe {
         // it was cleared here.
         if !ev.is_null() && unsafe { tevent::on_raw(ev) } {
             // SAFETY: As above.
-            unsafe { tevent::write_raw(ev, addr, self.args.as_deref(), &ctx) };
+            unsafe { tevent::write_raw(ev, addr, None, self.args.as_deref(), &ctx) };
         }
         s.active.store(0, Relaxed);
     }
@@ -127,6 +127,15 @@ unsafe impl KProbeOwner for Probe {
 const _: () = assert!(core::mem::offset_of!(Probe, kprobe) == 0);
 
 impl Probe {
+    /// Points the probe (and its return side) at its event's trace event,
+    /// or at none (null). Under the registry mutex.
+    pub(crate) fn set_tevent(&self, ev: *mut kbind::rprobes_tevent) {
+        self.tevent.store(ev, Release);
+        if let Some(r) = self.ret.as_ref() {
+            r.tevent.store(ev, Release);
+        }
+    }
+
     /// Sum of the per-CPU (hits, misses).
     pub(crate) fn totals(&self) -> (u64, u64) {
         let (mut h, mut m) = (0u64, 0u64);

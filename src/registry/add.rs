@@ -19,7 +19,7 @@ use crate::retprobes::handler::RetCore;
 use crate::sys::kprobe::Place;
 use crate::sys::security::{self, Lockdown};
 use crate::uprobes::NewUProbe;
-use core::sync::atomic::Ordering::{Relaxed, Release};
+use core::sync::atomic::Ordering::Relaxed;
 use kernel::prelude::*;
 
 impl Registry {
@@ -239,23 +239,25 @@ impl Registry {
         })
         .map_err(|_| oom())?;
         self.probes.reserve(1, GFP_KERNEL).map_err(|_| oom())?;
-        // The event's trace event (`trace_events=1`, entry events): the
+        // The event's trace event (`trace_events=1`): the
         // one of the event it joins, or a new one, registered before the
         // probe so that a refused name leaves nothing behind.
         let mut new_tevent = None;
-        if matches!(def.kind, Kind::Entry) && tevent::enabled() {
+        if tevent::enabled() {
             let (g, e) = probe.names();
             match self.tevent_of(g.as_str(), e.as_str()) {
-                Some(t) => probe.tevent.store(t.as_ptr(), Release),
+                Some(t) => probe.set_tevent(t.as_ptr()),
                 None => {
-                    let t = TEvent::add(g.as_str(), e.as_str(), probe.args()).map_err(|err| {
-                        if err == EEXIST {
-                            CmdError::at(ErrorKind::EventExist, 0)
-                        } else {
-                            CmdError::kernel(ErrorKind::NoMemory, 0, err)
-                        }
-                    })?;
-                    probe.tevent.store(t.as_ptr(), Release);
+                    let ret = probe.is_return();
+                    let t =
+                        TEvent::add(g.as_str(), e.as_str(), ret, probe.args()).map_err(|err| {
+                            if err == EEXIST {
+                                CmdError::at(ErrorKind::EventExist, 0)
+                            } else {
+                                CmdError::kernel(ErrorKind::NoMemory, 0, err)
+                            }
+                        })?;
+                    probe.set_tevent(t.as_ptr());
                     new_tevent = Some(t);
                 }
             }

@@ -43,7 +43,6 @@ use crate::sys::kprobe::KProbe;
 use crate::sys::ksym::SymTab;
 use crate::uprobes::UProbes;
 use core::fmt::Write;
-use core::sync::atomic::Ordering::Release;
 use kernel::prelude::*;
 
 /// All probes, and the global switch.
@@ -357,7 +356,7 @@ fn point_tevent(
         core::ptr::null_mut()
     };
     for p in probes.iter().filter(|p| p.is(Some(g.as_str()), e.as_str())) {
-        p.tevent.store(ptr, Release);
+        p.set_tevent(ptr);
     }
 }
 

@@ -16,6 +16,7 @@ use super::instances::{self, Instance, INSTANCES};
 use super::stubs::{self, ReturnSlot, NSTUBS};
 use crate::events::eval::{self, Args, Ctx};
 use crate::events::ring::{self, Head};
+use crate::events::tevent;
 use crate::lang::fetch_arg::{EntrySave, MAX_ENTRY_ARGS};
 use crate::sys::bindings::{self as kbind, pt_regs};
 use crate::sys::percpu::{self, PerCpu, Zeroable};
@@ -153,6 +154,8 @@ pub(crate) struct RetCore {
     stack: StackRec,
     /// Fetch arguments recorded at each return.
     args: Option<KBox<Args>>,
+    /// The event's trace event, or null ([`crate::kprobes::Probe::set_tevent`]).
+    pub(crate) tevent: AtomicPtr<crate::sys::bindings::rprobes_tevent>,
 }
 
 /// Snapshot of a [`RetCore`]'s counters.
@@ -187,6 +190,7 @@ impl RetCore {
                 pcs: [const { AtomicUsize::new(0) }; STACK_DEPTH],
             },
             args,
+            tevent: AtomicPtr::new(core::ptr::null_mut()),
         })
     }
 
@@ -293,22 +297,33 @@ impl RetCore {
         s.ring[(n % RING as u64) as usize].write(now, pid, cpu, regs.ax as u64, regs.ip);
         let func = self.func.load(Relaxed) as u64;
         let head = Head::ret(self.id, func, regs.ip as u64);
+        let mut entry = [0u64; MAX_ENTRY_ARGS];
+        if self.args.is_some() {
+            for (d, s) in entry.iter_mut().zip(inst.args.iter()) {
+                *d = s.load(Relaxed);
+            }
+        }
+        let ctx = Ctx {
+            regs,
+            retval: Some(regs.ax as u64),
+            entry_args: self.args.as_deref().map(|a| (&entry, &a.entry)),
+            user: false,
+            file_base: None,
+        };
         match self.args.as_deref() {
             None => ring::record(head, 0, |_: &mut [u8]| {}),
-            Some(args) => {
-                let mut entry = [0u64; MAX_ENTRY_ARGS];
-                for (d, s) in entry.iter_mut().zip(inst.args.iter()) {
-                    *d = s.load(Relaxed);
-                }
-                let ctx = Ctx {
-                    regs,
-                    retval: Some(regs.ax as u64),
-                    entry_args: Some((&entry, &args.entry)),
-                    user: false,
-                    file_base: None,
-                };
-                eval::record_args(head, args, &ctx);
-            }
+            Some(args) => eval::record_args(head, args, &ctx),
+        }
+        let ev = self.tevent.load(Acquire);
+        // SAFETY: Preemption is off here (`on_return`, between
+        // `rprobes_ret_begin` and `rprobes_ret_end`): an RCU read-side
+        // section; a trace event is freed only a grace period after it
+        // was cleared here.
+        if !ev.is_null() && unsafe { tevent::on_raw(ev) } {
+            // SAFETY: As above.
+            unsafe {
+                tevent::write_raw(ev, func, Some(regs.ip as u64), self.args.as_deref(), &ctx)
+            };
         }
         if self.stack_on.load(Relaxed) {
             self.record_stack();

@@ -12,6 +12,7 @@
  * event_mutex too: rprobes_under_event_mutex() opens a kernel counter on
  * it, its perf_perm() runs the work and refuses the counter.
  */
+#include <linux/kallsyms.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/perf_event.h>
@@ -121,6 +122,8 @@ struct rprobes_tevent {
 	struct trace_event_fields fields_array[2];
 	char *group;
 	char *name;
+	/* A return event: __probe_func and __probe_ret_ip, as kretprobe's. */
+	bool ret;
 	unsigned int n;
 	/* With their own copies of the names and types. */
 	struct rprobes_tfield *fields;
@@ -130,7 +133,25 @@ struct rprobes_tevent {
 	 */
 	struct list_head files;
 	atomic_t nr_files;
+	/* perf counters on it (between TRACE_REG_PERF_REGISTER and _UNREGISTER). */
+	atomic_t nr_perf;
 };
+
+/*
+ * A record's head: the common fields, then __probe_ip (entry events), or
+ * __probe_func and __probe_ret_ip (return events), as kprobe events'.
+ */
+struct rp_head {
+	struct trace_entry ent;
+	unsigned long ip;
+	unsigned long ret_ip;
+};
+
+/* Where the arguments start in a record of @ev. */
+static unsigned int rp_args_at(const struct rprobes_tevent *ev)
+{
+	return ev->ret ? RPROBES_TEVENT_RET_ARGS : RPROBES_TEVENT_ARGS;
+}
 
 static struct rprobes_tevent *rp_of_call(struct trace_event_call *call)
 {
@@ -143,8 +164,19 @@ static int rp_define_fields(struct trace_event_call *call)
 	unsigned int i;
 	int ret;
 
-	ret = trace_define_field(call, "unsigned long", "__probe_ip", sizeof(struct trace_entry),
-				 sizeof(unsigned long), 0, FILTER_OTHER);
+	if (ev->ret) {
+		ret = trace_define_field(call, "unsigned long", "__probe_func",
+					 sizeof(struct trace_entry), sizeof(unsigned long), 0,
+					 FILTER_OTHER);
+		if (!ret)
+			ret = trace_define_field(call, "unsigned long", "__probe_ret_ip",
+						 sizeof(struct trace_entry) + sizeof(unsigned long),
+						 sizeof(unsigned long), 0, FILTER_OTHER);
+	} else {
+		ret = trace_define_field(call, "unsigned long", "__probe_ip",
+					 sizeof(struct trace_entry), sizeof(unsigned long), 0,
+					 FILTER_OTHER);
+	}
 	for (i = 0; !ret && i < ev->n; i++) {
 		const struct rprobes_tfield *f = &ev->fields[i];
 
@@ -192,8 +224,24 @@ static int rp_reg(struct trace_event_call *call, enum trace_reg type, void *data
 			return 0;
 		}
 		return -ENOENT;
+#ifdef CONFIG_PERF_EVENTS
+	/*
+	 * perf: the core keeps the counters (call->perf_events, per CPU) and
+	 * holds a module reference while one is open.
+	 */
+	case TRACE_REG_PERF_REGISTER:
+		atomic_inc(&ev->nr_perf);
+		return 0;
+	case TRACE_REG_PERF_UNREGISTER:
+		atomic_dec(&ev->nr_perf);
+		return 0;
+	case TRACE_REG_PERF_OPEN:
+	case TRACE_REG_PERF_CLOSE:
+	case TRACE_REG_PERF_ADD:
+	case TRACE_REG_PERF_DEL:
+		return 0;
+#endif
 	default:
-		/* perf: not yet. */
 		return -EOPNOTSUPP;
 	}
 }
@@ -250,11 +298,26 @@ static enum print_line_t rp_print(struct trace_iterator *iter, int flags,
 	struct trace_seq *s = &iter->seq;
 	const u8 *rec = (const u8 *)iter->ent;
 	unsigned int size = iter->ent_size, i, j;
-	unsigned long ip = 0;
+	unsigned long ip = 0, ret_ip = 0;
 
-	if (size >= RPROBES_TEVENT_ARGS)
+	if (size >= RPROBES_TEVENT_RET_ARGS) {
 		memcpy(&ip, rec + sizeof(struct trace_entry), sizeof(ip));
-	trace_seq_printf(s, "%s: (%pS)", ev->name, (void *)ip);
+		memcpy(&ret_ip, rec + sizeof(struct trace_entry) + sizeof(ip), sizeof(ret_ip));
+	} else if (size >= RPROBES_TEVENT_ARGS) {
+		memcpy(&ip, rec + sizeof(struct trace_entry), sizeof(ip));
+	}
+	if (ev->ret) {
+		/*
+		 * tracefs' kretprobe line: (caller+off/size [mod] <- func), the
+		 * function without its module (seq_print_ip_sym_no_offset()).
+		 */
+		char func[KSYM_SYMBOL_LEN];
+
+		sprint_symbol_no_offset(func, ip);
+		*strchrnul(func, ' ') = '\0';
+		trace_seq_printf(s, "%s: (%pS <- %s)", ev->name, (void *)ret_ip, func);
+	} else
+		trace_seq_printf(s, "%s: (%pS)", ev->name, (void *)ip);
 	for (i = 0; i < ev->n; i++) {
 		const struct rprobes_tfield *f = &ev->fields[i];
 
@@ -303,7 +366,7 @@ static int rp_add_locked(void *p)
 	return ret;
 }
 
-struct rprobes_tevent *rprobes_tevent_add(const char *group, const char *name,
+struct rprobes_tevent *rprobes_tevent_add(const char *group, const char *name, bool ret,
 					  const struct rprobes_tfield *fields, unsigned int n,
 					  const char *print_fmt, int *err)
 {
@@ -322,6 +385,7 @@ struct rprobes_tevent *rprobes_tevent_add(const char *group, const char *name,
 	ev = kzalloc(sizeof(*ev), GFP_KERNEL);
 	if (!ev)
 		return NULL;
+	ev->ret = ret;
 	ev->group = kstrdup(group, GFP_KERNEL);
 	ev->name = kstrdup(name, GFP_KERNEL);
 	ev->call.print_fmt = kstrdup(print_fmt, GFP_KERNEL);
@@ -376,31 +440,61 @@ int rprobes_tevent_remove(struct rprobes_tevent *ev)
 
 bool rprobes_tevent_on(const struct rprobes_tevent *ev)
 {
-	return atomic_read(&ev->nr_files) != 0;
+	return atomic_read(&ev->nr_files) != 0 || atomic_read(&ev->nr_perf) != 0;
 }
 
-void rprobes_tevent_write(struct rprobes_tevent *ev, unsigned long ip, unsigned int dsize,
+#ifdef CONFIG_PERF_EVENTS
+/* The hit for the perf counters of this CPU, as kprobe_perf_func() does. */
+static void rp_perf_write(struct rprobes_tevent *ev, struct pt_regs *regs, unsigned long ip,
+			  unsigned long ret_ip, unsigned int dsize,
+			  void (*fill)(void *ctx, unsigned char *args, unsigned int size), void *ctx)
+{
+	struct hlist_head *head = this_cpu_ptr(ev->call.perf_events);
+	unsigned int at = rp_args_at(ev);
+	struct rp_head *entry;
+	int size, rctx;
+
+	if (hlist_empty(head))
+		return;
+	size = ALIGN(at + dsize + sizeof(u32), sizeof(u64)) - sizeof(u32);
+	entry = perf_trace_buf_alloc(size, NULL, &rctx);
+	if (!entry)
+		return;
+	entry->ip = ip;
+	if (ev->ret)
+		entry->ret_ip = ret_ip;
+	fill(ctx, (unsigned char *)entry + at, dsize);
+	perf_trace_buf_submit(entry, size, rctx, ev->call.event.type, 1, regs, head, NULL);
+}
+#endif
+
+void rprobes_tevent_write(struct rprobes_tevent *ev, struct pt_regs *regs, unsigned long ip,
+			  unsigned long ret_ip, unsigned int dsize,
 			  void (*fill)(void *ctx, unsigned char *args, unsigned int size),
 			  void *ctx)
 {
+	unsigned int at = rp_args_at(ev);
 	struct rp_file_link *l;
 
+#ifdef CONFIG_PERF_EVENTS
+	if (atomic_read(&ev->nr_perf))
+		rp_perf_write(ev, regs, ip, ret_ip, dsize, fill, ctx);
+#endif
 	rcu_read_lock();
 	list_for_each_entry_rcu(l, &ev->files, list) {
 		struct trace_event_file *file = l->file;
 		struct trace_event_buffer fbuffer;
-		struct {
-			struct trace_entry ent;
-			unsigned long ip;
-		} *entry;
+		struct rp_head *entry;
 
 		if (trace_trigger_soft_disabled(file))
 			continue;
-		entry = trace_event_buffer_reserve(&fbuffer, file, sizeof(*entry) + dsize);
+		entry = trace_event_buffer_reserve(&fbuffer, file, at + dsize);
 		if (!entry)
 			continue;
 		entry->ip = ip;
-		fill(ctx, (unsigned char *)(entry + 1), dsize);
+		if (ev->ret)
+			entry->ret_ip = ret_ip;
+		fill(ctx, (unsigned char *)entry + at, dsize);
 		trace_event_buffer_commit(&fbuffer);
 	}
 	rcu_read_unlock();

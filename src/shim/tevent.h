@@ -40,14 +40,17 @@ struct rprobes_tevent;
 
 /* The offset of the first argument in a record: the common fields, __probe_ip. */
 #define RPROBES_TEVENT_ARGS 16
+/* In a return event's: the common fields, __probe_func, __probe_ret_ip. */
+#define RPROBES_TEVENT_RET_ARGS 24
 
 /*
- * A new trace event GROUP/NAME with these fields and print_fmt (copied),
+ * A new trace event GROUP/NAME (@ret: of a return probe) with these fields
+ * and print_fmt (copied),
  * registered (tracefs' directories made): NULL on failure, *err set
  * (-EEXIST: a trace event of that name exists; -ENOMEM). Sleeps; not
  * under a lock a tracefs file operation may take.
  */
-struct rprobes_tevent *rprobes_tevent_add(const char *group, const char *name,
+struct rprobes_tevent *rprobes_tevent_add(const char *group, const char *name, bool ret,
 					  const struct rprobes_tfield *fields, unsigned int n,
 					  const char *print_fmt, int *err);
 
@@ -57,15 +60,20 @@ struct rprobes_tevent *rprobes_tevent_add(const char *group, const char *name,
  */
 int rprobes_tevent_remove(struct rprobes_tevent *ev);
 
-/* Whether some tracefs instance has @ev enabled (any context). */
+/* Whether some tracefs instance has @ev enabled, or a perf counter is on it (any context). */
 bool rprobes_tevent_on(const struct rprobes_tevent *ev);
 
+struct pt_regs;
+
 /*
- * One record of @ev for the probe hit at @ip, in every tracefs instance
- * that enabled it: @fill(@ctx, args, @dsize) writes the @dsize bytes after
- * __probe_ip. Preemption disabled (a probe handler).
+ * One record of @ev for the probe hit at @ip (a return event: the return
+ * of function @ip to @ret_ip) with registers @regs, in every tracefs
+ * instance that enabled it and for every perf counter of this CPU on it:
+ * @fill(@ctx, args, @dsize) writes the @dsize bytes of the arguments.
+ * Preemption disabled (a probe handler).
  */
-void rprobes_tevent_write(struct rprobes_tevent *ev, unsigned long ip, unsigned int dsize,
+void rprobes_tevent_write(struct rprobes_tevent *ev, struct pt_regs *regs, unsigned long ip,
+			  unsigned long ret_ip, unsigned int dsize,
 			  void (*fill)(void *ctx, unsigned char *args, unsigned int size),
 			  void *ctx);
 

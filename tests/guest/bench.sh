@@ -23,7 +23,9 @@ echo "BENCHINFO accel tcg"
 echo "BENCHINFO vcpus $(grep -c ^processor /proc/cpuinfo)"
 echo "BENCHINFO kernel $(uname -r)"
 echo "BENCHINFO kprobes_on_ftrace $(grep -c FTRACE /sys/kernel/debug/kprobes/list 2>/dev/null)"
-insmod /rprobes.ko || die insmod
+# trace_events=1: rprobes' kernel events are trace events too (the
+# kprobe3_rprobes_tracefs case); the other cases enable none of them.
+insmod /rprobes.ko trace_events=1 || die insmod
 echo 0 >/sys/kernel/debug/kprobes/enabled 2>/dev/null && echo 1 >/sys/kernel/debug/kprobes/enabled
 
 # Probe points both rprobes and tracefs accept, for the many-probe cases.
@@ -325,6 +327,12 @@ setup() {
 	kretprobe_tracefs) echo "r:rbench $FN" >$T/kprobe_events && echo 1 >$T/events/kprobes/rbench/enable ;;
 	kprobe3_tracefs) echo "p:bench3 $FN $ARGS3" >$T/kprobe_events && echo 1 >$T/events/kprobes/bench3/enable ;;
 	kprobe3_rprobes) echo "p:bench3 $FN $ARGS3" >$D/probes ;;
+	# The same event through tracefs' buffer only (rprobes' own stream
+	# off), like with like with kprobe3_tracefs.
+	kprobe3_rprobes_tracefs)
+		echo "p:bench3 $FN $ARGS3" >$D/probes && echo 0 >$D/tracing_on &&
+			echo 1 >$T/events/rprobes/bench3/enable
+		;;
 	kretprobe_rprobes) echo "r:rbench $FN" >$D/probes ;;
 	kprobe_rprobes_disarmed) echo "p:bench $FN" >$D/probes && echo 'bench 0' >$D/armed ;;
 	kprobe_rprobes_1000)
@@ -339,6 +347,7 @@ teardown() {
 	kretprobe_tracefs) echo 0 >$T/events/kprobes/rbench/enable && echo >$T/kprobe_events ;;
 	kprobe3_tracefs) echo 0 >$T/events/kprobes/bench3/enable && echo >$T/kprobe_events ;;
 	kprobe3_rprobes) : >$D/probes ;;
+	kprobe3_rprobes_tracefs) echo 0 >$T/events/rprobes/bench3/enable && : >$D/probes && echo 1 >$D/tracing_on ;;
 	kprobe_rprobes* | kretprobe_rprobes) : >$D/probes && echo 1 >$D/tracing_on ;;
 	esac
 }
@@ -351,7 +360,7 @@ measure() {
 }
 
 cases="syscall_base kprobe_tracefs kprobe_rprobes kprobe_rprobes_noevent kprobe_rprobes_disarmed kprobe_rprobes_1000 ufunc_base
-kretprobe_tracefs kretprobe_rprobes kprobe3_tracefs kprobe3_rprobes
+kretprobe_tracefs kretprobe_rprobes kprobe3_tracefs kprobe3_rprobes kprobe3_rprobes_tracefs
 uprobe_base uprobe_emu_tracefs uprobe_emu_rprobes uprobe_emu_rprobes_noevent uprobe_mov_tracefs uprobe_mov_rprobes uprobe_step_tracefs uprobe_step_rprobes uprobe_rip_tracefs uprobe_rip_rprobes
 uprobe_emu_rprobes_path uprobe_step_rprobes_path uprobe_ret_tracefs uprobe_ret_rprobes libc_points
 uprobe_sub_tracefs uprobe_sub_rprobes uprobe_load_tracefs uprobe_load_rprobes uprobe_test_tracefs uprobe_test_rprobes uprobe_plt_tracefs uprobe_plt_rprobes"
