@@ -100,6 +100,8 @@ impl CmdError {
     pub(crate) fn unregister(e: Error) -> Self {
         let kind = if e == ENOMEM {
             ErrorKind::NoMemory
+        } else if e == EBUSY {
+            ErrorKind::TraceEventBusy
         } else {
             ErrorKind::FailRegProbe
         };

@@ -114,9 +114,15 @@ fn cstring(args: core::fmt::Arguments<'_>) -> Result<CString> {
 
 impl TEvent {
     /// Registers trace event `group/event` of an entry or return (`ret`)
-    /// probe with the fields of `args`. Errors: `EEXIST` (a trace event of
-    /// that name exists), `ENOMEM`.
-    pub(crate) fn add(group: &str, event: &str, ret: bool, args: Option<&Args>) -> Result<Self> {
+    /// probe, kernel or user (`user`), with the fields of `args`. Errors:
+    /// `EEXIST` (a trace event of that name exists), `ENOMEM`.
+    pub(crate) fn add(
+        group: &str,
+        event: &str,
+        ret: bool,
+        user: bool,
+        args: Option<&Args>,
+    ) -> Result<Self> {
         let list: &[eval::Arg] = args.map_or(&[], |a| &a.args);
         // Names, types and the print format, kept until the C side copied
         // them.
@@ -192,6 +198,7 @@ impl TEvent {
                 group.as_char_ptr(),
                 event.as_char_ptr(),
                 ret,
+                user,
                 fields.as_ptr(),
                 fields.len() as u32,
                 fmt.as_ptr().cast(),

@@ -249,14 +249,15 @@ impl Registry {
                 Some(t) => probe.set_tevent(t.as_ptr()),
                 None => {
                     let ret = probe.is_return();
-                    let t =
-                        TEvent::add(g.as_str(), e.as_str(), ret, probe.args()).map_err(|err| {
+                    let t = TEvent::add(g.as_str(), e.as_str(), ret, false, probe.args()).map_err(
+                        |err| {
                             if err == EEXIST {
                                 CmdError::at(ErrorKind::EventExist, 0)
                             } else {
                                 CmdError::kernel(ErrorKind::NoMemory, 0, err)
                             }
-                        })?;
+                        },
+                    )?;
                     probe.set_tevent(t.as_ptr());
                     new_tevent = Some(t);
                 }

@@ -124,6 +124,8 @@ struct rprobes_tevent {
 	char *name;
 	/* A return event: __probe_func and __probe_ret_ip, as kretprobe's. */
 	bool ret;
+	/* A user probe's: addresses print in hex, as uprobe events'. */
+	bool user;
 	unsigned int n;
 	/* With their own copies of the names and types. */
 	struct rprobes_tfield *fields;
@@ -306,7 +308,12 @@ static enum print_line_t rp_print(struct trace_iterator *iter, int flags,
 	} else if (size >= RPROBES_TEVENT_ARGS) {
 		memcpy(&ip, rec + sizeof(struct trace_entry), sizeof(ip));
 	}
-	if (ev->ret) {
+	if (ev->user && ev->ret) {
+		/* tracefs' uretprobe line. */
+		trace_seq_printf(s, "%s: (0x%lx <- 0x%lx)", ev->name, ret_ip, ip);
+	} else if (ev->user) {
+		trace_seq_printf(s, "%s: (0x%lx)", ev->name, ip);
+	} else if (ev->ret) {
 		/*
 		 * tracefs' kretprobe line: (caller+off/size [mod] <- func), the
 		 * function without its module (seq_print_ip_sym_no_offset()).
@@ -367,7 +374,7 @@ static int rp_add_locked(void *p)
 }
 
 struct rprobes_tevent *rprobes_tevent_add(const char *group, const char *name, bool ret,
-					  const struct rprobes_tfield *fields, unsigned int n,
+					  bool user, const struct rprobes_tfield *fields, unsigned int n,
 					  const char *print_fmt, int *err)
 {
 	struct trace_event_file *file;
@@ -386,6 +393,7 @@ struct rprobes_tevent *rprobes_tevent_add(const char *group, const char *name, b
 	if (!ev)
 		return NULL;
 	ev->ret = ret;
+	ev->user = user;
 	ev->group = kstrdup(group, GFP_KERNEL);
 	ev->name = kstrdup(name, GFP_KERNEL);
 	ev->call.print_fmt = kstrdup(print_fmt, GFP_KERNEL);

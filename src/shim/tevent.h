@@ -44,14 +44,14 @@ struct rprobes_tevent;
 #define RPROBES_TEVENT_RET_ARGS 24
 
 /*
- * A new trace event GROUP/NAME (@ret: of a return probe) with these fields
- * and print_fmt (copied),
+ * A new trace event GROUP/NAME (@ret: of a return probe; @user: of a user
+ * probe) with these fields and print_fmt (copied),
  * registered (tracefs' directories made): NULL on failure, *err set
  * (-EEXIST: a trace event of that name exists; -ENOMEM). Sleeps; not
  * under a lock a tracefs file operation may take.
  */
 struct rprobes_tevent *rprobes_tevent_add(const char *group, const char *name, bool ret,
-					  const struct rprobes_tfield *fields, unsigned int n,
+					  bool user, const struct rprobes_tfield *fields, unsigned int n,
 					  const char *print_fmt, int *err);
 
 /*

@@ -19,6 +19,7 @@ use super::{ENABLED, STEP_ONLY};
 use crate::events::eval::{self, Args, Ctx};
 use crate::events::filter::Filter;
 use crate::events::ring::{self, Head};
+use crate::events::tevent;
 use crate::insn::{Emulation, Fixups, Verdict, MAX_INSN_LEN};
 use crate::lang::fetch_arg::{EntrySave, MAX_ENTRY_ARGS};
 use crate::probe::{Name, Named};
@@ -28,7 +29,10 @@ use crate::sys::bindings::pt_regs;
 use crate::sys::file::Inode;
 use crate::sys::percpu::{self, PerCpu, Zeroable};
 use crate::sys::{task, user};
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use core::sync::atomic::{
+    AtomicBool, AtomicPtr, AtomicU64,
+    Ordering::{Acquire, Relaxed},
+};
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
@@ -164,6 +168,10 @@ pub(crate) struct UProbe {
     /// An unwinder guard: no event, its entry parks or unparks the
     /// thread's return frames ([`super::guard`]).
     pub(super) guard: Option<Guard>,
+    /// The event's trace event (`trace_events=1`), or null: set and
+    /// cleared under the registry mutex, which frees a trace event only
+    /// an RCU grace period after clearing it in every probe of the event.
+    pub(super) tevent: AtomicPtr<crate::sys::bindings::rprobes_tevent>,
 }
 
 /// The emulation of verdict `v`, unless the emulator's are stepped
@@ -282,6 +290,38 @@ impl UProbe {
             None => ring::record(Head::entry(self.id, vaddr), 0, |_: &mut [u8]| {}),
             Some(args) => self.record_args(args, regs, vaddr),
         }
+        let ev = self.tevent.load(Acquire);
+        if !ev.is_null() {
+            self.trace_event(ev, regs, vaddr, None);
+        }
+    }
+
+    /// The hit for tracefs and perf (`trace_events=1`): at `vaddr`, or
+    /// the return `r`.
+    #[inline(never)]
+    fn trace_event(
+        &self,
+        ev: *mut crate::sys::bindings::rprobes_tevent,
+        regs: &pt_regs,
+        vaddr: u64,
+        r: Option<&Ret>,
+    ) {
+        // SAFETY: The trap handlers run with interrupts off (an RCU
+        // read-side section), and a trace event is freed only a grace
+        // period after it was cleared here.
+        if !unsafe { tevent::on_raw(ev) } {
+            return;
+        }
+        let args = self.args.as_deref();
+        let ctx = Ctx {
+            regs,
+            retval: r.map(|_| regs.ax as u64),
+            entry_args: r.and_then(|r| args.map(|a| (&r.args, &a.entry))),
+            user: true,
+            file_base: self.file_offset.map(|o| vaddr.wrapping_sub(o)),
+        };
+        // SAFETY: As above.
+        unsafe { tevent::write_raw(ev, vaddr, r.map(|r| r.ret), args, &ctx) };
     }
 
     /// [`Self::count`]'s event with fetch arguments.
@@ -328,6 +368,10 @@ impl UProbe {
             );
         }
         let head = Head::ret(self.id, r.func, r.ret);
+        let ev = self.tevent.load(Acquire);
+        if !ev.is_null() {
+            self.trace_event(ev, regs, r.func, Some(r));
+        }
         match self.args.as_deref() {
             None => ring::record(head, 0, |_: &mut [u8]| {}),
             Some(args) => {

@@ -21,20 +21,22 @@ use super::trap::SignalHook;
 use super::xol;
 use super::{emulate::step_fixups, ENABLED, INT3, LIMIT_PROBES, LIMIT_PROCS};
 use crate::events::eval::Args;
+use crate::events::tevent::{self, TEvent};
 use crate::insn::{self, Verdict, MAX_INSN_LEN};
 use crate::lang::elf::ReadAt;
 use crate::lang::error::{ErrorKind, ParseError, UprobeLimit};
 use crate::lang::line::{write_target, Target};
 use crate::lang::upoint::UTarget;
-use crate::probe::{CmdError, FullName, Name, Named, TargetText};
+use crate::probe::{name, CmdError, FullName, Name, Named, TargetText};
 use crate::retprobes::{handler::Return, hist};
+use crate::sys::bindings;
 use crate::sys::percpu::PerCpu;
 use crate::sys::task;
 use crate::sys::user::{self, vma, FileVma};
 use core::fmt::Write;
 use core::sync::atomic::{
-    AtomicBool, AtomicU64,
-    Ordering::{Acquire, Relaxed},
+    AtomicBool, AtomicPtr, AtomicU64,
+    Ordering::{Acquire, Relaxed, Release},
 };
 use kernel::mm::Mm;
 use kernel::prelude::*;
@@ -106,6 +108,9 @@ pub(crate) struct UProbes {
     /// may have (the probe may be gone since the fork). Dropped when the
     /// address space is reaped.
     pid_bps: KVec<(usize, u64)>,
+    /// The trace events of user events (`trace_events=1`): group, event,
+    /// and its trace event, shared by the event's probes.
+    tevents: KVec<(Name, Name, TEvent)>,
 }
 
 /// A user probe to add, as the registry resolved its names.
@@ -141,7 +146,65 @@ impl UProbes {
             skips: KVec::new(),
             mappers: None,
             pid_bps: KVec::new(),
+            tevents: KVec::new(),
         }
+    }
+
+    /// Points the probes of event `group/event` at trace event `ev` (or
+    /// at none: null).
+    fn point_tevent(&self, group: &str, event: &str, ev: *mut bindings::rprobes_tevent) {
+        for p in self
+            .probes
+            .iter()
+            .filter(|p| p.guard.is_none() && p.is(Some(group), event))
+        {
+            p.tevent.store(ev, Release);
+        }
+    }
+
+    /// Before the probes at `idx` are removed: the trace events of the
+    /// events that lose all their probes are unregistered (`EBUSY`, and
+    /// nothing changed, while tracefs or perf uses one). Their probes stop
+    /// writing to them first, and a grace period passes before they are
+    /// freed.
+    fn release_tevents(&mut self, idx: &[usize]) -> Result {
+        let mut gone = KVec::<usize>::new();
+        for (i, (g, e, t)) in self.tevents.iter().enumerate() {
+            let mut of_event = self
+                .probes
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.guard.is_none() && p.is(Some(g.as_str()), e.as_str()));
+            if of_event.clone().any(|(j, _)| idx.contains(&j))
+                && of_event.all(|(j, _)| idx.contains(&j))
+            {
+                if t.on() {
+                    return Err(EBUSY);
+                }
+                gone.push(i, GFP_KERNEL)?;
+            }
+        }
+        if gone.is_empty() {
+            return Ok(());
+        }
+        for &i in gone.iter() {
+            let (g, e, _) = &self.tevents[i];
+            self.point_tevent(g.as_str(), e.as_str(), core::ptr::null_mut());
+        }
+        grace_period();
+        let mut res = Ok(());
+        for &i in gone.iter().rev() {
+            let Ok((g, e, t)) = self.tevents.remove(i) else {
+                continue;
+            };
+            if let Err((t, err)) = t.remove() {
+                // Enabled meanwhile: it stays, with its probes.
+                self.point_tevent(g.as_str(), e.as_str(), t.as_ptr());
+                let _ = self.tevents.push((g, e, t), GFP_KERNEL);
+                res = Err(err);
+            }
+        }
+        res
     }
 
     /// The user's probes (not the guards).
@@ -257,11 +320,72 @@ impl UProbes {
             UTarget::File { path, .. } | UTarget::Symbol { path, .. } => Some(path),
             UTarget::Addr { .. } => None,
         };
+        // The event's trace event (`trace_events=1`): the one of the event
+        // it joins, or a new one, registered before the probe so that a
+        // refused name leaves nothing behind.
+        let group = name(n.group.as_str());
+        let event = name(n.event.as_str());
+        let mut tev = core::ptr::null_mut();
+        let mut new_tev = None;
+        if tevent::enabled() {
+            match self
+                .tevents
+                .iter()
+                .find(|(g, e, _)| g.as_str() == group.as_str() && e.as_str() == event.as_str())
+            {
+                Some((_, _, t)) => tev = t.as_ptr(),
+                None => {
+                    let t =
+                        TEvent::add(group.as_str(), event.as_str(), ret, true, n.args.as_deref())
+                            .map_err(|e| {
+                            if e == EEXIST {
+                                cmd_err(ErrorKind::EventExist, 0)
+                            } else {
+                                cmd_err(ErrorKind::NoMemory, 0)
+                            }
+                        })?;
+                    tev = t.as_ptr();
+                    new_tev = Some(t);
+                }
+            }
+        }
         let r = self.add_user(n);
+        match (&r, new_tev) {
+            (Ok(()), Some(t)) => {
+                if self
+                    .tevents
+                    .push((name(group.as_str()), name(event.as_str()), t), GFP_KERNEL)
+                    .is_err()
+                {
+                    pr_warn!(
+                        "trace event {}/{}: no memory to keep it\n",
+                        group.as_str(),
+                        event.as_str()
+                    );
+                }
+            }
+            (Err(_), Some(t)) => {
+                if let Err((t, _)) = t.remove() {
+                    let _ = self.tevents.push((group, event, t), GFP_KERNEL);
+                }
+                tev = core::ptr::null_mut();
+            }
+            _ => {}
+        }
+        if r.is_ok() && !tev.is_null() {
+            self.point_tevent_last(tev);
+        }
         if r.is_ok() && ret {
             self.ensure_guards(own);
         }
         r
+    }
+
+    /// Points the probe added last at trace event `ev`.
+    fn point_tevent_last(&self, ev: *mut bindings::rprobes_tevent) {
+        if let Some(p) = self.probes.iter().rev().find(|p| p.guard.is_none()) {
+            p.tevent.store(ev, Release);
+        }
     }
 
     /// An unwinder guard ([`super::guard`]): a path probe, out of the
@@ -399,6 +523,7 @@ impl UProbes {
                 },
                 miss_depth: AtomicU64::new(0),
                 miss_other: AtomicU64::new(0),
+                tevent: AtomicPtr::new(core::ptr::null_mut()),
             },
             GFP_KERNEL,
         )
@@ -1025,6 +1150,7 @@ impl UProbes {
         if idx.is_empty() {
             return Ok(false);
         }
+        self.release_tevents(&idx)?;
         self.remove_indexes(&idx)?;
         self.drop_guards_if_unused();
         Ok(true)
@@ -1043,6 +1169,7 @@ impl UProbes {
         else {
             return Ok(());
         };
+        self.release_tevents(&[i])?;
         self.remove_indexes(&[i])?;
         self.drop_guards_if_unused();
         Ok(())
@@ -1063,6 +1190,7 @@ impl UProbes {
                 let _ = idx.push(i, GFP_KERNEL);
             }
         }
+        self.release_tevents(&idx)?;
         self.remove_indexes(&idx)?;
         self.drop_guards_if_unused();
         Ok(())
