@@ -21,6 +21,7 @@ use crate::lang::lex::FixedBuf;
 use crate::sys::bindings;
 use core::fmt::Write;
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicI32, Ordering::Relaxed};
 use kernel::prelude::*;
 use kernel::str::CString;
 
@@ -272,9 +273,18 @@ unsafe extern "C" fn fill(ctx: *mut kernel::ffi::c_void, rec: *mut u8, size: u32
     let Some(args) = f.args else {
         return;
     };
+    // Arguments without strings that all have a fast form (registers,
+    // loads): as rprobes' own stream records them.
+    if args.is_fast() {
+        eval::build_fast(args, f.ctx, data);
+        return;
+    }
     let n = eval::build(args, f.ctx, data);
     if let Some(rest) = data.get_mut(n..) {
         rest.fill(0);
+    }
+    if !args.has_strings() {
+        return;
     }
     for a in args.args.iter().filter(|a| a.arg.ty.is_string()) {
         for i in 0..usize::from(a.arg.count.max(1)) {
@@ -341,6 +351,12 @@ pub(crate) unsafe fn write_raw(
 /// As for [`write_raw`].
 #[inline]
 pub(crate) unsafe fn on_raw(ev: *mut bindings::rprobes_tevent) -> bool {
-    // SAFETY: The caller's guarantee.
-    unsafe { bindings::rprobes_tevent_on(ev) }
+    // A load, not a call: a hit of an event that nothing consumes costs
+    // what it cost without trace events.
+    let head = ev.cast::<bindings::rprobes_tevent_head>();
+    // SAFETY: Every `rprobes_tevent` starts with its head (asserted in
+    // the C file), alive by the caller's guarantee; `atomic_t`'s counter
+    // is an aligned `int` the C side changes atomically.
+    let users = unsafe { AtomicI32::from_ptr(core::ptr::addr_of_mut!((*head).users.counter)) };
+    users.load(Relaxed) != 0
 }

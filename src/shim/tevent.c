@@ -116,6 +116,8 @@ struct rp_file_link {
 };
 
 struct rprobes_tevent {
+	/* First: the hit path reads it through struct rprobes_tevent_head. */
+	struct rprobes_tevent_head head;
 	struct trace_event_call call;
 	struct trace_event_class class;
 	struct trace_event_functions funcs;
@@ -138,6 +140,7 @@ struct rprobes_tevent {
 	/* perf counters on it (between TRACE_REG_PERF_REGISTER and _UNREGISTER). */
 	atomic_t nr_perf;
 };
+static_assert(offsetof(struct rprobes_tevent, head) == 0);
 
 /*
  * A record's head: the common fields, then __probe_ip (entry events), or
@@ -212,6 +215,7 @@ static int rp_reg(struct trace_event_call *call, enum trace_reg type, void *data
 		l->file = file;
 		list_add_tail_rcu(&l->list, &ev->files);
 		atomic_inc(&ev->nr_files);
+		atomic_inc(&ev->head.users);
 		return 0;
 	case TRACE_REG_UNREGISTER:
 		list_for_each_entry(l, &ev->files, list) {
@@ -219,6 +223,7 @@ static int rp_reg(struct trace_event_call *call, enum trace_reg type, void *data
 				continue;
 			list_del_rcu(&l->list);
 			atomic_dec(&ev->nr_files);
+			atomic_dec(&ev->head.users);
 			/* No hit still writes to the file. */
 			synchronize_rcu();
 			kfree(l);
@@ -233,9 +238,11 @@ static int rp_reg(struct trace_event_call *call, enum trace_reg type, void *data
 	 */
 	case TRACE_REG_PERF_REGISTER:
 		atomic_inc(&ev->nr_perf);
+		atomic_inc(&ev->head.users);
 		return 0;
 	case TRACE_REG_PERF_UNREGISTER:
 		atomic_dec(&ev->nr_perf);
+		atomic_dec(&ev->head.users);
 		return 0;
 	case TRACE_REG_PERF_OPEN:
 	case TRACE_REG_PERF_CLOSE:

@@ -2,6 +2,8 @@
 #ifndef RPROBES_SHIM_TEVENT_H
 #define RPROBES_SHIM_TEVENT_H
 
+#include <linux/types.h>
+
 /*
  * Runs @fn(@arg) with the tracing core's event_mutex held and returns what
  * it returns (or -ENOSYS if it could not be run). Sleeps.
@@ -37,6 +39,15 @@ struct rprobes_tfield {
 
 /* A trace event of rprobes' (events/GROUP/NAME in tracefs). */
 struct rprobes_tevent;
+
+/*
+ * The head of every struct rprobes_tevent: what a hit reads first (in
+ * Rust, without a call), to skip an event nothing consumes.
+ */
+struct rprobes_tevent_head {
+	/* tracefs instances that enabled it, plus perf counters on it. */
+	atomic_t users;
+};
 
 /* The offset of the first argument in a record: the common fields, __probe_ip. */
 #define RPROBES_TEVENT_ARGS 16

@@ -24,8 +24,14 @@ echo "BENCHINFO vcpus $(grep -c ^processor /proc/cpuinfo)"
 echo "BENCHINFO kernel $(uname -r)"
 echo "BENCHINFO kprobes_on_ftrace $(grep -c FTRACE /sys/kernel/debug/kprobes/list 2>/dev/null)"
 # trace_events=1: rprobes' kernel events are trace events too (the
-# kprobe3_rprobes_tracefs case); the other cases enable none of them.
-insmod /rprobes.ko trace_events=1 || die insmod
+# kprobe3_rprobes_tracefs case); the other cases enable none of them
+# (BENCH_NO_TEVENTS=1 on the kernel command line: loaded without it, to
+# compare the hits of events that tracefs does not consume).
+if [ "${BENCH_NO_TEVENTS:-0}" = 1 ]; then
+	insmod /rprobes.ko || die insmod
+else
+	insmod /rprobes.ko trace_events=1 || die insmod
+fi
 echo 0 >/sys/kernel/debug/kprobes/enabled 2>/dev/null && echo 1 >/sys/kernel/debug/kprobes/enabled
 
 # Probe points both rprobes and tracefs accept, for the many-probe cases.
@@ -327,6 +333,13 @@ setup() {
 	kretprobe_tracefs) echo "r:rbench $FN" >$T/kprobe_events && echo 1 >$T/events/kprobes/rbench/enable ;;
 	kprobe3_tracefs) echo "p:bench3 $FN $ARGS3" >$T/kprobe_events && echo 1 >$T/events/kprobes/bench3/enable ;;
 	kprobe3_rprobes) echo "p:bench3 $FN $ARGS3" >$D/probes ;;
+	# A hit every filter rejects (another pid): tracefs' filter (after
+	# the fetch, on the reserved event) against rprobes' (before it).
+	kprobe3_tracefs_filtered)
+		echo "p:bench3 $FN $ARGS3" >$T/kprobe_events && echo 'common_pid == 1' >$T/events/kprobes/bench3/filter &&
+			echo 1 >$T/events/kprobes/bench3/enable
+		;;
+	kprobe3_rprobes_filtered) echo "p:bench3 $FN $ARGS3" >$D/probes && echo 'bench3 pid=1' >$D/filter ;;
 	# The same event through tracefs' buffer only (rprobes' own stream
 	# off), like with like with kprobe3_tracefs.
 	kprobe3_rprobes_tracefs)
@@ -346,7 +359,10 @@ teardown() {
 	kprobe_tracefs) echo 0 >$T/events/kprobes/bench/enable && echo >$T/kprobe_events ;;
 	kretprobe_tracefs) echo 0 >$T/events/kprobes/rbench/enable && echo >$T/kprobe_events ;;
 	kprobe3_tracefs) echo 0 >$T/events/kprobes/bench3/enable && echo >$T/kprobe_events ;;
-	kprobe3_rprobes) : >$D/probes ;;
+	kprobe3_rprobes | kprobe3_rprobes_filtered) : >$D/probes ;;
+	kprobe3_tracefs_filtered)
+		echo 0 >$T/events/kprobes/bench3/enable && echo 0 >$T/events/kprobes/bench3/filter && echo >$T/kprobe_events
+		;;
 	kprobe3_rprobes_tracefs) echo 0 >$T/events/rprobes/bench3/enable && : >$D/probes && echo 1 >$D/tracing_on ;;
 	kprobe_rprobes* | kretprobe_rprobes) : >$D/probes && echo 1 >$D/tracing_on ;;
 	esac
@@ -360,7 +376,7 @@ measure() {
 }
 
 cases="syscall_base kprobe_tracefs kprobe_rprobes kprobe_rprobes_noevent kprobe_rprobes_disarmed kprobe_rprobes_1000 ufunc_base
-kretprobe_tracefs kretprobe_rprobes kprobe3_tracefs kprobe3_rprobes kprobe3_rprobes_tracefs
+kretprobe_tracefs kretprobe_rprobes kprobe3_tracefs kprobe3_rprobes kprobe3_rprobes_tracefs kprobe3_tracefs_filtered kprobe3_rprobes_filtered
 uprobe_base uprobe_emu_tracefs uprobe_emu_rprobes uprobe_emu_rprobes_noevent uprobe_mov_tracefs uprobe_mov_rprobes uprobe_step_tracefs uprobe_step_rprobes uprobe_rip_tracefs uprobe_rip_rprobes
 uprobe_emu_rprobes_path uprobe_step_rprobes_path uprobe_ret_tracefs uprobe_ret_rprobes libc_points
 uprobe_sub_tracefs uprobe_sub_rprobes uprobe_load_tracefs uprobe_load_rprobes uprobe_test_tracefs uprobe_test_rprobes uprobe_plt_tracefs uprobe_plt_rprobes"
