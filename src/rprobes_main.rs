@@ -143,7 +143,13 @@ impl Drop for RProbes {
         let n = self.state.registry.lock().len();
         pr_info!("unloading, removing {} probe(s)\n", n);
         // Unregister everything now: `_ret` then waits for the returns
-        // still in flight before the state (and their probes) go.
+        // still in flight before the state (and their probes) go. The
+        // trace events too: the tracing core's lock stays reachable
+        // while the module goes.
+        // SAFETY: Module exit, paired with `rprobes_tevent_exit_end`.
+        unsafe { sys::bindings::rprobes_tevent_exit_begin() };
         self.state.unregister_all(true);
+        // SAFETY: As above.
+        unsafe { sys::bindings::rprobes_tevent_exit_end() };
     }
 }

@@ -121,12 +121,13 @@ impl Registry {
             let Ok((g, e, t)) = self.tevents.remove(i) else {
                 continue;
             };
-            if let Err((t, _)) = t.remove() {
-                // Enabled meanwhile: it stays, with its probes.
+            if let Err((t, err)) = t.remove() {
+                // Enabled meanwhile, or no memory: it stays, with its
+                // probes.
                 let _ = self.tevents.push((g, e, t), GFP_KERNEL);
                 let last = self.tevents.len() - 1;
                 point_tevent(&self.tevents, &self.probes, last, true);
-                res = Err(busy());
+                res = Err(CmdError::unregister(err));
             }
         }
         res
@@ -335,6 +336,17 @@ impl Registry {
 
 impl Drop for Registry {
     fn drop(&mut self) {
+        // Trace events must not outlive the module: their removal (which
+        // allocates, to take the tracing core's lock) is retried a while.
+        let mut tries = 0;
+        while !self.tevents.is_empty() && tries < 200 {
+            if self.release_tevents(|_, _| true).is_ok() {
+                break;
+            }
+            tries += 1;
+            // Process context (module init's failure, or exit).
+            kernel::time::delay::fsleep(kernel::time::Delta::from_millis(10));
+        }
         // What cannot be unregistered now is when its probe drops (it
         // waits until the kernel can disarm it).
         let _ = self.clear();

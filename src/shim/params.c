@@ -95,13 +95,13 @@ bool rprobes_param_selftest(void)
 }
 
 /*
- * trace_events=1: each kernel entry probe's event is also a trace event
- * (tracefs events/GRP/EVENT; src/events/tevent.rs). Off by default while
- * the rest of it (return and user probes, perf) is not there.
+ * trace_events=1: each event is also a trace event (tracefs
+ * events/GRP/EVENT, perf, trace-cmd; src/events/tevent.rs). Off by
+ * default for now (Documentation/rprobes/events.rst says why).
  */
 static bool trace_events;
 module_param(trace_events, bool, 0444);
-MODULE_PARM_DESC(trace_events, "Kernel entry probes' events are also tracefs trace events");
+MODULE_PARM_DESC(trace_events, "Events are also tracefs trace events (default 0)");
 
 bool rprobes_param_trace_events(void)
 {

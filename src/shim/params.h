@@ -25,7 +25,7 @@ const char *rprobes_param_uprobes(void);
 const char *rprobes_param_uretprobes(void);
 /* The `selftest` parameter: whether to create the `selftest` file. */
 bool rprobes_param_selftest(void);
-/* The `trace_events` parameter: kernel entry probes' events in tracefs. */
+/* The `trace_events` parameter: events are also trace events. */
 bool rprobes_param_trace_events(void);
 
 /*

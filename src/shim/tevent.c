@@ -79,6 +79,23 @@ static struct trace_event_call rprobes_lock_call = {
 static struct trace_event_call __used __section("_ftrace_events") *rprobes_lock_ptr =
 	&rprobes_lock_call;
 
+/*
+ * While the module exits, try_module_get() fails, and perf_trace_init()
+ * skips an event of a module it cannot pin: the lock event is made the
+ * core's (no module) for the removals of rprobes' exit, and given back to
+ * the module before the exit returns, so that the tracing core removes it
+ * with the module (MODULE_STATE_GOING).
+ */
+void rprobes_tevent_exit_begin(void)
+{
+	WRITE_ONCE(rprobes_lock_call.module, NULL);
+}
+
+void rprobes_tevent_exit_end(void)
+{
+	WRITE_ONCE(rprobes_lock_call.module, THIS_MODULE);
+}
+
 int rprobes_under_event_mutex(int (*fn)(void *), void *arg)
 {
 	struct perf_event_attr attr = {
@@ -100,7 +117,13 @@ int rprobes_under_event_mutex(int (*fn)(void *), void *arg)
 	ev = perf_event_create_kernel_counter(&attr, -1, current, NULL, NULL);
 	if (!IS_ERR(ev))
 		perf_event_release_kernel(ev);
-	ret = rp_locked_fn ? -ENOSYS : rp_locked_ret;
+	if (!rp_locked_fn)
+		ret = rp_locked_ret;
+	else if (IS_ERR(ev) && PTR_ERR(ev) != -EAGAIN && PTR_ERR(ev) != -EPERM)
+		/* perf failed before it asked (no memory): its error. */
+		ret = PTR_ERR(ev);
+	else
+		ret = -ENOSYS;
 	rp_locked_fn = NULL;
 	WRITE_ONCE(rp_locked_task, NULL);
 	mutex_unlock(&rp_locked_mutex);
@@ -232,17 +255,18 @@ static int rp_reg(struct trace_event_call *call, enum trace_reg type, void *data
 		}
 		return -ENOENT;
 #ifdef CONFIG_PERF_EVENTS
-	/*
-	 * perf: the core keeps the counters (call->perf_events, per CPU) and
-	 * holds a module reference while one is open.
-	 */
+	/* perf: the core keeps the counters (call->perf_events, per CPU). */
 	case TRACE_REG_PERF_REGISTER:
+		/* rmmod waits until no counter is open on it. */
+		if (!try_module_get(THIS_MODULE))
+			return -ENODEV;
 		atomic_inc(&ev->nr_perf);
 		atomic_inc(&ev->head.users);
 		return 0;
 	case TRACE_REG_PERF_UNREGISTER:
 		atomic_dec(&ev->nr_perf);
 		atomic_dec(&ev->head.users);
+		module_put(THIS_MODULE);
 		return 0;
 	case TRACE_REG_PERF_OPEN:
 	case TRACE_REG_PERF_CLOSE:
@@ -426,7 +450,10 @@ struct rprobes_tevent *rprobes_tevent_add(const char *group, const char *name, b
 	ev->call.class = &ev->class;
 	ev->call.name = ev->name;
 	ev->call.event.funcs = &ev->funcs;
-	ev->call.module = THIS_MODULE;
+	/*
+	 * No module (trace_add_event_call() sets none): rprobes removes its
+	 * events itself, and tracefs and perf pin the module in reg().
+	 */
 	*err = rprobes_under_event_mutex(rp_add_locked, ev);
 	if (*err)
 		goto fail;

@@ -10,6 +10,13 @@
  */
 int rprobes_under_event_mutex(int (*fn)(void *), void *arg);
 
+/*
+ * Around the module's exit: rprobes_under_event_mutex() keeps working while
+ * the module is going (see tevent.c).
+ */
+void rprobes_tevent_exit_begin(void);
+void rprobes_tevent_exit_end(void);
+
 /* How a field prints (trace_probe_print_args()'s forms). */
 enum rprobes_tfield_kind {
 	RPROBES_TF_U = 0,	/* %u, %llu */

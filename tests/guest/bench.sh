@@ -23,10 +23,10 @@ echo "BENCHINFO accel tcg"
 echo "BENCHINFO vcpus $(grep -c ^processor /proc/cpuinfo)"
 echo "BENCHINFO kernel $(uname -r)"
 echo "BENCHINFO kprobes_on_ftrace $(grep -c FTRACE /sys/kernel/debug/kprobes/list 2>/dev/null)"
-# trace_events=1: rprobes' kernel events are trace events too (the
-# kprobe3_rprobes_tracefs case); the other cases enable none of them
-# (BENCH_NO_TEVENTS=1 on the kernel command line: loaded without it, to
-# compare the hits of events that tracefs does not consume).
+# rprobes' events are trace events too (the kprobe3_rprobes_tracefs
+# case); the other cases enable none of them (BENCH_NO_TEVENTS=1 on the
+# kernel command line: loaded without trace_events=1, to compare the
+# hits of events that tracefs does not consume).
 if [ "${BENCH_NO_TEVENTS:-0}" = 1 ]; then
 	insmod /rprobes.ko || die insmod
 else
