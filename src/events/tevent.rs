@@ -15,9 +15,11 @@
 //! [`TEvent::on`] and [`TEvent::write`] run in probe handlers.
 
 use super::eval::{self, Args, Ctx};
+use crate::lang::error::ErrorKind;
 use crate::lang::fetch_arg::FetchType;
 use crate::lang::fetch_fmt::{data_loc_len, make_data_loc};
 use crate::lang::lex::FixedBuf;
+use crate::probe::{name, CmdError, Name};
 use crate::sys::bindings;
 use core::fmt::Write;
 use core::ptr::NonNull;
@@ -234,6 +236,96 @@ impl TEvent {
     /// The raw event, for the hit path ([`write_raw`]).
     pub(crate) fn as_ptr(&self) -> *mut bindings::rprobes_tevent {
         self.0.as_ptr()
+    }
+}
+
+/// The trace events of one kind of probes (kernel or user), by event:
+/// one per event, shared by its probes. Under the registry mutex.
+pub(crate) struct TEvents(KVec<(Name, Name, TEvent)>);
+
+impl TEvents {
+    /// None.
+    pub(crate) fn new() -> Self {
+        Self(KVec::new())
+    }
+
+    /// Whether there is none.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The trace event of event `group/event`.
+    pub(crate) fn of(&self, group: &str, event: &str) -> Option<&TEvent> {
+        self.0
+            .iter()
+            .find(|(g, e, _)| g.as_str() == group && e.as_str() == event)
+            .map(|(_, _, t)| t)
+    }
+
+    /// Keeps `t` as the trace event of event `group/event`.
+    pub(crate) fn keep(&mut self, group: &str, event: &str, t: TEvent) {
+        if self
+            .0
+            .push((name(group), name(event), t), GFP_KERNEL)
+            .is_err()
+        {
+            // It stays registered, and is not freed.
+            pr_warn!("trace event {group}/{event}: no memory to keep it\n");
+        }
+    }
+
+    /// Before probes are removed: unregisters the trace events of the
+    /// events that lose all their probes (`losing(group, event)`).
+    /// `EBUSY`, and nothing changed, while tracefs or perf uses one. Their
+    /// probes stop writing to them first (`point(group, event, null)`),
+    /// and `grace()` (an RCU grace period) passes before they are freed.
+    /// One that cannot be removed after all (enabled meanwhile, no
+    /// memory) stays, its probes pointed at it again, and its error is
+    /// returned.
+    pub(crate) fn release(
+        &mut self,
+        losing: impl Fn(&str, &str) -> bool,
+        point: impl Fn(&str, &str, *mut bindings::rprobes_tevent),
+        grace: impl FnOnce(),
+    ) -> Result {
+        let mut gone = KVec::<usize>::new();
+        for (i, (g, e, t)) in self.0.iter().enumerate() {
+            if losing(g.as_str(), e.as_str()) {
+                if t.on() {
+                    return Err(EBUSY);
+                }
+                gone.push(i, GFP_KERNEL)?;
+            }
+        }
+        if gone.is_empty() {
+            return Ok(());
+        }
+        for &i in gone.iter() {
+            let (g, e, _) = &self.0[i];
+            point(g.as_str(), e.as_str(), core::ptr::null_mut());
+        }
+        grace();
+        let mut res = Ok(());
+        for &i in gone.iter().rev() {
+            let Ok((g, e, t)) = self.0.remove(i) else {
+                continue;
+            };
+            if let Err((t, err)) = t.remove() {
+                point(g.as_str(), e.as_str(), t.as_ptr());
+                let _ = self.0.push((g, e, t), GFP_KERNEL);
+                res = Err(err);
+            }
+        }
+        res
+    }
+}
+
+/// The error of a probe line whose trace event could not be registered.
+pub(crate) fn add_error(err: Error) -> CmdError {
+    if err == EEXIST {
+        CmdError::at(ErrorKind::EventExist, 0)
+    } else {
+        CmdError::kernel(ErrorKind::NoMemory, 0, err)
     }
 }
 

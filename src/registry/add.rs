@@ -245,19 +245,12 @@ impl Registry {
         let mut new_tevent = None;
         if tevent::enabled() {
             let (g, e) = probe.names();
-            match self.tevent_of(g.as_str(), e.as_str()) {
+            match self.tevents.of(g.as_str(), e.as_str()) {
                 Some(t) => probe.set_tevent(t.as_ptr()),
                 None => {
                     let ret = probe.is_return();
-                    let t = TEvent::add(g.as_str(), e.as_str(), ret, false, probe.args()).map_err(
-                        |err| {
-                            if err == EEXIST {
-                                CmdError::at(ErrorKind::EventExist, 0)
-                            } else {
-                                CmdError::kernel(ErrorKind::NoMemory, 0, err)
-                            }
-                        },
-                    )?;
+                    let t = TEvent::add(g.as_str(), e.as_str(), ret, false, probe.args())
+                        .map_err(tevent::add_error)?;
                     probe.set_tevent(t.as_ptr());
                     new_tevent = Some(t);
                 }
@@ -269,27 +262,14 @@ impl Registry {
                 // the module goes).
                 if let Err((t, _)) = t.remove() {
                     let (g, ev) = probe.names();
-                    let _ = self
-                        .tevents
-                        .push((name(g.as_str()), name(ev.as_str()), t), GFP_KERNEL);
+                    self.tevents.keep(g.as_str(), ev.as_str(), t);
                 }
             }
             return Err(e);
         }
         if let Some(t) = new_tevent {
             let (g, e) = probe.names();
-            if self
-                .tevents
-                .push((name(g.as_str()), name(e.as_str()), t), GFP_KERNEL)
-                .is_err()
-            {
-                // Not kept: it cannot be removed later; say so.
-                pr_warn!(
-                    "trace event {}/{}: no memory to keep it\n",
-                    g.as_str(),
-                    e.as_str()
-                );
-            }
+            self.tevents.keep(g.as_str(), e.as_str(), t);
         }
         self.next_id = next_id(self.next_id);
         if let Some(r) = probe.ret.as_ref() {

@@ -32,12 +32,12 @@ mod views;
 
 use crate::events::eval::{Arg, Args};
 use crate::events::ring::EventRef;
-use crate::events::tevent::TEvent;
+use crate::events::tevent::TEvents;
 use crate::kprobes::Probe;
 use crate::lang::error::ErrorKind;
 use crate::lang::fetch_arg::FetchArg;
 use crate::lang::line::{self, Command, ProbeDef, Target};
-use crate::probe::{split_spec, CmdError, FullName, Name, Named};
+use crate::probe::{split_spec, CmdError, FullName, Named};
 use crate::retprobes::instances::Ranges;
 use crate::sys::kprobe::KProbe;
 use crate::sys::ksym::SymTab;
@@ -58,9 +58,8 @@ pub(crate) struct Registry {
     next_id: u32,
     /// User probes.
     uprobes: UProbes,
-    /// The trace events of kernel entry events (`trace_events=1`): group,
-    /// event, and its trace event, shared by the event's probes.
-    tevents: KVec<(Name, Name, TEvent)>,
+    /// The trace events of kernel events (`trace_events=1`).
+    tevents: TEvents,
 }
 
 impl Registry {
@@ -74,63 +73,27 @@ impl Registry {
             symbols: SymTab::new(),
             next_id: 1,
             uprobes: UProbes::new(),
-            tevents: KVec::new(),
+            tevents: TEvents::new(),
         }
-    }
-
-    /// The trace event of event `group/event`, if it has one.
-    fn tevent_of(&self, group: &str, event: &str) -> Option<&TEvent> {
-        self.tevents
-            .iter()
-            .find(|(g, e, _)| g.as_str() == group && e.as_str() == event)
-            .map(|(_, _, t)| t)
     }
 
     /// Before the kernel probes for which `going(index, probe)` is true
-    /// are removed: the
-    /// trace events of the events that lose all their probes are
-    /// unregistered (`EBUSY`, and nothing changed, while a tracefs
-    /// instance has one enabled). Their probes stop writing to them first,
-    /// and a grace period passes before they are freed.
+    /// are removed: the trace events of the events that lose all their
+    /// probes go ([`TEvents::release`]).
     fn release_tevents(&mut self, going: impl Fn(usize, &Probe) -> bool) -> Result<(), CmdError> {
-        let busy = || CmdError::at(ErrorKind::TraceEventBusy, 0);
-        let mut gone = KVec::<usize>::new();
-        for (i, (g, e, t)) in self.tevents.iter().enumerate() {
-            let mut of_event = self
-                .probes
-                .iter()
-                .enumerate()
-                .filter(|(_, p)| p.is(Some(g.as_str()), e.as_str()));
-            if of_event.clone().any(|(j, p)| going(j, p)) && of_event.all(|(j, p)| going(j, p)) {
-                if t.on() {
-                    return Err(busy());
-                }
-                gone.push(i, GFP_KERNEL)
-                    .map_err(|_| CmdError::at(ErrorKind::NoMemory, 0))?;
+        let probes = &self.probes;
+        let losing = |g: &str, e: &str| {
+            let mut of_event = probes.iter().enumerate().filter(|(_, p)| p.is(Some(g), e));
+            of_event.clone().any(|(j, p)| going(j, p)) && of_event.all(|(j, p)| going(j, p))
+        };
+        let point = |g: &str, e: &str, ptr| {
+            for p in probes.iter().filter(|p| p.is(Some(g), e)) {
+                p.set_tevent(ptr);
             }
-        }
-        if gone.is_empty() {
-            return Ok(());
-        }
-        for &i in gone.iter() {
-            point_tevent(&self.tevents, &self.probes, i, false);
-        }
-        crate::sys::synchronize_rcu_expedited();
-        let mut res = Ok(());
-        for &i in gone.iter().rev() {
-            let Ok((g, e, t)) = self.tevents.remove(i) else {
-                continue;
-            };
-            if let Err((t, err)) = t.remove() {
-                // Enabled meanwhile, or no memory: it stays, with its
-                // probes.
-                let _ = self.tevents.push((g, e, t), GFP_KERNEL);
-                let last = self.tevents.len() - 1;
-                point_tevent(&self.tevents, &self.probes, last, true);
-                res = Err(CmdError::unregister(err));
-            }
-        }
-        res
+        };
+        self.tevents
+            .release(losing, point, crate::sys::synchronize_rcu_expedited)
+            .map_err(CmdError::unregister)
     }
 
     /// The user probes.
@@ -350,25 +313,6 @@ impl Drop for Registry {
         // What cannot be unregistered now is when its probe drops (it
         // waits until the kernel can disarm it).
         let _ = self.clear();
-    }
-}
-
-/// Points the probes of trace event `tevents[i]`'s event at it (`on`) or
-/// at nothing.
-fn point_tevent(
-    tevents: &KVec<(Name, Name, TEvent)>,
-    probes: &KVec<Pin<KBox<Probe>>>,
-    i: usize,
-    on: bool,
-) {
-    let (g, e, t) = &tevents[i];
-    let ptr = if on {
-        t.as_ptr()
-    } else {
-        core::ptr::null_mut()
-    };
-    for p in probes.iter().filter(|p| p.is(Some(g.as_str()), e.as_str())) {
-        p.set_tevent(ptr);
     }
 }
 

@@ -21,7 +21,7 @@ use super::trap::SignalHook;
 use super::xol;
 use super::{emulate::step_fixups, ENABLED, INT3, LIMIT_PROBES, LIMIT_PROCS};
 use crate::events::eval::Args;
-use crate::events::tevent::{self, TEvent};
+use crate::events::tevent::{self, TEvent, TEvents};
 use crate::insn::{self, Verdict, MAX_INSN_LEN};
 use crate::lang::elf::ReadAt;
 use crate::lang::error::{ErrorKind, ParseError, UprobeLimit};
@@ -108,9 +108,8 @@ pub(crate) struct UProbes {
     /// may have (the probe may be gone since the fork). Dropped when the
     /// address space is reaped.
     pid_bps: KVec<(usize, u64)>,
-    /// The trace events of user events (`trace_events=1`): group, event,
-    /// and its trace event, shared by the event's probes.
-    tevents: KVec<(Name, Name, TEvent)>,
+    /// The trace events of user events (`trace_events=1`).
+    tevents: TEvents,
 }
 
 /// A user probe to add, as the registry resolved its names.
@@ -146,65 +145,31 @@ impl UProbes {
             skips: KVec::new(),
             mappers: None,
             pid_bps: KVec::new(),
-            tevents: KVec::new(),
-        }
-    }
-
-    /// Points the probes of event `group/event` at trace event `ev` (or
-    /// at none: null).
-    fn point_tevent(&self, group: &str, event: &str, ev: *mut bindings::rprobes_tevent) {
-        for p in self
-            .probes
-            .iter()
-            .filter(|p| p.guard.is_none() && p.is(Some(group), event))
-        {
-            p.tevent.store(ev, Release);
+            tevents: TEvents::new(),
         }
     }
 
     /// Before the probes at `idx` are removed: the trace events of the
-    /// events that lose all their probes are unregistered (`EBUSY`, and
-    /// nothing changed, while tracefs or perf uses one). Their probes stop
-    /// writing to them first, and a grace period passes before they are
-    /// freed.
+    /// events that lose all their probes go ([`TEvents::release`]).
     fn release_tevents(&mut self, idx: &[usize]) -> Result {
-        let mut gone = KVec::<usize>::new();
-        for (i, (g, e, t)) in self.tevents.iter().enumerate() {
-            let mut of_event = self
-                .probes
+        let probes = &self.probes;
+        let losing = |g: &str, e: &str| {
+            let mut of_event = probes
                 .iter()
                 .enumerate()
-                .filter(|(_, p)| p.guard.is_none() && p.is(Some(g.as_str()), e.as_str()));
-            if of_event.clone().any(|(j, _)| idx.contains(&j))
+                .filter(|(_, p)| p.guard.is_none() && p.is(Some(g), e));
+            of_event.clone().any(|(j, _)| idx.contains(&j))
                 && of_event.all(|(j, _)| idx.contains(&j))
+        };
+        let point = |g: &str, e: &str, ptr| {
+            for p in probes
+                .iter()
+                .filter(|p| p.guard.is_none() && p.is(Some(g), e))
             {
-                if t.on() {
-                    return Err(EBUSY);
-                }
-                gone.push(i, GFP_KERNEL)?;
+                p.tevent.store(ptr, Release);
             }
-        }
-        if gone.is_empty() {
-            return Ok(());
-        }
-        for &i in gone.iter() {
-            let (g, e, _) = &self.tevents[i];
-            self.point_tevent(g.as_str(), e.as_str(), core::ptr::null_mut());
-        }
-        grace_period();
-        let mut res = Ok(());
-        for &i in gone.iter().rev() {
-            let Ok((g, e, t)) = self.tevents.remove(i) else {
-                continue;
-            };
-            if let Err((t, err)) = t.remove() {
-                // Enabled meanwhile: it stays, with its probes.
-                self.point_tevent(g.as_str(), e.as_str(), t.as_ptr());
-                let _ = self.tevents.push((g, e, t), GFP_KERNEL);
-                res = Err(err);
-            }
-        }
-        res
+        };
+        self.tevents.release(losing, point, grace_period)
     }
 
     /// The user's probes (not the guards).
@@ -328,22 +293,12 @@ impl UProbes {
         let mut tev = core::ptr::null_mut();
         let mut new_tev = None;
         if tevent::enabled() {
-            match self
-                .tevents
-                .iter()
-                .find(|(g, e, _)| g.as_str() == group.as_str() && e.as_str() == event.as_str())
-            {
-                Some((_, _, t)) => tev = t.as_ptr(),
+            match self.tevents.of(group.as_str(), event.as_str()) {
+                Some(t) => tev = t.as_ptr(),
                 None => {
                     let t =
                         TEvent::add(group.as_str(), event.as_str(), ret, true, n.args.as_deref())
-                            .map_err(|e| {
-                            if e == EEXIST {
-                                cmd_err(ErrorKind::EventExist, 0)
-                            } else {
-                                cmd_err(ErrorKind::NoMemory, 0)
-                            }
-                        })?;
+                            .map_err(tevent::add_error)?;
                     tev = t.as_ptr();
                     new_tev = Some(t);
                 }
@@ -351,22 +306,10 @@ impl UProbes {
         }
         let r = self.add_user(n);
         match (&r, new_tev) {
-            (Ok(()), Some(t)) => {
-                if self
-                    .tevents
-                    .push((name(group.as_str()), name(event.as_str()), t), GFP_KERNEL)
-                    .is_err()
-                {
-                    pr_warn!(
-                        "trace event {}/{}: no memory to keep it\n",
-                        group.as_str(),
-                        event.as_str()
-                    );
-                }
-            }
+            (Ok(()), Some(t)) => self.tevents.keep(group.as_str(), event.as_str(), t),
             (Err(_), Some(t)) => {
                 if let Err((t, _)) = t.remove() {
-                    let _ = self.tevents.push((group, event, t), GFP_KERNEL);
+                    self.tevents.keep(group.as_str(), event.as_str(), t);
                 }
                 tev = core::ptr::null_mut();
             }
