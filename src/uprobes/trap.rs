@@ -21,7 +21,7 @@ use crate::sys::bindings::{self, pt_regs};
 use crate::sys::kprobe::{KProbe, KProbeOwner, Place};
 use crate::sys::task::{self, TaskWork};
 use crate::sys::user;
-use core::sync::atomic::Ordering::Relaxed;
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow};
 use kernel::uaccess::{UserPtr, UserSlice};
@@ -104,7 +104,16 @@ unsafe fn int3_not_a_probe(regs: &mut pt_regs, mm: usize, bp: u64) -> bool {
     // sweep).
     if umm.is_some() || super::path::PATH_PROBES.load(Relaxed) != 0 {
         let mut b = [0u8];
-        if user::read_nofault(bp, &mut b, true) && b[0] != INT3 {
+        if user::read_nofault(bp, &mut b, true) {
+            if b[0] != INT3 {
+                regs.ip = bp as usize;
+                return true;
+            }
+        } else if unreadable_again(bp) {
+            // The page went since the CPU fetched the int3: the private
+            // copy rprobes dropped with the page's last breakpoint (the
+            // file's page comes back at the next access). Run it again,
+            // once: a second miss in a row is not rprobes'.
             regs.ip = bp as usize;
             return true;
         }
@@ -127,6 +136,27 @@ unsafe fn int3_not_a_probe(regs: &mut pt_regs, mm: usize, bp: u64) -> bool {
         };
     }
     false
+}
+
+/// The last (task, int3 address) whose page could not be read in the trap
+/// handler (their xor, 0 if none), and when (TSC).
+static UNREADABLE: AtomicUsize = AtomicUsize::new(0);
+static UNREADABLE_AT: AtomicU64 = AtomicU64::new(0);
+
+/// Whether the current task's int3 at `bp`, whose page cannot be read
+/// now, should run again: yes, unless the same task missed the same
+/// address just before (within some 10^7 cycles: an int3 on a page that
+/// cannot be read without a fault, execute-only memory, where the process
+/// gets its SIGTRAP rather than a loop).
+fn unreadable_again(bp: u64) -> bool {
+    let key = (task::current() as usize) ^ (bp as usize);
+    let now = crate::retprobes::handler::cycles();
+    let then = UNREADABLE_AT.swap(now, Relaxed);
+    if UNREADABLE.swap(key, Relaxed) == key && now.wrapping_sub(then) < 10_000_000 {
+        UNREADABLE.store(0, Relaxed);
+        return false;
+    }
+    true
 }
 
 /// A return to the trampoline (`regs.ip` just past its int3): the
